@@ -1,0 +1,20 @@
+//! Pure types and rules: no I/O, no clock.
+
+pub mod ids;
+pub mod job;
+pub mod policy;
+pub mod run;
+pub mod trigger;
+pub mod validate;
+
+pub use ids::{InvalidId, JobId, RunId};
+pub use job::{
+    CommandSpec, EnvVar, HttpSpec, Interpreter, Job, JobKind, JobSpec, Program, SECRET_MASK,
+    StatusRange,
+};
+pub use policy::{
+    MissedRunMode, MissedRunPolicy, NotifyPolicy, OverlapPolicy, Policies, RetryPolicy,
+};
+pub use run::{Run, RunReason, RunStatus};
+pub use trigger::{ChainOn, IntervalUnit, Trigger};
+pub use validate::{FieldError, ValidationErrors};

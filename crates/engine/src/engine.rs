@@ -1,0 +1,4 @@
+//! The engine handle (in progress).
+pub struct Engine;
+pub struct EngineConfig;
+pub enum EngineEvent {}

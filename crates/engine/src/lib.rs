@@ -1,0 +1,16 @@
+//! Sundial's engine: jobs, schedules, the store, the scheduler loop and the executor seam.
+//! It has no GUI dependency, so it builds and tests without a display.
+
+pub mod clock;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod executor;
+pub mod schedule;
+pub mod scheduler;
+pub mod store;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use engine::{Engine, EngineConfig, EngineEvent};
+pub use error::EngineError;
+pub use executor::{Executor, RunOutcome, RunRequest};

@@ -1,0 +1,349 @@
+//! Fire times: cron expressions through `croner` in an IANA zone, intervals, one-off instants.
+//!
+//! Everything here is a pure function of its inputs (no clock): the scheduler, the editor's
+//! preview and `sundialctl next` all call the same code, so they cannot disagree.
+//!
+//! Daylight-saving behaviour follows cronie's cron(8), as croner 4 implements it: a
+//! fixed-time job (single second, minute and hour) whose time falls in a skipped hour runs once
+//! right after the gap and runs once in a repeated hour; wildcard, step and list jobs skip the
+//! gap and run in both passes of a repeated hour.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use croner::parser::{CronParser, Seconds, Year};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Trigger;
+
+/// A parsed, valid cron expression.
+#[derive(Debug, Clone)]
+pub struct CronSchedule {
+    cron: croner::Cron,
+    expr: String,
+}
+
+const MACROS: &[(&str, &str)] = &[
+    ("@yearly", "0 0 1 1 *"),
+    ("@annually", "0 0 1 1 *"),
+    ("@monthly", "0 0 1 * *"),
+    ("@weekly", "0 0 * * 0"),
+    ("@daily", "0 0 * * *"),
+    ("@midnight", "0 0 * * *"),
+    ("@hourly", "0 * * * *"),
+];
+
+impl CronSchedule {
+    /// Parses 5 fields (minute first) or 6 (seconds first), or an `@` macro.
+    /// Day-of-month and day-of-week combine with OR when both are restricted, as in Vixie cron.
+    pub fn parse(expr: &str) -> Result<Self, String> {
+        let trimmed = expr.trim();
+        if trimmed.is_empty() {
+            return Err("is required: a cron expression such as `0 9 * * 1-5`".into());
+        }
+        let expanded = if trimmed.starts_with('@') {
+            let lower = trimmed.to_ascii_lowercase();
+            match MACROS.iter().find(|(name, _)| *name == lower) {
+                Some((_, fields)) => (*fields).to_string(),
+                None => {
+                    return Err(format!(
+                        "{trimmed} is not a known shortcut: use @hourly, @daily, @weekly, @monthly or @yearly"
+                    ));
+                }
+            }
+        } else {
+            trimmed.to_string()
+        };
+        let fields = expanded.split_whitespace().count();
+        if fields != 5 && fields != 6 {
+            return Err(format!(
+                "has {fields} field{}: expected 5 (minute hour day-of-month month day-of-week) or 6 (with seconds first)",
+                if fields == 1 { "" } else { "s" }
+            ));
+        }
+        let parser = CronParser::builder()
+            .seconds(Seconds::Optional)
+            .year(Year::Disallowed)
+            .dom_and_dow(false)
+            .build();
+        let cron = parser
+            .parse(&expanded)
+            .map_err(|e| describe_parse_error(&e))?;
+        Ok(Self {
+            cron,
+            expr: trimmed.to_string(),
+        })
+    }
+
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+
+    /// The first fire instant strictly after `after`, or `None` when it never fires again.
+    pub fn next_after(&self, zone: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let start = after.with_timezone(&zone);
+        self.cron
+            .find_next_occurrence(&start, false)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// Plain English, such as "At 09:00, on Monday through Friday."
+    pub fn describe(&self) -> String {
+        self.cron.describe()
+    }
+
+    /// True when seconds, minute and hour are single values: such a job runs once after a DST
+    /// gap and once in a repeated hour.
+    pub fn is_fixed_time(&self) -> bool {
+        self.cron.determine_job_type() == croner::JobType::FixedTime
+    }
+
+    /// True when `local` (wall clock in the job's zone) matches the expression.
+    fn matches_wall_clock(&self, local: NaiveDateTime) -> bool {
+        self.cron
+            .is_time_matching(&Utc.from_utc_datetime(&local))
+            .unwrap_or(false)
+    }
+}
+
+fn describe_parse_error(e: &croner::errors::CronError) -> String {
+    use croner::errors::CronError as E;
+    match e {
+        E::EmptyPattern => "is required: a cron expression such as `0 9 * * 1-5`".into(),
+        E::IllegalCharacters(m) | E::InvalidPattern(m) | E::ComponentError(m) => {
+            format!(
+                "is not a valid cron expression: {}",
+                m.trim_end_matches('.')
+            )
+        }
+        other => format!("is not a valid cron expression: {other}"),
+    }
+}
+
+/// The zone named `name`, or the system's zone when `None`.
+pub fn resolve_zone(name: Option<&str>) -> Result<Tz, String> {
+    match name {
+        Some(name) => Tz::from_str(name.trim()).map_err(|_| {
+            format!(
+                "{name:?} is not an IANA time zone name such as Europe/Riga or America/New_York"
+            )
+        }),
+        None => Ok(system_zone()),
+    }
+}
+
+/// The system's IANA zone; UTC when it cannot be determined.
+pub fn system_zone() -> Tz {
+    iana_time_zone::get_timezone()
+        .ok()
+        .and_then(|n| Tz::from_str(&n).ok())
+        .unwrap_or(Tz::UTC)
+}
+
+/// A trigger compiled for evaluation.
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    Cron {
+        cron: Box<CronSchedule>,
+        zone: Tz,
+    },
+    Interval {
+        anchor: DateTime<Utc>,
+        period: Duration,
+    },
+    Once {
+        at: DateTime<Utc>,
+    },
+    /// Manual and after-job triggers never fire on the clock.
+    Never,
+}
+
+impl Schedule {
+    /// Compiles a trigger. `default_anchor` is used for an interval without an anchor.
+    pub fn from_trigger(trigger: &Trigger, default_anchor: DateTime<Utc>) -> Result<Self, String> {
+        Ok(match trigger {
+            Trigger::Cron { expr, timezone } => Schedule::Cron {
+                cron: Box::new(CronSchedule::parse(expr)?),
+                zone: resolve_zone(timezone.as_deref())?,
+            },
+            Trigger::Interval {
+                every,
+                unit,
+                anchor,
+            } => {
+                let secs = every.saturating_mul(unit.seconds());
+                if secs == 0 {
+                    return Err("an interval must be at least 1 second".into());
+                }
+                Schedule::Interval {
+                    anchor: anchor.unwrap_or(default_anchor),
+                    period: Duration::seconds(secs.min(i64::MAX as u64) as i64),
+                }
+            }
+            Trigger::Once { at } => Schedule::Once { at: *at },
+            Trigger::Manual | Trigger::AfterJob { .. } => Schedule::Never,
+        })
+    }
+
+    /// The first fire instant strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Schedule::Cron { cron, zone } => cron.next_after(*zone, after),
+            Schedule::Interval { anchor, period } => {
+                Some(next_interval_slot(*anchor, *period, after))
+            }
+            Schedule::Once { at } => (*at > after).then_some(*at),
+            Schedule::Never => None,
+        }
+    }
+
+    /// Fire instants in `(after, until]`, at most `limit` of them, in order.
+    pub fn fires_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        let mut cursor = after;
+        while out.len() < limit {
+            match self.next_after(cursor) {
+                Some(t) if t <= until => {
+                    out.push(t);
+                    cursor = t;
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+
+    /// Whether every fire time is a single fixed wall-clock time (cronie's "fixed-time job"):
+    /// such a schedule must never repeat a firing when the clock is set back.
+    pub fn is_fixed_time(&self) -> bool {
+        match self {
+            Schedule::Cron { cron, .. } => cron.is_fixed_time(),
+            Schedule::Once { .. } => true,
+            Schedule::Interval { .. } | Schedule::Never => false,
+        }
+    }
+}
+
+/// The first slot `anchor + k·period` strictly after `after` (k may be negative).
+fn next_interval_slot(
+    anchor: DateTime<Utc>,
+    period: Duration,
+    after: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let period_ms = period.num_milliseconds().max(1);
+    let delta_ms = (after - anchor).num_milliseconds();
+    let k = delta_ms.div_euclid(period_ms) + 1;
+    anchor + Duration::milliseconds(k * period_ms)
+}
+
+/// How a previewed fire time relates to a daylight-saving change in the job's zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DstNote {
+    /// The scheduled wall-clock time does not exist that day (clocks go forward); the run
+    /// happens right after the gap.
+    MovedAfterGap,
+    /// The wall-clock time happens twice (clocks go back); this is the first pass.
+    RepeatedFirstPass,
+    /// The wall-clock time happens twice; this is the second pass.
+    RepeatedSecondPass,
+}
+
+impl DstNote {
+    pub fn words(self) -> &'static str {
+        match self {
+            DstNote::MovedAfterGap => {
+                "the scheduled time is skipped by a daylight-saving change; runs right after it"
+            }
+            DstNote::RepeatedFirstPass => "this time happens twice (clocks go back); first pass",
+            DstNote::RepeatedSecondPass => "this time happens twice (clocks go back); second pass",
+        }
+    }
+}
+
+/// One previewed fire time, with its local rendering in the job's zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FireTime {
+    pub at: DateTime<Utc>,
+    /// RFC 3339 in the job's zone, such as `2021-03-28T04:00:00+03:00`.
+    pub local: String,
+    pub dst: Option<DstNote>,
+}
+
+/// The next `count` fire times after `after`, with daylight-saving notes.
+pub fn preview(schedule: &Schedule, after: DateTime<Utc>, count: usize) -> Vec<FireTime> {
+    let fires = schedule.fires_between(after, DateTime::<Utc>::MAX_UTC, count);
+    fires
+        .into_iter()
+        .map(|at| match schedule {
+            Schedule::Cron { cron, zone } => {
+                let local = at.with_timezone(zone);
+                let dst = dst_note(cron, *zone, at);
+                FireTime {
+                    at,
+                    local: local.to_rfc3339(),
+                    dst,
+                }
+            }
+            _ => FireTime {
+                at,
+                local: at.to_rfc3339(),
+                dst: None,
+            },
+        })
+        .collect()
+}
+
+fn dst_note(cron: &CronSchedule, zone: Tz, at: DateTime<Utc>) -> Option<DstNote> {
+    let wall = at.with_timezone(&zone).naive_local();
+    match zone.from_local_datetime(&wall) {
+        LocalResult::Ambiguous(first, _) => Some(if first.with_timezone(&Utc) == at {
+            DstNote::RepeatedFirstPass
+        } else {
+            DstNote::RepeatedSecondPass
+        }),
+        _ if !cron.matches_wall_clock(wall) => Some(DstNote::MovedAfterGap),
+        _ => None,
+    }
+}
+
+/// Plain words for any trigger; `job_name` resolves an after-job trigger's upstream.
+pub fn describe_trigger(trigger: &Trigger, upstream_name: Option<&str>) -> String {
+    match trigger {
+        Trigger::Cron { expr, timezone } => match CronSchedule::parse(expr) {
+            Ok(cron) => {
+                let zone = timezone
+                    .clone()
+                    .unwrap_or_else(|| system_zone().name().to_string());
+                format!("{} ({zone})", cron.describe().trim_end_matches('.'))
+            }
+            Err(e) => format!("invalid schedule: {e}"),
+        },
+        Trigger::Interval { every, unit, .. } => {
+            if *every == 1 {
+                format!("Every {}", unit.label())
+            } else {
+                format!("Every {every} {}s", unit.label())
+            }
+        }
+        Trigger::Once { at } => format!("Once, at {}", at.to_rfc3339()),
+        Trigger::Manual => "Only when run by hand".to_string(),
+        Trigger::AfterJob { job_id, on } => {
+            let upstream = upstream_name
+                .map(|n| format!("“{n}”"))
+                .unwrap_or(job_id.to_string());
+            match on {
+                crate::domain::ChainOn::Success => format!("After {upstream} succeeds"),
+                crate::domain::ChainOn::Failure => format!("After {upstream} fails"),
+                crate::domain::ChainOn::Any => format!("After {upstream} finishes"),
+            }
+        }
+    }
+}

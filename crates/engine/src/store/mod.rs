@@ -1,0 +1,614 @@
+//! The SQLite store. All of Sundial's SQL lives in this module.
+//!
+//! - WAL journal, `synchronous=FULL` (a recorded run survives power loss), foreign keys on,
+//!   a busy timeout for other processes (the CLI) touching the same file.
+//! - Writes go through one connection and start with `BEGIN IMMEDIATE`, so a write transaction
+//!   never fails half-way with SQLITE_BUSY; reads use a small pool of their own.
+//! - Instants are stored as UTC milliseconds since the epoch.
+//! - A database written by a newer Sundial is refused before anything is touched.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::domain::{Job, JobId, JobSpec, Run, RunId, RunReason, RunStatus};
+use crate::executor::RunOutcome;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("could not bring the database schema up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "this database was written by a newer version of Sundial (schema {found}; this version knows up to {supported}); it was left untouched: update Sundial to open it"
+    )]
+    DatabaseTooNew { found: i64, supported: i64 },
+    #[error("a job named {0:?} already exists")]
+    NameTaken(String),
+    #[error(
+        "the job was changed elsewhere (now at revision {actual}, this edit was based on {expected}); reload it and try again"
+    )]
+    RevisionConflict { expected: i64, actual: i64 },
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A job as stored, with the scheduler's bookkeeping.
+#[derive(Debug, Clone)]
+pub struct StoredJob {
+    pub job: Job,
+    /// The latest firing the scheduler handled.
+    pub schedule_cursor: Option<DateTime<Utc>>,
+}
+
+/// Which runs to list. Pages go backwards in time: pass the last id seen as `before`.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub job_id: Option<JobId>,
+    pub statuses: Vec<RunStatus>,
+    /// Only runs scheduled at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Only runs scheduled before this instant.
+    pub to: Option<DateTime<Utc>>,
+    pub before: Option<RunId>,
+    pub limit: u32,
+}
+
+/// A firing to record together with the job's schedule cursor, atomically.
+#[derive(Debug, Clone)]
+pub struct CursorUpdate {
+    pub job_id: JobId,
+    pub cursor: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn opt_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
+    v.map(from_ms)
+}
+
+const RUN_COLUMNS: &str = "id, job_id, job_revision, reason, attempt, parent_run_id, \
+    scheduled_for, created_at, started_at, finished_at, status, exit_code, http_status, error, \
+    log_bytes, log_lines";
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Corrupt(format!("cannot create folder {}: {e}", parent.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        refuse_newer_schema(&writer).await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Closes both pools, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    // ----- jobs -------------------------------------------------------------------------
+
+    pub async fn insert_job(&self, job: &Job) -> StoreResult<()> {
+        let spec = encode_spec(&job.spec)?;
+        let result = sqlx::query(
+            "INSERT INTO jobs (id, name, revision, enabled, spec, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(job.id.to_string())
+        .bind(&job.spec.name)
+        .bind(job.revision)
+        .bind(job.spec.enabled)
+        .bind(spec)
+        .bind(ms(job.created_at))
+        .bind(ms(job.updated_at))
+        .execute(&self.writer)
+        .await;
+        map_name_conflict(result, &job.spec.name)?;
+        Ok(())
+    }
+
+    /// Writes a new revision of a job, but only if the stored one is `expected_revision`.
+    /// `reset_cursor` moves the schedule cursor (a changed trigger starts afresh).
+    pub async fn update_job(
+        &self,
+        job: &Job,
+        expected_revision: i64,
+        reset_cursor: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        let spec = encode_spec(&job.spec)?;
+        let mut tx = self.write().await?;
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT revision FROM jobs WHERE id = ? AND deleted_at IS NULL")
+                .bind(job.id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        match current {
+            None => return Err(StoreError::Sqlx(sqlx::Error::RowNotFound)),
+            Some(actual) if actual != expected_revision => {
+                return Err(StoreError::RevisionConflict {
+                    expected: expected_revision,
+                    actual,
+                });
+            }
+            Some(_) => {}
+        }
+        let result = sqlx::query(
+            "UPDATE jobs SET name = ?, revision = ?, enabled = ?, spec = ?, updated_at = ?, \
+             schedule_cursor = CASE WHEN ? THEN ? ELSE schedule_cursor END WHERE id = ?",
+        )
+        .bind(&job.spec.name)
+        .bind(job.revision)
+        .bind(job.spec.enabled)
+        .bind(spec)
+        .bind(ms(job.updated_at))
+        .bind(reset_cursor.is_some())
+        .bind(reset_cursor.map(ms))
+        .bind(job.id.to_string())
+        .execute(&mut *tx)
+        .await;
+        map_name_conflict(result, &job.spec.name)?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_job(&self, id: JobId) -> StoreResult<Option<StoredJob>> {
+        let row = sqlx::query(
+            "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
+             WHERE id = ? AND deleted_at IS NULL",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|r| decode_job(&r)).transpose()
+    }
+
+    pub async fn find_job_by_name(&self, name: &str) -> StoreResult<Option<StoredJob>> {
+        let row = sqlx::query(
+            "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
+             WHERE name = ? AND deleted_at IS NULL",
+        )
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|r| decode_job(&r)).transpose()
+    }
+
+    /// Every live job, by name.
+    pub async fn list_jobs(&self) -> StoreResult<Vec<StoredJob>> {
+        let rows = sqlx::query(
+            "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
+             WHERE deleted_at IS NULL ORDER BY name",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(decode_job).collect()
+    }
+
+    /// Deletes a job and its runs; if one of its runs is still going, the job is only marked
+    /// deleted (hidden, unscheduled) and removed by [`Store::purge_deleted_job`] later.
+    /// Returns false when there was no such job.
+    pub async fn delete_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let active: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
+        )
+        .bind(id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let affected = if active > 0 {
+            sqlx::query("UPDATE jobs SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
+                .bind(ms(now))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        } else {
+            sqlx::query("DELETE FROM jobs WHERE id = ? AND deleted_at IS NULL")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        };
+        tx.commit().await?;
+        Ok(affected > 0)
+    }
+
+    /// Removes a job marked deleted once none of its runs is queued or running.
+    pub async fn purge_deleted_job(&self, id: JobId) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM jobs WHERE id = ? AND deleted_at IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM runs WHERE job_id = jobs.id AND status IN ('queued', 'running'))",
+        )
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes every job marked deleted that has nothing running (at start-up).
+    pub async fn purge_deleted_jobs(&self) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM jobs WHERE deleted_at IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM runs WHERE job_id = jobs.id AND status IN ('queued', 'running'))",
+        )
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn set_schedule_cursors(&self, cursors: &[CursorUpdate]) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for c in cursors {
+            set_cursor(&mut tx, c).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ----- runs -------------------------------------------------------------------------
+
+    /// Records runs (of any status) and moves schedule cursors in one transaction, so a crash
+    /// can neither lose a firing nor record it twice.
+    pub async fn record_firings(&self, runs: &[Run], cursors: &[CursorUpdate]) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for run in runs {
+            insert_run(&mut tx, run).await?;
+        }
+        for c in cursors {
+            set_cursor(&mut tx, c).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_run(&self, run: &Run) -> StoreResult<()> {
+        self.record_firings(std::slice::from_ref(run), &[]).await
+    }
+
+    /// Moves a queued run to running. Returns false if it was no longer queued.
+    pub async fn mark_started(&self, id: RunId, at: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
+        )
+        .bind(ms(at))
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records how a queued or running run ended.
+    pub async fn finish_run(
+        &self,
+        id: RunId,
+        outcome: &RunOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE runs SET status = ?, finished_at = ?, exit_code = ?, http_status = ?, \
+             error = ?, log_bytes = ?, log_lines = ? \
+             WHERE id = ? AND status IN ('queued', 'running')",
+        )
+        .bind(outcome.status.as_str())
+        .bind(ms(at))
+        .bind(outcome.exit_code)
+        .bind(outcome.http_status.map(i64::from))
+        .bind(&outcome.error)
+        .bind(outcome.log_bytes as i64)
+        .bind(outcome.log_lines as i64)
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// At start-up: every run left queued or running by a crash or power loss becomes
+    /// interrupted. Returns the runs as they now are.
+    pub async fn interrupt_unfinished_runs(&self, now: DateTime<Utc>) -> StoreResult<Vec<Run>> {
+        let mut tx = self.write().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE runs SET finished_at = ?, \
+             error = CASE status WHEN 'running' THEN \
+               'Sundial stopped (crash, power loss or kill) while this run was going' \
+             ELSE 'Sundial stopped before this queued run could start' END, \
+             status = 'interrupted' WHERE status IN ('queued', 'running')",
+        )
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(run) = self.get_run(parse_id(&id)?).await? {
+                runs.push(run);
+            }
+        }
+        Ok(runs)
+    }
+
+    pub async fn get_run(&self, id: RunId) -> StoreResult<Option<Run>> {
+        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| decode_run(&r)).transpose()
+    }
+
+    /// Runs matching `filter`, newest first.
+    pub async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Vec<Run>> {
+        let mut sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE 1 = 1");
+        if filter.job_id.is_some() {
+            sql.push_str(" AND job_id = ?");
+        }
+        if !filter.statuses.is_empty() {
+            let marks = vec!["?"; filter.statuses.len()].join(", ");
+            sql.push_str(&format!(" AND status IN ({marks})"));
+        }
+        if filter.from.is_some() {
+            sql.push_str(" AND scheduled_for >= ?");
+        }
+        if filter.to.is_some() {
+            sql.push_str(" AND scheduled_for < ?");
+        }
+        if filter.before.is_some() {
+            sql.push_str(" AND id < ?");
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        let mut query = sqlx::query(&sql);
+        if let Some(job) = filter.job_id {
+            query = query.bind(job.to_string());
+        }
+        for status in &filter.statuses {
+            query = query.bind(status.as_str());
+        }
+        if let Some(from) = filter.from {
+            query = query.bind(ms(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.bind(ms(to));
+        }
+        if let Some(before) = filter.before {
+            query = query.bind(before.to_string());
+        }
+        let limit = if filter.limit == 0 {
+            100
+        } else {
+            filter.limit.min(10_000)
+        };
+        let rows = query.bind(i64::from(limit)).fetch_all(&self.reader).await?;
+        rows.iter().map(decode_run).collect()
+    }
+
+    /// Number of runs per status for one job (or all jobs).
+    pub async fn count_runs(&self, job_id: Option<JobId>, status: RunStatus) -> StoreResult<i64> {
+        let count: i64 = match job_id {
+            Some(job) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE job_id = ? AND status = ?")
+                    .bind(job.to_string())
+                    .bind(status.as_str())
+                    .fetch_one(&self.reader)
+                    .await?
+            }
+            None => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE status = ?")
+                    .bind(status.as_str())
+                    .fetch_one(&self.reader)
+                    .await?
+            }
+        };
+        Ok(count)
+    }
+
+    // ----- settings ---------------------------------------------------------------------
+
+    pub async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await?,
+        )
+    }
+
+    pub async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// The schema version this build writes.
+    pub fn supported_schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+}
+
+/// Refuses a database whose applied migrations go past what this build knows, before the
+/// migrator (or anything else) writes to it.
+async fn refuse_newer_schema(pool: &SqlitePool) -> StoreResult<()> {
+    let has_table: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if has_table.is_none() {
+        return Ok(());
+    }
+    let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await?;
+    let supported = Store::supported_schema_version();
+    match found {
+        Some(found) if found > supported => Err(StoreError::DatabaseTooNew { found, supported }),
+        _ => Ok(()),
+    }
+}
+
+async fn set_cursor(tx: &mut Transaction<'static, Sqlite>, c: &CursorUpdate) -> StoreResult<()> {
+    sqlx::query("UPDATE jobs SET schedule_cursor = ? WHERE id = ?")
+        .bind(ms(c.cursor))
+        .bind(c.job_id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn insert_run(tx: &mut Transaction<'static, Sqlite>, run: &Run) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(run.id.to_string())
+    .bind(run.job_id.to_string())
+    .bind(run.job_revision)
+    .bind(run.reason.as_str())
+    .bind(i64::from(run.attempt))
+    .bind(run.parent_run_id.map(|id| id.to_string()))
+    .bind(ms(run.scheduled_for))
+    .bind(ms(run.created_at))
+    .bind(run.started_at.map(ms))
+    .bind(run.finished_at.map(ms))
+    .bind(run.status.as_str())
+    .bind(run.exit_code)
+    .bind(run.http_status.map(i64::from))
+    .bind(&run.error)
+    .bind(run.log_bytes as i64)
+    .bind(run.log_lines as i64)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn map_name_conflict(
+    result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>,
+    name: &str,
+) -> StoreResult<()> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            Err(StoreError::NameTaken(name.to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn encode_spec(spec: &JobSpec) -> StoreResult<String> {
+    serde_json::to_string(spec).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_id<T: FromStr>(s: &str) -> StoreResult<T>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse()
+        .map_err(|e: T::Err| StoreError::Corrupt(e.to_string()))
+}
+
+fn decode_job(row: &SqliteRow) -> StoreResult<StoredJob> {
+    let id: String = row.try_get("id")?;
+    let spec: String = row.try_get("spec")?;
+    let spec: JobSpec =
+        serde_json::from_str(&spec).map_err(|e| StoreError::Corrupt(format!("job {id}: {e}")))?;
+    Ok(StoredJob {
+        job: Job {
+            id: parse_id(&id)?,
+            revision: row.try_get("revision")?,
+            created_at: from_ms(row.try_get("created_at")?),
+            updated_at: from_ms(row.try_get("updated_at")?),
+            spec,
+        },
+        schedule_cursor: opt_ms(row.try_get("schedule_cursor")?),
+    })
+}
+
+fn decode_run(row: &SqliteRow) -> StoreResult<Run> {
+    let parent: Option<String> = row.try_get("parent_run_id")?;
+    let reason: String = row.try_get("reason")?;
+    let status: String = row.try_get("status")?;
+    let http_status: Option<i64> = row.try_get("http_status")?;
+    let attempt: i64 = row.try_get("attempt")?;
+    let log_bytes: i64 = row.try_get("log_bytes")?;
+    let log_lines: i64 = row.try_get("log_lines")?;
+    Ok(Run {
+        id: parse_id(&row.try_get::<String, _>("id")?)?,
+        job_id: parse_id(&row.try_get::<String, _>("job_id")?)?,
+        job_revision: row.try_get("job_revision")?,
+        reason: RunReason::from_str(&reason).map_err(StoreError::Corrupt)?,
+        attempt: u32::try_from(attempt).unwrap_or(1),
+        parent_run_id: parent.map(|p| parse_id(&p)).transpose()?,
+        scheduled_for: from_ms(row.try_get("scheduled_for")?),
+        created_at: from_ms(row.try_get("created_at")?),
+        started_at: opt_ms(row.try_get("started_at")?),
+        finished_at: opt_ms(row.try_get("finished_at")?),
+        status: RunStatus::from_str(&status).map_err(StoreError::Corrupt)?,
+        exit_code: row.try_get("exit_code")?,
+        http_status: http_status.and_then(|s| u16::try_from(s).ok()),
+        error: row.try_get("error")?,
+        log_bytes: u64::try_from(log_bytes).unwrap_or(0),
+        log_lines: u64::try_from(log_lines).unwrap_or(0),
+    })
+}
