@@ -1,4 +1,460 @@
-//! The engine handle (in progress).
-pub struct Engine;
-pub struct EngineConfig;
-pub enum EngineEvent {}
+//! The engine handle: what the desktop shell and the CLI call.
+//!
+//! Each method validates, writes to the store, then tells the scheduler loop, and returns once
+//! the loop has applied the change: an edit is in effect when the call returns.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::domain::validate::validate_spec;
+use crate::domain::{Job, JobId, JobSpec, Run, RunId, RunStatus, Trigger, ValidationErrors};
+use crate::error::EngineError;
+use crate::executor::Executor;
+use crate::schedule::{FireTime, Schedule, preview};
+use crate::scheduler::{Command, Scheduler, SchedulerParts};
+use crate::store::{RunFilter, Store, StoreError};
+
+/// The settings key holding the global pause state ("true"/"false").
+pub const PAUSED_SETTING: &str = "paused";
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The SQLite database file.
+    pub database: PathBuf,
+    /// How many runs may go at once; further runs wait as `queued`.
+    pub max_parallel: usize,
+    /// For tests under `tokio::time::pause()`: see [`Store::hold_paused_clock`].
+    pub hold_paused_clock: bool,
+}
+
+impl EngineConfig {
+    pub fn new(database: impl Into<PathBuf>) -> Self {
+        Self {
+            database: database.into(),
+            max_parallel: std::thread::available_parallelism().map_or(2, usize::from),
+            hold_paused_clock: false,
+        }
+    }
+}
+
+/// "Something changed": the UI refetches what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EngineEvent {
+    JobChanged {
+        job_id: JobId,
+    },
+    JobDeleted {
+        job_id: JobId,
+    },
+    RunChanged {
+        run_id: RunId,
+        job_id: JobId,
+        status: RunStatus,
+    },
+    PauseChanged {
+        paused: bool,
+    },
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    commands: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<EngineEvent>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Engine {
+    /// Opens the database, marks runs left going by a crash as interrupted, and starts the
+    /// scheduler loop, which first applies each job's missed-run policy.
+    pub async fn start(
+        config: EngineConfig,
+        clock: Arc<dyn Clock>,
+        executor: Arc<dyn Executor>,
+    ) -> Result<Engine, EngineError> {
+        let store = Store::open(&config.database)
+            .await?
+            .hold_paused_clock(config.hold_paused_clock);
+        let now = clock.now();
+        let interrupted = store.interrupt_unfinished_runs(now).await?;
+        if !interrupted.is_empty() {
+            tracing::warn!(
+                count = interrupted.len(),
+                "runs left going by a previous stop are now interrupted"
+            );
+        }
+        store.purge_deleted_jobs().await?;
+        let paused = store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true");
+        let jobs = store
+            .list_jobs()
+            .await?
+            .into_iter()
+            .map(|s| {
+                let cursor = s.schedule_cursor.unwrap_or(s.job.created_at);
+                (s.job, cursor)
+            })
+            .collect();
+        let (events, _) = broadcast::channel(4096);
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let scheduler = Scheduler::new(
+            SchedulerParts {
+                store: store.clone(),
+                clock: clock.clone(),
+                executor,
+                events: events.clone(),
+                max_parallel: config.max_parallel,
+                paused,
+            },
+            jobs,
+        );
+        let task = tokio::spawn(scheduler.run(command_rx));
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                commands,
+                events,
+                task: Mutex::new(Some(task)),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .send(make(tx))
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)
+    }
+
+    // ----- jobs -------------------------------------------------------------------------
+
+    pub async fn create_job(&self, mut spec: JobSpec) -> Result<Job, EngineError> {
+        let now = self.now();
+        validate_spec(&spec, now, None)?;
+        self.check_upstream(None, &spec).await?;
+        if let Trigger::Interval { anchor, .. } = &mut spec.trigger
+            && anchor.is_none()
+        {
+            *anchor = Some(now);
+        }
+        let job = Job {
+            id: JobId::new(),
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+            spec,
+        };
+        self.inner
+            .store
+            .insert_job(&job)
+            .await
+            .map_err(name_taken_as_field_error)?;
+        let (job_for_loop, cursor) = (Box::new(job.clone()), job.created_at);
+        self.ask(|ack| Command::Upsert {
+            job: job_for_loop,
+            cursor,
+            ack,
+        })
+        .await?;
+        let _ = self
+            .inner
+            .events
+            .send(EngineEvent::JobChanged { job_id: job.id });
+        Ok(job)
+    }
+
+    /// Saves an edit made on `expected_revision` of the job; a concurrent edit is a conflict.
+    pub async fn update_job(
+        &self,
+        id: JobId,
+        mut spec: JobSpec,
+        expected_revision: i64,
+    ) -> Result<Job, EngineError> {
+        let now = self.now();
+        let stored = self.load(id).await?;
+        let previous = &stored.job.spec;
+        validate_spec(&spec, now, Some(previous))?;
+        self.check_upstream(Some(id), &spec).await?;
+        if let (Trigger::Interval { anchor, .. }, Trigger::Interval { anchor: old, .. }) =
+            (&mut spec.trigger, &previous.trigger)
+            && anchor.is_none()
+        {
+            *anchor = old.or(Some(now));
+        } else if let Trigger::Interval { anchor, .. } = &mut spec.trigger
+            && anchor.is_none()
+        {
+            *anchor = Some(now);
+        }
+        // A new trigger, or a job coming back from disabled, starts from now: firings before
+        // the edit are not "missed".
+        let restart = spec.trigger != previous.trigger || (spec.enabled && !previous.enabled);
+        let job = Job {
+            id,
+            revision: stored.job.revision + 1,
+            created_at: stored.job.created_at,
+            updated_at: now,
+            spec,
+        };
+        self.inner
+            .store
+            .update_job(&job, expected_revision, restart.then_some(now))
+            .await
+            .map_err(|e| match e {
+                StoreError::Sqlx(sqlx::Error::RowNotFound) => {
+                    EngineError::not_found(format!("job {id}"))
+                }
+                StoreError::RevisionConflict { .. } => EngineError::Conflict(e.to_string()),
+                other => name_taken_as_field_error(other),
+            })?;
+        let cursor = if restart {
+            now
+        } else {
+            stored.schedule_cursor.unwrap_or(job.created_at)
+        };
+        let job_for_loop = Box::new(job.clone());
+        self.ask(|ack| Command::Upsert {
+            job: job_for_loop,
+            cursor,
+            ack,
+        })
+        .await?;
+        let _ = self
+            .inner
+            .events
+            .send(EngineEvent::JobChanged { job_id: id });
+        Ok(job)
+    }
+
+    pub async fn set_enabled(&self, id: JobId, enabled: bool) -> Result<Job, EngineError> {
+        let stored = self.load(id).await?;
+        if stored.job.spec.enabled == enabled {
+            return Ok(stored.job);
+        }
+        let mut spec = stored.job.spec.clone();
+        spec.enabled = enabled;
+        self.update_job(id, spec, stored.job.revision).await
+    }
+
+    /// Deletes a job and its history. A run of it still going finishes undisturbed; the job
+    /// is removed for good when it ends.
+    pub async fn delete_job(&self, id: JobId) -> Result<(), EngineError> {
+        let now = self.now();
+        if !self.inner.store.delete_job(id, now).await? {
+            return Err(EngineError::not_found(format!("job {id}")));
+        }
+        self.ask(|ack| Command::Remove { job_id: id, ack }).await?;
+        let _ = self
+            .inner
+            .events
+            .send(EngineEvent::JobDeleted { job_id: id });
+        Ok(())
+    }
+
+    pub async fn get_job(&self, id: JobId) -> Result<Job, EngineError> {
+        Ok(self.load(id).await?.job)
+    }
+
+    pub async fn list_jobs(&self) -> Result<Vec<Job>, EngineError> {
+        Ok(self
+            .inner
+            .store
+            .list_jobs()
+            .await?
+            .into_iter()
+            .map(|s| s.job)
+            .collect())
+    }
+
+    /// When the job fires next (None: paused, disabled, manual, after-job, or no more fires).
+    pub async fn next_fire(&self, id: JobId) -> Result<Option<DateTime<Utc>>, EngineError> {
+        self.ask(|ack| Command::NextFire { job_id: id, ack }).await
+    }
+
+    async fn load(&self, id: JobId) -> Result<crate::store::StoredJob, EngineError> {
+        self.inner
+            .store
+            .get_job(id)
+            .await?
+            .ok_or_else(|| EngineError::not_found(format!("job {id}")))
+    }
+
+    /// An after-job trigger must name another existing job and must not close a loop.
+    async fn check_upstream(&self, this: Option<JobId>, spec: &JobSpec) -> Result<(), EngineError> {
+        let Trigger::AfterJob { job_id, .. } = &spec.trigger else {
+            return Ok(());
+        };
+        let mut errors = ValidationErrors::default();
+        if Some(*job_id) == this {
+            errors.push("trigger.job_id", "a job cannot run after itself");
+            return Err(errors.into());
+        }
+        let mut seen = vec![*job_id];
+        let mut current = *job_id;
+        loop {
+            let Some(upstream) = self.inner.store.get_job(current).await? else {
+                if current == *job_id {
+                    errors.push(
+                        "trigger.job_id",
+                        format!("there is no job with id {job_id}"),
+                    );
+                    return Err(errors.into());
+                }
+                return Ok(());
+            };
+            match upstream.job.spec.trigger {
+                Trigger::AfterJob { job_id: next, .. } => {
+                    if Some(next) == this || seen.contains(&next) {
+                        errors.push(
+                            "trigger.job_id",
+                            format!(
+                                "this would make a loop: “{}” already runs after this job",
+                                upstream.job.spec.name
+                            ),
+                        );
+                        return Err(errors.into());
+                    }
+                    seen.push(next);
+                    current = next;
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    // ----- runs -------------------------------------------------------------------------
+
+    /// Starts a run now, whatever the schedule and the pause state (subject to the global cap).
+    pub async fn run_now(&self, id: JobId) -> Result<Run, EngineError> {
+        let job = Box::new(self.get_job(id).await?);
+        self.ask(|ack| Command::RunNow { job, ack }).await?
+    }
+
+    pub async fn cancel_run(&self, id: RunId) -> Result<(), EngineError> {
+        self.ask(|ack| Command::Cancel { run_id: id, ack }).await?
+    }
+
+    pub async fn get_run(&self, id: RunId) -> Result<Run, EngineError> {
+        self.inner
+            .store
+            .get_run(id)
+            .await?
+            .ok_or_else(|| EngineError::not_found(format!("run {id}")))
+    }
+
+    pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>, EngineError> {
+        Ok(self.inner.store.list_runs(filter).await?)
+    }
+
+    /// Ids of the runs handed to the executor (running or waiting for a slot).
+    pub async fn active_runs(&self) -> Result<Vec<RunId>, EngineError> {
+        self.ask(|ack| Command::ActiveRuns { ack }).await
+    }
+
+    // ----- pause ------------------------------------------------------------------------
+
+    /// Stops all scheduled firings (runs going are not touched). Persists across restarts.
+    pub async fn pause(&self) -> Result<(), EngineError> {
+        self.ask(|ack| Command::SetPaused { paused: true, ack })
+            .await?
+    }
+
+    /// Resumes scheduling from now; firings that fell inside the pause do not run.
+    pub async fn resume(&self) -> Result<(), EngineError> {
+        self.ask(|ack| Command::SetPaused { paused: false, ack })
+            .await?
+    }
+
+    pub async fn is_paused(&self) -> Result<bool, EngineError> {
+        Ok(self
+            .inner
+            .store
+            .get_setting(PAUSED_SETTING)
+            .await?
+            .as_deref()
+            == Some("true"))
+    }
+
+    // ----- schedules --------------------------------------------------------------------
+
+    /// The next `count` fire times of a trigger, as the scheduler will compute them.
+    pub fn preview(&self, trigger: &Trigger, count: usize) -> Result<Vec<FireTime>, EngineError> {
+        let now = self.now();
+        let schedule = Schedule::from_trigger(trigger, now).map_err(|message| {
+            let mut errors = ValidationErrors::default();
+            let field = match trigger {
+                Trigger::Cron { .. } if message.contains("time zone") => "trigger.timezone",
+                Trigger::Cron { .. } => "trigger.expr",
+                _ => "trigger",
+            };
+            errors.push(field, message);
+            EngineError::Invalid(errors)
+        })?;
+        Ok(preview(&schedule, now, count.min(1000)))
+    }
+
+    // ----- lifecycle --------------------------------------------------------------------
+
+    /// Stops scheduling. With `cancel_running`, runs going are cancelled; otherwise they are
+    /// waited for. Either way each ends with a recorded status. Then the database is closed.
+    pub async fn shutdown(&self, cancel_running: bool) {
+        let _ = self
+            .ask(|ack| Command::Shutdown {
+                cancel_running,
+                ack,
+            })
+            .await;
+        let task = self
+            .inner
+            .task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        self.inner.store.close().await;
+    }
+}
+
+fn name_taken_as_field_error(e: StoreError) -> EngineError {
+    match e {
+        StoreError::NameTaken(name) => {
+            let mut errors = ValidationErrors::default();
+            errors.push(
+                "name",
+                format!("“{name}” is already the name of another job"),
+            );
+            EngineError::Invalid(errors)
+        }
+        other => other.into(),
+    }
+}

@@ -199,6 +199,24 @@ impl Schedule {
         }
     }
 
+    /// The latest fire instant at or before `t`.
+    pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Schedule::Cron { cron, zone } => cron
+                .cron
+                .find_previous_occurrence(&t.with_timezone(zone), true)
+                .ok()
+                .map(|x| x.with_timezone(&Utc)),
+            Schedule::Interval { anchor, period } => {
+                let period_ms = period.num_milliseconds().max(1);
+                let k = (t - *anchor).num_milliseconds().div_euclid(period_ms);
+                Some(*anchor + Duration::milliseconds(k * period_ms))
+            }
+            Schedule::Once { at } => (*at <= t).then_some(*at),
+            Schedule::Never => None,
+        }
+    }
+
     /// Fire instants in `(after, until]`, at most `limit` of them, in order.
     pub fn fires_between(
         &self,

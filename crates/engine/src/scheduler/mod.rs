@@ -1,1 +1,870 @@
-//! The scheduler loop (in progress).
+//! The scheduler: one task that owns every timing decision.
+//!
+//! It sleeps on tokio's timer until the earliest deadline, but never longer than
+//! [`MAX_NAP`]: tokio's clock stops while the machine sleeps, so each wake compares the wall
+//! clock (from the injected [`Clock`]) with what it expected. Due firings go through the
+//! missed-run policy ([`catchup`]) and the overlap policy ([`overlap`]); every firing becomes
+//! a run row (queued or skipped) before anything is dispatched. Edits, pauses and deletes
+//! arrive as commands and apply at once; runs already going are never touched by them.
+
+pub mod catchup;
+pub mod overlap;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::Clock;
+use crate::domain::{ChainOn, Job, JobId, Run, RunId, RunReason, RunStatus, Trigger};
+use crate::engine::EngineEvent;
+use crate::error::EngineError;
+use crate::executor::{Executor, RunOutcome, RunRequest};
+use crate::schedule::Schedule;
+use crate::store::{CursorUpdate, Store};
+use catchup::{FiringAction, plan_due_firings};
+use overlap::{OverlapDecision, decide};
+
+/// The longest the loop sleeps before looking at the wall clock again.
+pub const MAX_NAP: StdDuration = StdDuration::from_secs(2);
+
+/// A wall-clock move this large (against tokio's monotonic clock) counts as a jump.
+const JUMP_TOLERANCE_MS: i64 = 1000;
+
+pub(crate) enum Command {
+    /// A job was created or edited (or enabled/disabled). `cursor` is its stored cursor.
+    Upsert {
+        job: Box<Job>,
+        cursor: DateTime<Utc>,
+        ack: oneshot::Sender<()>,
+    },
+    Remove {
+        job_id: JobId,
+        ack: oneshot::Sender<()>,
+    },
+    RunNow {
+        job: Box<Job>,
+        ack: oneshot::Sender<Result<Run, EngineError>>,
+    },
+    Cancel {
+        run_id: RunId,
+        ack: oneshot::Sender<Result<(), EngineError>>,
+    },
+    SetPaused {
+        paused: bool,
+        ack: oneshot::Sender<Result<(), EngineError>>,
+    },
+    NextFire {
+        job_id: JobId,
+        ack: oneshot::Sender<Option<DateTime<Utc>>>,
+    },
+    ActiveRuns {
+        ack: oneshot::Sender<Vec<RunId>>,
+    },
+    Shutdown {
+        cancel_running: bool,
+        ack: oneshot::Sender<()>,
+    },
+}
+
+/// A run task's report back to the loop.
+struct Finished {
+    run: Run,
+    job: Job,
+    outcome: RunOutcome,
+}
+
+struct JobState {
+    job: Job,
+    schedule: Schedule,
+    cursor: DateTime<Utc>,
+    next_due: Option<DateTime<Utc>>,
+    generation: u64,
+}
+
+/// A queue-one run waiting for the job's current run to end (its row is `queued`).
+struct Waiting {
+    run: Run,
+    job: Job,
+}
+
+pub(crate) struct Scheduler {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    executor: Arc<dyn Executor>,
+    events: broadcast::Sender<EngineEvent>,
+    permits: Arc<Semaphore>,
+    tracker: TaskTracker,
+    finished_tx: mpsc::UnboundedSender<Finished>,
+    finished_rx: mpsc::UnboundedReceiver<Finished>,
+    jobs: HashMap<JobId, JobState>,
+    heap: BinaryHeap<Reverse<(DateTime<Utc>, JobId, u64)>>,
+    next_generation: u64,
+    paused: bool,
+    /// Runs handed to a task (waiting for a slot or running), by job.
+    active: HashMap<JobId, Vec<RunId>>,
+    cancels: HashMap<RunId, CancellationToken>,
+    waiting: HashMap<JobId, Waiting>,
+    retries: BinaryHeap<Reverse<(DateTime<Utc>, RunId)>>,
+    pending_retries: HashMap<RunId, (Run, Job)>,
+    /// Jobs deleted while a run of theirs was going: purge when the last one ends.
+    deleted: HashSet<JobId>,
+    last_wall: DateTime<Utc>,
+    last_mono: tokio::time::Instant,
+}
+
+pub(crate) struct SchedulerParts {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub executor: Arc<dyn Executor>,
+    pub events: broadcast::Sender<EngineEvent>,
+    pub max_parallel: usize,
+    pub paused: bool,
+}
+
+impl Scheduler {
+    pub(crate) fn new(parts: SchedulerParts, jobs: Vec<(Job, DateTime<Utc>)>) -> Self {
+        let (finished_tx, finished_rx) = mpsc::unbounded_channel();
+        let now = parts.clock.now();
+        let mut scheduler = Scheduler {
+            store: parts.store,
+            clock: parts.clock,
+            executor: parts.executor,
+            events: parts.events,
+            permits: Arc::new(Semaphore::new(parts.max_parallel.max(1))),
+            tracker: TaskTracker::new(),
+            finished_tx,
+            finished_rx,
+            jobs: HashMap::new(),
+            heap: BinaryHeap::new(),
+            next_generation: 0,
+            paused: parts.paused,
+            active: HashMap::new(),
+            cancels: HashMap::new(),
+            waiting: HashMap::new(),
+            retries: BinaryHeap::new(),
+            pending_retries: HashMap::new(),
+            deleted: HashSet::new(),
+            last_wall: now,
+            last_mono: tokio::time::Instant::now(),
+        };
+        for (job, cursor) in jobs {
+            scheduler.upsert(job, cursor);
+        }
+        scheduler
+    }
+
+    /// The loop. Returns after a shutdown command, once every run task has ended.
+    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            let now = self.observe_clock();
+            if let Err(e) = self.fire_due(now).await {
+                tracing::error!(error = %e, "could not record due firings; retrying shortly");
+            }
+            self.start_due_retries(now).await;
+            let nap = self.nap(now);
+            tokio::select! {
+                biased;
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown { cancel_running, ack }) => {
+                        self.shutdown(cancel_running).await;
+                        let _ = ack.send(());
+                        return;
+                    }
+                    Some(command) => self.handle(command).await,
+                    None => {
+                        self.shutdown(false).await;
+                        return;
+                    }
+                },
+                Some(finished) = self.finished_rx.recv() => self.on_finished(finished).await,
+                _ = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
+    /// Reads the wall clock and handles a jump against tokio's monotonic clock.
+    fn observe_clock(&mut self) -> DateTime<Utc> {
+        let wall = self.clock.now();
+        let mono = tokio::time::Instant::now();
+        let wall_elapsed = wall - self.last_wall;
+        let mono_elapsed =
+            Duration::from_std(mono - self.last_mono).unwrap_or_else(|_| Duration::zero());
+        let drift = wall_elapsed - mono_elapsed;
+        if drift < -Duration::milliseconds(JUMP_TOLERANCE_MS) {
+            tracing::warn!(
+                seconds = -drift.num_seconds(),
+                "the wall clock moved back; fixed-time jobs will not repeat firings they already had"
+            );
+            self.clock_moved_back(wall);
+        } else if drift > Duration::milliseconds(JUMP_TOLERANCE_MS) {
+            tracing::info!(
+                seconds = drift.num_seconds(),
+                "the wall clock moved ahead (suspend or clock change); applying missed-run policies"
+            );
+        }
+        self.last_wall = wall;
+        self.last_mono = mono;
+        wall
+    }
+
+    /// As cronie does: fixed-time jobs keep their cursor (a firing they had is not repeated);
+    /// interval and wildcard jobs go on at their cadence from the new time.
+    fn clock_moved_back(&mut self, now: DateTime<Utc>) {
+        let ids: Vec<JobId> = self
+            .jobs
+            .iter()
+            .filter(|(_, s)| !s.schedule.is_fixed_time() && s.cursor > now)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut updates = Vec::new();
+        for id in ids {
+            if let Some(state) = self.jobs.get_mut(&id) {
+                state.cursor = now;
+                updates.push(CursorUpdate {
+                    job_id: id,
+                    cursor: now,
+                });
+            }
+            self.reschedule(id);
+        }
+        if !updates.is_empty() {
+            let store = self.store.clone();
+            // The cursor only guards against repeats; losing this write repeats nothing.
+            tokio::spawn(async move {
+                if let Err(e) = store.set_schedule_cursors(&updates).await {
+                    tracing::error!(error = %e, "could not save schedule cursors");
+                }
+            });
+        }
+    }
+
+    fn nap(&self, now: DateTime<Utc>) -> StdDuration {
+        let mut next = self.heap.peek().map(|Reverse((t, _, _))| *t);
+        if let Some(Reverse((t, _))) = self.retries.peek() {
+            next = Some(next.map_or(*t, |n| n.min(*t)));
+        }
+        match next {
+            _ if self.paused => MAX_NAP,
+            Some(t) if t <= now => StdDuration::ZERO,
+            Some(t) => (t - now).to_std().unwrap_or(MAX_NAP).min(MAX_NAP),
+            None => MAX_NAP,
+        }
+    }
+
+    fn upsert(&mut self, job: Job, cursor: DateTime<Utc>) {
+        let id = job.id;
+        self.jobs.remove(&id);
+        if !job.spec.enabled || !job.spec.trigger.is_timed() {
+            if job.spec.enabled {
+                // Manual and after-job triggers: kept for chains and run-now, never timed.
+                let schedule = Schedule::Never;
+                self.jobs.insert(
+                    id,
+                    JobState {
+                        job,
+                        schedule,
+                        cursor,
+                        next_due: None,
+                        generation: 0,
+                    },
+                );
+            }
+            return;
+        }
+        let schedule = match Schedule::from_trigger(&job.spec.trigger, job.created_at) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(job = %id, error = %e, "stored trigger is invalid; job not scheduled");
+                return;
+            }
+        };
+        self.jobs.insert(
+            id,
+            JobState {
+                job,
+                schedule,
+                cursor,
+                next_due: None,
+                generation: 0,
+            },
+        );
+        self.reschedule(id);
+    }
+
+    fn reschedule(&mut self, id: JobId) {
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let Some(state) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        state.generation = generation;
+        state.next_due = state.schedule.next_after(state.cursor);
+        if let Some(due) = state.next_due {
+            self.heap.push(Reverse((due, id, generation)));
+        }
+    }
+
+    /// Records and dispatches every firing due at `now`.
+    async fn fire_due(&mut self, now: DateTime<Utc>) -> Result<(), EngineError> {
+        if self.paused {
+            return Ok(());
+        }
+        let mut due_jobs = Vec::new();
+        while let Some(Reverse((due, id, generation))) = self.heap.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.heap.pop();
+            if self
+                .jobs
+                .get(&id)
+                .is_some_and(|s| s.generation == generation)
+            {
+                due_jobs.push(id);
+            }
+        }
+        if due_jobs.is_empty() {
+            return Ok(());
+        }
+        let mut rows: Vec<Run> = Vec::new();
+        let mut cursors = Vec::with_capacity(due_jobs.len());
+        let mut starts: Vec<(Run, Job, bool)> = Vec::new();
+        let mut waits: Vec<Waiting> = Vec::new();
+        for id in &due_jobs {
+            let Some(state) = self.jobs.get(id) else {
+                continue;
+            };
+            let job = state.job.clone();
+            let firings = plan_due_firings(
+                &state.schedule,
+                state.cursor,
+                now,
+                &job.spec.policies.missed,
+            );
+            let mut active = self.active.get(id).map_or(0, Vec::len);
+            let mut has_waiting = self.waiting.contains_key(id);
+            for firing in firings {
+                match firing.action {
+                    FiringAction::Skip(reason) => {
+                        rows.push(skipped_run(
+                            &job,
+                            RunReason::Schedule,
+                            firing.slot,
+                            now,
+                            reason,
+                        ));
+                    }
+                    FiringAction::Run(reason) => {
+                        let run = queued_run(&job, reason, 1, None, firing.slot, now);
+                        match decide(job.spec.policies.overlap, active, has_waiting) {
+                            OverlapDecision::Start => {
+                                active += 1;
+                                starts.push((run.clone(), job.clone(), false));
+                                rows.push(run);
+                            }
+                            OverlapDecision::ReplaceThenStart => {
+                                active += 1;
+                                starts.push((run.clone(), job.clone(), true));
+                                rows.push(run);
+                            }
+                            OverlapDecision::Wait => {
+                                has_waiting = true;
+                                waits.push(Waiting {
+                                    run: run.clone(),
+                                    job: job.clone(),
+                                });
+                                rows.push(run);
+                            }
+                            OverlapDecision::Skip(why) => {
+                                rows.push(skipped_run(&job, reason, firing.slot, now, why.into()));
+                            }
+                        }
+                    }
+                }
+            }
+            cursors.push(CursorUpdate {
+                job_id: *id,
+                cursor: now,
+            });
+        }
+        if let Err(e) = self.store.record_firings(&rows, &cursors).await {
+            // Nothing was recorded: put the jobs back so the next wake tries again.
+            for id in due_jobs {
+                self.reschedule(id);
+            }
+            return Err(e.into());
+        }
+        for id in &due_jobs {
+            if let Some(state) = self.jobs.get_mut(id) {
+                state.cursor = now;
+            }
+            self.reschedule(*id);
+        }
+        for run in &rows {
+            self.emit_run(run);
+        }
+        for waiting in waits {
+            self.waiting.insert(waiting.job.id, waiting);
+        }
+        for (run, job, replace) in starts {
+            if replace {
+                self.cancel_job_runs(job.id, Some(run.id));
+            }
+            self.dispatch(run, job);
+        }
+        Ok(())
+    }
+
+    async fn start_due_retries(&mut self, now: DateTime<Utc>) {
+        if self.paused {
+            return;
+        }
+        while let Some(Reverse((due, run_id))) = self.retries.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.retries.pop();
+            if let Some((run, job)) = self.pending_retries.remove(&run_id) {
+                self.dispatch(run, job);
+            }
+        }
+    }
+
+    /// Hands a queued run (already recorded) to a task: wait for a slot under the global cap,
+    /// mark it running, execute, record the outcome, report back.
+    fn dispatch(&mut self, run: Run, job: Job) {
+        let cancel = CancellationToken::new();
+        self.cancels.insert(run.id, cancel.clone());
+        self.active.entry(job.id).or_default().push(run.id);
+        let store = self.store.clone();
+        let clock = self.clock.clone();
+        let executor = self.executor.clone();
+        let permits = self.permits.clone();
+        let events = self.events.clone();
+        let finished = self.finished_tx.clone();
+        self.tracker.spawn(async move {
+            let outcome = execute_run(
+                &store, &*clock, &*executor, &permits, &events, &run, &job, cancel,
+            )
+            .await;
+            let _ = finished.send(Finished { run, job, outcome });
+        });
+    }
+
+    fn cancel_job_runs(&mut self, job_id: JobId, except: Option<RunId>) {
+        for run_id in self.active.get(&job_id).cloned().unwrap_or_default() {
+            if Some(run_id) != except
+                && let Some(token) = self.cancels.get(&run_id)
+            {
+                token.cancel();
+            }
+        }
+    }
+
+    async fn on_finished(&mut self, finished: Finished) {
+        let Finished { run, job, outcome } = finished;
+        self.cancels.remove(&run.id);
+        if let Some(list) = self.active.get_mut(&job.id) {
+            list.retain(|id| *id != run.id);
+            if list.is_empty() {
+                self.active.remove(&job.id);
+            }
+        }
+        let now = self.clock.now();
+        // Retries: a new attempt linked to the first, after the backoff.
+        let retry = &job.spec.policies.retry;
+        let will_retry = matches!(outcome.status, RunStatus::Failed | RunStatus::TimedOut)
+            && run.attempt < retry.max_attempts
+            && !self.deleted.contains(&job.id);
+        if will_retry {
+            let delay = Duration::from_std(retry.delay_before(run.attempt + 1))
+                .unwrap_or_else(|_| Duration::zero());
+            let first = run
+                .parent_run_id
+                .filter(|_| run.reason == RunReason::Retry)
+                .unwrap_or(run.id);
+            let retry_run = queued_run(
+                &job,
+                RunReason::Retry,
+                run.attempt + 1,
+                Some(first),
+                now + delay,
+                now,
+            );
+            match self.store.insert_run(&retry_run).await {
+                Ok(()) => {
+                    self.emit_run(&retry_run);
+                    self.retries
+                        .push(Reverse((retry_run.scheduled_for, retry_run.id)));
+                    self.pending_retries
+                        .insert(retry_run.id, (retry_run, job.clone()));
+                }
+                Err(e) => tracing::error!(error = %e, "could not record a retry"),
+            }
+        }
+        // Queue-one: the waiting run starts now.
+        if !self.active.contains_key(&job.id)
+            && let Some(waiting) = self.waiting.remove(&job.id)
+        {
+            self.dispatch(waiting.run, waiting.job);
+        }
+        if !will_retry {
+            self.start_chains(&run, &outcome, now).await;
+        }
+        if self.deleted.contains(&job.id) && !self.active.contains_key(&job.id) {
+            self.deleted.remove(&job.id);
+            if let Err(e) = self.store.purge_deleted_job(job.id).await {
+                tracing::error!(error = %e, "could not remove a deleted job");
+            }
+        }
+    }
+
+    /// Starts the jobs whose after-job trigger matches how `upstream` ended.
+    async fn start_chains(&mut self, upstream: &Run, outcome: &RunOutcome, now: DateTime<Utc>) {
+        let status = outcome.status;
+        let downstream: Vec<Job> = self
+            .jobs
+            .values()
+            .filter(|s| match &s.job.spec.trigger {
+                Trigger::AfterJob { job_id, on } if *job_id == upstream.job_id => match on {
+                    ChainOn::Success => status == RunStatus::Succeeded,
+                    ChainOn::Failure => status.is_failure(),
+                    ChainOn::Any => true,
+                },
+                _ => false,
+            })
+            .map(|s| s.job.clone())
+            .collect();
+        for job in downstream {
+            let run = queued_run(&job, RunReason::Chain, 1, Some(upstream.id), now, now);
+            let decision = if self.paused {
+                OverlapDecision::Skip("Sundial was paused")
+            } else {
+                decide(
+                    job.spec.policies.overlap,
+                    self.active.get(&job.id).map_or(0, Vec::len),
+                    self.waiting.contains_key(&job.id),
+                )
+            };
+            let row = match decision {
+                OverlapDecision::Skip(why) => {
+                    skipped_run(&job, RunReason::Chain, now, now, why.to_string())
+                }
+                _ => run.clone(),
+            };
+            if let Err(e) = self.store.insert_run(&row).await {
+                tracing::error!(error = %e, "could not record a chained run");
+                continue;
+            }
+            self.emit_run(&row);
+            match decision {
+                OverlapDecision::Start => self.dispatch(run, job),
+                OverlapDecision::ReplaceThenStart => {
+                    self.cancel_job_runs(job.id, None);
+                    self.dispatch(run, job);
+                }
+                OverlapDecision::Wait => {
+                    self.waiting.insert(job.id, Waiting { run, job });
+                }
+                OverlapDecision::Skip(_) => {}
+            }
+        }
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Upsert { job, cursor, ack } => {
+                // The loop's cursor may be ahead of the stored one; never move it back here.
+                let cursor = self
+                    .jobs
+                    .get(&job.id)
+                    .map_or(cursor, |s| s.cursor.max(cursor));
+                self.upsert(*job, cursor);
+                let _ = ack.send(());
+            }
+            Command::Remove { job_id, ack } => {
+                self.jobs.remove(&job_id);
+                if let Some(waiting) = self.waiting.remove(&job_id) {
+                    self.finish_unstarted(
+                        &waiting.run,
+                        "the job was deleted before this run started",
+                    )
+                    .await;
+                }
+                let retries: Vec<RunId> = self
+                    .pending_retries
+                    .iter()
+                    .filter(|(_, (_, job))| job.id == job_id)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in retries {
+                    if let Some((run, _)) = self.pending_retries.remove(&id) {
+                        self.finish_unstarted(
+                            &run,
+                            "the job was deleted before this retry started",
+                        )
+                        .await;
+                    }
+                }
+                if self.active.contains_key(&job_id) {
+                    self.deleted.insert(job_id);
+                } else if let Err(e) = self.store.purge_deleted_job(job_id).await {
+                    tracing::error!(error = %e, "could not remove a deleted job");
+                }
+                let _ = ack.send(());
+            }
+            Command::RunNow { job, ack } => {
+                let now = self.clock.now();
+                let run = queued_run(&job, RunReason::Manual, 1, None, now, now);
+                let result = match self.store.insert_run(&run).await {
+                    Ok(()) => {
+                        self.emit_run(&run);
+                        self.dispatch(run.clone(), *job);
+                        Ok(run)
+                    }
+                    Err(e) => Err(e.into()),
+                };
+                let _ = ack.send(result);
+            }
+            Command::Cancel { run_id, ack } => {
+                let _ = ack.send(self.cancel(run_id).await);
+            }
+            Command::SetPaused { paused, ack } => {
+                let _ = ack.send(self.set_paused(paused).await);
+            }
+            Command::NextFire { job_id, ack } => {
+                let next = if self.paused {
+                    None
+                } else {
+                    self.jobs.get(&job_id).and_then(|s| s.next_due)
+                };
+                let _ = ack.send(next);
+            }
+            Command::ActiveRuns { ack } => {
+                let _ = ack.send(self.cancels.keys().copied().collect());
+            }
+            Command::Shutdown { .. } => unreachable!("handled by the loop"),
+        }
+    }
+
+    async fn cancel(&mut self, run_id: RunId) -> Result<(), EngineError> {
+        if let Some(token) = self.cancels.get(&run_id) {
+            token.cancel();
+            return Ok(());
+        }
+        if let Some(job_id) = self
+            .waiting
+            .iter()
+            .find(|(_, w)| w.run.id == run_id)
+            .map(|(id, _)| *id)
+            && let Some(waiting) = self.waiting.remove(&job_id)
+        {
+            self.finish_unstarted(&waiting.run, "cancelled before it started")
+                .await;
+            return Ok(());
+        }
+        if let Some((run, _)) = self.pending_retries.remove(&run_id) {
+            self.finish_unstarted(&run, "cancelled before it started")
+                .await;
+            return Ok(());
+        }
+        match self.store.get_run(run_id).await? {
+            Some(run) => Err(EngineError::Conflict(format!(
+                "run {run_id} is not going (it is {}); only queued or running runs can be cancelled",
+                run.status
+            ))),
+            None => Err(EngineError::not_found(format!("run {run_id}"))),
+        }
+    }
+
+    async fn finish_unstarted(&mut self, run: &Run, why: &str) {
+        let outcome = RunOutcome::with_status(RunStatus::Cancelled, Some(why.to_string()));
+        let now = self.clock.now();
+        match self.store.finish_run(run.id, &outcome, now).await {
+            Ok(()) => {
+                let _ = self.events.send(EngineEvent::RunChanged {
+                    run_id: run.id,
+                    job_id: run.job_id,
+                    status: RunStatus::Cancelled,
+                });
+            }
+            Err(e) => tracing::error!(error = %e, "could not record a cancelled run"),
+        }
+    }
+
+    async fn set_paused(&mut self, paused: bool) -> Result<(), EngineError> {
+        if paused == self.paused {
+            return Ok(());
+        }
+        self.store
+            .set_setting(
+                crate::engine::PAUSED_SETTING,
+                if paused { "true" } else { "false" },
+            )
+            .await?;
+        self.paused = paused;
+        if !paused {
+            // Firings that fell inside the pause are dropped: schedules resume from now.
+            let now = self.clock.now();
+            let ids: Vec<JobId> = self.jobs.keys().copied().collect();
+            let updates: Vec<CursorUpdate> = ids
+                .iter()
+                .map(|id| CursorUpdate {
+                    job_id: *id,
+                    cursor: now,
+                })
+                .collect();
+            self.store.set_schedule_cursors(&updates).await?;
+            for id in ids {
+                if let Some(state) = self.jobs.get_mut(&id) {
+                    state.cursor = now;
+                }
+                self.reschedule(id);
+            }
+        }
+        let _ = self.events.send(EngineEvent::PauseChanged { paused });
+        Ok(())
+    }
+
+    async fn shutdown(&mut self, cancel_running: bool) {
+        let waiting: Vec<Waiting> = self.waiting.drain().map(|(_, w)| w).collect();
+        for w in waiting {
+            self.finish_unstarted(&w.run, "Sundial quit before this run started")
+                .await;
+        }
+        let retries: Vec<(Run, Job)> = self.pending_retries.drain().map(|(_, r)| r).collect();
+        for (run, _) in retries {
+            self.finish_unstarted(&run, "Sundial quit before this retry started")
+                .await;
+        }
+        if cancel_running {
+            for token in self.cancels.values() {
+                token.cancel();
+            }
+        }
+        self.tracker.close();
+        // Record outcomes as runs end, without starting anything new.
+        while !self.tracker.is_empty() || !self.finished_rx.is_empty() {
+            tokio::select! {
+                Some(Finished { run, job, .. }) = self.finished_rx.recv() => {
+                    self.cancels.remove(&run.id);
+                    if let Some(list) = self.active.get_mut(&job.id) {
+                        list.retain(|id| *id != run.id);
+                    }
+                }
+                _ = self.tracker.wait() => {}
+            }
+        }
+    }
+
+    fn emit_run(&self, run: &Run) {
+        let _ = self.events.send(EngineEvent::RunChanged {
+            run_id: run.id,
+            job_id: run.job_id,
+            status: run.status,
+        });
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute_run(
+    store: &Store,
+    clock: &dyn Clock,
+    executor: &dyn Executor,
+    permits: &Semaphore,
+    events: &broadcast::Sender<EngineEvent>,
+    run: &Run,
+    job: &Job,
+    cancel: CancellationToken,
+) -> RunOutcome {
+    let permit = tokio::select! {
+        permit = permits.acquire() => permit.ok(),
+        _ = cancel.cancelled() => None,
+    };
+    let outcome = match permit {
+        None => RunOutcome::with_status(
+            RunStatus::Cancelled,
+            Some("cancelled while waiting for a free slot".into()),
+        ),
+        Some(_permit) => match store.mark_started(run.id, clock.now()).await {
+            Ok(_) => {
+                let _ = events.send(EngineEvent::RunChanged {
+                    run_id: run.id,
+                    job_id: run.job_id,
+                    status: RunStatus::Running,
+                });
+                let mut started = run.clone();
+                started.status = RunStatus::Running;
+                started.started_at = Some(clock.now());
+                executor
+                    .execute(
+                        RunRequest {
+                            run: started,
+                            job: job.clone(),
+                        },
+                        cancel,
+                    )
+                    .await
+            }
+            Err(e) => RunOutcome::failed(format!("could not record the start of the run: {e}")),
+        },
+    };
+    if let Err(e) = store.finish_run(run.id, &outcome, clock.now()).await {
+        tracing::error!(run = %run.id, error = %e, "could not record how a run ended");
+    }
+    let _ = events.send(EngineEvent::RunChanged {
+        run_id: run.id,
+        job_id: run.job_id,
+        status: outcome.status,
+    });
+    outcome
+}
+
+fn queued_run(
+    job: &Job,
+    reason: RunReason,
+    attempt: u32,
+    parent: Option<RunId>,
+    scheduled_for: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Run {
+    Run {
+        id: RunId::new(),
+        job_id: job.id,
+        job_revision: job.revision,
+        reason,
+        attempt,
+        parent_run_id: parent,
+        scheduled_for,
+        created_at: now,
+        started_at: None,
+        finished_at: None,
+        status: RunStatus::Queued,
+        exit_code: None,
+        http_status: None,
+        error: None,
+        log_bytes: 0,
+        log_lines: 0,
+    }
+}
+
+fn skipped_run(
+    job: &Job,
+    reason: RunReason,
+    scheduled_for: DateTime<Utc>,
+    now: DateTime<Utc>,
+    why: String,
+) -> Run {
+    Run {
+        status: RunStatus::Skipped,
+        finished_at: Some(now),
+        error: Some(why),
+        ..queued_run(job, reason, 1, None, scheduled_for, now)
+    }
+}

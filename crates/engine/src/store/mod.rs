@@ -77,6 +77,7 @@ pub struct CursorUpdate {
 pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
+    hold_paused_clock: bool,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -128,7 +129,11 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            hold_paused_clock: false,
+        })
     }
 
     /// Closes both pools, checkpointing the WAL.
@@ -137,29 +142,56 @@ impl Store {
         self.writer.close().await;
     }
 
+    /// For tests that pause tokio's clock: SQLite works on its own thread, which tokio cannot
+    /// see, so a paused clock would jump ahead while a query is in flight. With this set, each
+    /// store call keeps a blocking task alive, which holds tokio's auto-advance until it ends.
+    pub fn hold_paused_clock(mut self, hold: bool) -> Self {
+        self.hold_paused_clock = hold;
+        self
+    }
+
+    async fn held<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        if !self.hold_paused_clock {
+            return work.await;
+        }
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let holder = tokio::task::spawn_blocking(move || {
+            let _ = wait.recv();
+        });
+        let out = work.await;
+        drop(done);
+        let _ = holder.await;
+        out
+    }
+
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     // ----- jobs -------------------------------------------------------------------------
 
+    /// Inserts a new job; its schedule starts from its creation instant.
     pub async fn insert_job(&self, job: &Job) -> StoreResult<()> {
-        let spec = encode_spec(&job.spec)?;
-        let result = sqlx::query(
-            "INSERT INTO jobs (id, name, revision, enabled, spec, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(job.id.to_string())
-        .bind(&job.spec.name)
-        .bind(job.revision)
-        .bind(job.spec.enabled)
-        .bind(spec)
-        .bind(ms(job.created_at))
-        .bind(ms(job.updated_at))
-        .execute(&self.writer)
-        .await;
-        map_name_conflict(result, &job.spec.name)?;
-        Ok(())
+        self.held(async {
+            let spec = encode_spec(&job.spec)?;
+            let result = sqlx::query(
+                "INSERT INTO jobs (id, name, revision, enabled, spec, created_at, updated_at, \
+                 schedule_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(job.id.to_string())
+            .bind(&job.spec.name)
+            .bind(job.revision)
+            .bind(job.spec.enabled)
+            .bind(spec)
+            .bind(ms(job.created_at))
+            .bind(ms(job.updated_at))
+            .bind(ms(job.created_at))
+            .execute(&self.writer)
+            .await;
+            map_name_conflict(result, &job.spec.name)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Writes a new revision of a job, but only if the stored one is `expected_revision`.
@@ -207,97 +239,118 @@ impl Store {
     }
 
     pub async fn get_job(&self, id: JobId) -> StoreResult<Option<StoredJob>> {
-        let row = sqlx::query(
-            "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
-             WHERE id = ? AND deleted_at IS NULL",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(|r| decode_job(&r)).transpose()
+        self.held(async {
+            let row = sqlx::query(
+                "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
+                 WHERE id = ? AND deleted_at IS NULL",
+            )
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+            row.map(|r| decode_job(&r)).transpose()
+        })
+        .await
     }
 
     pub async fn find_job_by_name(&self, name: &str) -> StoreResult<Option<StoredJob>> {
-        let row = sqlx::query(
-            "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
-             WHERE name = ? AND deleted_at IS NULL",
-        )
-        .bind(name)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(|r| decode_job(&r)).transpose()
+        self.held(async {
+            let row = sqlx::query(
+                "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
+                 WHERE name = ? AND deleted_at IS NULL",
+            )
+            .bind(name)
+            .fetch_optional(&self.reader)
+            .await?;
+            row.map(|r| decode_job(&r)).transpose()
+        })
+        .await
     }
 
     /// Every live job, by name.
     pub async fn list_jobs(&self) -> StoreResult<Vec<StoredJob>> {
-        let rows = sqlx::query(
-            "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
-             WHERE deleted_at IS NULL ORDER BY name",
-        )
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(decode_job).collect()
+        self.held(async {
+            let rows = sqlx::query(
+                "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
+                 WHERE deleted_at IS NULL ORDER BY name",
+            )
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter().map(decode_job).collect()
+        })
+        .await
     }
 
     /// Deletes a job and its runs; if one of its runs is still going, the job is only marked
     /// deleted (hidden, unscheduled) and removed by [`Store::purge_deleted_job`] later.
     /// Returns false when there was no such job.
     pub async fn delete_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tx = self.write().await?;
-        let active: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
-        )
-        .bind(id.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
-        let affected = if active > 0 {
-            sqlx::query("UPDATE jobs SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
-                .bind(ms(now))
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-        } else {
-            sqlx::query("DELETE FROM jobs WHERE id = ? AND deleted_at IS NULL")
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-        };
-        tx.commit().await?;
-        Ok(affected > 0)
+        self.held(async {
+            let mut tx = self.write().await?;
+            let active: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
+            )
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+            let affected = if active > 0 {
+                sqlx::query("UPDATE jobs SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
+                    .bind(ms(now))
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            } else {
+                sqlx::query("DELETE FROM jobs WHERE id = ? AND deleted_at IS NULL")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            };
+            tx.commit().await?;
+            Ok(affected > 0)
+        })
+        .await
     }
 
     /// Removes a job marked deleted once none of its runs is queued or running.
     pub async fn purge_deleted_job(&self, id: JobId) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM jobs WHERE id = ? AND deleted_at IS NOT NULL AND NOT EXISTS \
-             (SELECT 1 FROM runs WHERE job_id = jobs.id AND status IN ('queued', 'running'))",
-        )
-        .bind(id.to_string())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.held(async {
+            sqlx::query(
+                "DELETE FROM jobs WHERE id = ? AND deleted_at IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM runs WHERE job_id = jobs.id AND status IN ('queued', 'running'))",
+            )
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Removes every job marked deleted that has nothing running (at start-up).
     pub async fn purge_deleted_jobs(&self) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM jobs WHERE deleted_at IS NOT NULL AND NOT EXISTS \
-             (SELECT 1 FROM runs WHERE job_id = jobs.id AND status IN ('queued', 'running'))",
-        )
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected())
+        self.held(async {
+            let done = sqlx::query(
+                "DELETE FROM jobs WHERE deleted_at IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM runs WHERE job_id = jobs.id AND status IN ('queued', 'running'))",
+            )
+            .execute(&self.writer)
+            .await?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 
     pub async fn set_schedule_cursors(&self, cursors: &[CursorUpdate]) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        for c in cursors {
-            set_cursor(&mut tx, c).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.held(async {
+            let mut tx = self.write().await?;
+            for c in cursors {
+                set_cursor(&mut tx, c).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     // ----- runs -------------------------------------------------------------------------
@@ -305,31 +358,38 @@ impl Store {
     /// Records runs (of any status) and moves schedule cursors in one transaction, so a crash
     /// can neither lose a firing nor record it twice.
     pub async fn record_firings(&self, runs: &[Run], cursors: &[CursorUpdate]) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        for run in runs {
-            insert_run(&mut tx, run).await?;
-        }
-        for c in cursors {
-            set_cursor(&mut tx, c).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.held(async {
+            let mut tx = self.write().await?;
+            for run in runs {
+                insert_run(&mut tx, run).await?;
+            }
+            for c in cursors {
+                set_cursor(&mut tx, c).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn insert_run(&self, run: &Run) -> StoreResult<()> {
-        self.record_firings(std::slice::from_ref(run), &[]).await
+        self.held(async { self.record_firings(std::slice::from_ref(run), &[]).await })
+            .await
     }
 
     /// Moves a queued run to running. Returns false if it was no longer queued.
     pub async fn mark_started(&self, id: RunId, at: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
-        )
-        .bind(ms(at))
-        .bind(id.to_string())
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.held(async {
+            let done = sqlx::query(
+                "UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
+            )
+            .bind(ms(at))
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
     }
 
     /// Records how a queued or running run ended.
@@ -360,126 +420,144 @@ impl Store {
     /// At start-up: every run left queued or running by a crash or power loss becomes
     /// interrupted. Returns the runs as they now are.
     pub async fn interrupt_unfinished_runs(&self, now: DateTime<Utc>) -> StoreResult<Vec<Run>> {
-        let mut tx = self.write().await?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE runs SET finished_at = ?, \
-             error = CASE status WHEN 'running' THEN \
-               'Sundial stopped (crash, power loss or kill) while this run was going' \
-             ELSE 'Sundial stopped before this queued run could start' END, \
-             status = 'interrupted' WHERE status IN ('queued', 'running')",
-        )
-        .bind(ms(now))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let mut runs = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(run) = self.get_run(parse_id(&id)?).await? {
-                runs.push(run);
+        self.held(async {
+            let mut tx = self.write().await?;
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE runs SET finished_at = ?, \
+                 error = CASE status WHEN 'running' THEN \
+                   'Sundial stopped (crash, power loss or kill) while this run was going' \
+                 ELSE 'Sundial stopped before this queued run could start' END, \
+                 status = 'interrupted' WHERE status IN ('queued', 'running')",
+            )
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            let mut runs = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(run) = self.get_run(parse_id(&id)?).await? {
+                    runs.push(run);
+                }
             }
-        }
-        Ok(runs)
+            Ok(runs)
+        })
+        .await
     }
 
     pub async fn get_run(&self, id: RunId) -> StoreResult<Option<Run>> {
-        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.map(|r| decode_run(&r)).transpose()
+        self.held(async {
+            let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"))
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
+            row.map(|r| decode_run(&r)).transpose()
+        })
+        .await
     }
 
     /// Runs matching `filter`, newest first.
     pub async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Vec<Run>> {
-        let mut sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE 1 = 1");
-        if filter.job_id.is_some() {
-            sql.push_str(" AND job_id = ?");
-        }
-        if !filter.statuses.is_empty() {
-            let marks = vec!["?"; filter.statuses.len()].join(", ");
-            sql.push_str(&format!(" AND status IN ({marks})"));
-        }
-        if filter.from.is_some() {
-            sql.push_str(" AND scheduled_for >= ?");
-        }
-        if filter.to.is_some() {
-            sql.push_str(" AND scheduled_for < ?");
-        }
-        if filter.before.is_some() {
-            sql.push_str(" AND id < ?");
-        }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
-        let mut query = sqlx::query(&sql);
-        if let Some(job) = filter.job_id {
-            query = query.bind(job.to_string());
-        }
-        for status in &filter.statuses {
-            query = query.bind(status.as_str());
-        }
-        if let Some(from) = filter.from {
-            query = query.bind(ms(from));
-        }
-        if let Some(to) = filter.to {
-            query = query.bind(ms(to));
-        }
-        if let Some(before) = filter.before {
-            query = query.bind(before.to_string());
-        }
-        let limit = if filter.limit == 0 {
-            100
-        } else {
-            filter.limit.min(10_000)
-        };
-        let rows = query.bind(i64::from(limit)).fetch_all(&self.reader).await?;
-        rows.iter().map(decode_run).collect()
+        self.held(async {
+            let mut sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE 1 = 1");
+            if filter.job_id.is_some() {
+                sql.push_str(" AND job_id = ?");
+            }
+            if !filter.statuses.is_empty() {
+                let marks = vec!["?"; filter.statuses.len()].join(", ");
+                sql.push_str(&format!(" AND status IN ({marks})"));
+            }
+            if filter.from.is_some() {
+                sql.push_str(" AND scheduled_for >= ?");
+            }
+            if filter.to.is_some() {
+                sql.push_str(" AND scheduled_for < ?");
+            }
+            if filter.before.is_some() {
+                sql.push_str(" AND id < ?");
+            }
+            sql.push_str(" ORDER BY id DESC LIMIT ?");
+            let mut query = sqlx::query(&sql);
+            if let Some(job) = filter.job_id {
+                query = query.bind(job.to_string());
+            }
+            for status in &filter.statuses {
+                query = query.bind(status.as_str());
+            }
+            if let Some(from) = filter.from {
+                query = query.bind(ms(from));
+            }
+            if let Some(to) = filter.to {
+                query = query.bind(ms(to));
+            }
+            if let Some(before) = filter.before {
+                query = query.bind(before.to_string());
+            }
+            let limit = if filter.limit == 0 {
+                100
+            } else {
+                filter.limit.min(10_000)
+            };
+            let rows = query.bind(i64::from(limit)).fetch_all(&self.reader).await?;
+            rows.iter().map(decode_run).collect()
+        })
+        .await
     }
 
     /// Number of runs per status for one job (or all jobs).
     pub async fn count_runs(&self, job_id: Option<JobId>, status: RunStatus) -> StoreResult<i64> {
-        let count: i64 = match job_id {
-            Some(job) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE job_id = ? AND status = ?")
-                    .bind(job.to_string())
-                    .bind(status.as_str())
-                    .fetch_one(&self.reader)
-                    .await?
-            }
-            None => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE status = ?")
-                    .bind(status.as_str())
-                    .fetch_one(&self.reader)
-                    .await?
-            }
-        };
-        Ok(count)
+        self.held(async {
+            let count: i64 = match job_id {
+                Some(job) => {
+                    sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE job_id = ? AND status = ?")
+                        .bind(job.to_string())
+                        .bind(status.as_str())
+                        .fetch_one(&self.reader)
+                        .await?
+                }
+                None => {
+                    sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE status = ?")
+                        .bind(status.as_str())
+                        .fetch_one(&self.reader)
+                        .await?
+                }
+            };
+            Ok(count)
+        })
+        .await
     }
 
     // ----- settings ---------------------------------------------------------------------
 
     pub async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-                .bind(key)
-                .fetch_optional(&self.reader)
-                .await?,
-        )
+        self.held(async {
+            Ok(
+                sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                    .bind(key)
+                    .fetch_optional(&self.reader)
+                    .await?,
+            )
+        })
+        .await
     }
 
     pub async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES (?, ?) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.held(async {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The schema version this build writes.
