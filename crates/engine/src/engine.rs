@@ -84,9 +84,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         executor: Arc<dyn Executor>,
     ) -> Result<Engine, EngineError> {
-        let store = Store::open(&config.database)
-            .await?
-            .hold_paused_clock(config.hold_paused_clock);
+        let store = Store::open_with(&config.database, config.hold_paused_clock).await?;
         let now = clock.now();
         let interrupted = store.interrupt_unfinished_runs(now).await?;
         if !interrupted.is_empty() {

@@ -12,11 +12,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::domain::{Job, JobId, JobSpec, Run, RunId, RunReason, RunStatus};
 use crate::executor::RunOutcome;
@@ -75,10 +78,15 @@ pub struct CursorUpdate {
 
 #[derive(Clone)]
 pub struct Store {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    /// The one connection that writes. Owned (not pooled): a pool hands connections back on
+    /// a background task, which would also escape [`Store::hold_paused_clock`].
+    writer: Arc<Mutex<SqliteConnection>>,
+    readers: Arc<Vec<Mutex<SqliteConnection>>>,
+    next_reader: Arc<AtomicUsize>,
     hold_paused_clock: bool,
 }
+
+const READERS: usize = 3;
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -101,6 +109,15 @@ const RUN_COLUMNS: &str = "id, job_id, job_revision, reason, attempt, parent_run
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_with(path, false).await
+    }
+
+    /// [`Store::open`], with [`Store::hold_paused_clock`] set from the start.
+    pub async fn open_with(path: &Path, hold_paused_clock: bool) -> StoreResult<Self> {
+        hold_clock(hold_paused_clock, Self::connect(path, hold_paused_clock)).await
+    }
+
+    async fn connect(path: &Path, hold_paused_clock: bool) -> StoreResult<Self> {
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
         {
@@ -116,30 +133,47 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone())
-            .await?;
-        refuse_newer_schema(&writer).await?;
-        MIGRATOR.run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
+        let mut writer = options.connect().await?;
+        refuse_newer_schema(&mut writer).await?;
+        MIGRATOR.run(&mut writer).await?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(Mutex::new(options.connect().await?));
+        }
         Ok(Self {
-            writer,
-            reader,
-            hold_paused_clock: false,
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(readers),
+            next_reader: Arc::new(AtomicUsize::new(0)),
+            hold_paused_clock,
         })
     }
 
-    /// Closes both pools, checkpointing the WAL.
+    /// Writes the WAL back into the main file (connections close when the store is dropped).
     pub async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
+        self.held(async {
+            let mut conn = self.writer.lock().await;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await
+            {
+                tracing::warn!(error = %e, "could not checkpoint the database at close");
+            }
+        })
+        .await
+    }
+
+    async fn writer(&self) -> MutexGuard<'_, SqliteConnection> {
+        self.writer.lock().await
+    }
+
+    async fn reader(&self) -> MutexGuard<'_, SqliteConnection> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for k in 0..self.readers.len() {
+            if let Ok(conn) = self.readers[(start + k) % self.readers.len()].try_lock() {
+                return conn;
+            }
+        }
+        self.readers[start % self.readers.len()].lock().await
     }
 
     /// For tests that pause tokio's clock: SQLite works on its own thread, which tokio cannot
@@ -151,21 +185,13 @@ impl Store {
     }
 
     async fn held<T>(&self, work: impl std::future::Future<Output = T>) -> T {
-        if !self.hold_paused_clock {
-            return work.await;
-        }
-        let (done, wait) = std::sync::mpsc::channel::<()>();
-        let holder = tokio::task::spawn_blocking(move || {
-            let _ = wait.recv();
-        });
-        let out = work.await;
-        drop(done);
-        let _ = holder.await;
-        out
+        hold_clock(self.hold_paused_clock, work).await
     }
 
-    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    /// A write transaction on the writer connection, taken with `BEGIN IMMEDIATE` so it holds
+    /// the write lock from the start (no SQLITE_BUSY half-way through).
+    async fn write(conn: &mut SqliteConnection) -> StoreResult<Transaction<'_, Sqlite>> {
+        Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     // ----- jobs -------------------------------------------------------------------------
@@ -186,7 +212,7 @@ impl Store {
             .bind(ms(job.created_at))
             .bind(ms(job.updated_at))
             .bind(ms(job.created_at))
-            .execute(&self.writer)
+            .execute(&mut *self.writer().await)
             .await;
             map_name_conflict(result, &job.spec.name)?;
             Ok(())
@@ -202,40 +228,44 @@ impl Store {
         expected_revision: i64,
         reset_cursor: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        let spec = encode_spec(&job.spec)?;
-        let mut tx = self.write().await?;
-        let current: Option<i64> =
-            sqlx::query_scalar("SELECT revision FROM jobs WHERE id = ? AND deleted_at IS NULL")
-                .bind(job.id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        match current {
-            None => return Err(StoreError::Sqlx(sqlx::Error::RowNotFound)),
-            Some(actual) if actual != expected_revision => {
-                return Err(StoreError::RevisionConflict {
-                    expected: expected_revision,
-                    actual,
-                });
+        self.held(async {
+            let spec = encode_spec(&job.spec)?;
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT revision FROM jobs WHERE id = ? AND deleted_at IS NULL")
+                    .bind(job.id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match current {
+                None => return Err(StoreError::Sqlx(sqlx::Error::RowNotFound)),
+                Some(actual) if actual != expected_revision => {
+                    return Err(StoreError::RevisionConflict {
+                        expected: expected_revision,
+                        actual,
+                    });
+                }
+                Some(_) => {}
             }
-            Some(_) => {}
-        }
-        let result = sqlx::query(
-            "UPDATE jobs SET name = ?, revision = ?, enabled = ?, spec = ?, updated_at = ?, \
-             schedule_cursor = CASE WHEN ? THEN ? ELSE schedule_cursor END WHERE id = ?",
-        )
-        .bind(&job.spec.name)
-        .bind(job.revision)
-        .bind(job.spec.enabled)
-        .bind(spec)
-        .bind(ms(job.updated_at))
-        .bind(reset_cursor.is_some())
-        .bind(reset_cursor.map(ms))
-        .bind(job.id.to_string())
-        .execute(&mut *tx)
-        .await;
-        map_name_conflict(result, &job.spec.name)?;
-        tx.commit().await?;
-        Ok(())
+            let result = sqlx::query(
+                "UPDATE jobs SET name = ?, revision = ?, enabled = ?, spec = ?, updated_at = ?, \
+                 schedule_cursor = CASE WHEN ? THEN ? ELSE schedule_cursor END WHERE id = ?",
+            )
+            .bind(&job.spec.name)
+            .bind(job.revision)
+            .bind(job.spec.enabled)
+            .bind(spec)
+            .bind(ms(job.updated_at))
+            .bind(reset_cursor.is_some())
+            .bind(reset_cursor.map(ms))
+            .bind(job.id.to_string())
+            .execute(&mut *tx)
+            .await;
+            map_name_conflict(result, &job.spec.name)?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn get_job(&self, id: JobId) -> StoreResult<Option<StoredJob>> {
@@ -245,7 +275,7 @@ impl Store {
                  WHERE id = ? AND deleted_at IS NULL",
             )
             .bind(id.to_string())
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.reader().await)
             .await?;
             row.map(|r| decode_job(&r)).transpose()
         })
@@ -259,7 +289,7 @@ impl Store {
                  WHERE name = ? AND deleted_at IS NULL",
             )
             .bind(name)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.reader().await)
             .await?;
             row.map(|r| decode_job(&r)).transpose()
         })
@@ -273,7 +303,7 @@ impl Store {
                 "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
                  WHERE deleted_at IS NULL ORDER BY name",
             )
-            .fetch_all(&self.reader)
+            .fetch_all(&mut *self.reader().await)
             .await?;
             rows.iter().map(decode_job).collect()
         })
@@ -285,7 +315,8 @@ impl Store {
     /// Returns false when there was no such job.
     pub async fn delete_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool> {
         self.held(async {
-            let mut tx = self.write().await?;
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
             let active: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
             )
@@ -320,7 +351,7 @@ impl Store {
                  (SELECT 1 FROM runs WHERE job_id = jobs.id AND status IN ('queued', 'running'))",
             )
             .bind(id.to_string())
-            .execute(&self.writer)
+            .execute(&mut *self.writer().await)
             .await?;
             Ok(())
         })
@@ -334,7 +365,7 @@ impl Store {
                 "DELETE FROM jobs WHERE deleted_at IS NOT NULL AND NOT EXISTS \
                  (SELECT 1 FROM runs WHERE job_id = jobs.id AND status IN ('queued', 'running'))",
             )
-            .execute(&self.writer)
+            .execute(&mut *self.writer().await)
             .await?;
             Ok(done.rows_affected())
         })
@@ -343,7 +374,8 @@ impl Store {
 
     pub async fn set_schedule_cursors(&self, cursors: &[CursorUpdate]) -> StoreResult<()> {
         self.held(async {
-            let mut tx = self.write().await?;
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
             for c in cursors {
                 set_cursor(&mut tx, c).await?;
             }
@@ -359,7 +391,8 @@ impl Store {
     /// can neither lose a firing nor record it twice.
     pub async fn record_firings(&self, runs: &[Run], cursors: &[CursorUpdate]) -> StoreResult<()> {
         self.held(async {
-            let mut tx = self.write().await?;
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
             for run in runs {
                 insert_run(&mut tx, run).await?;
             }
@@ -385,7 +418,7 @@ impl Store {
             )
             .bind(ms(at))
             .bind(id.to_string())
-            .execute(&self.writer)
+            .execute(&mut *self.writer().await)
             .await?;
             Ok(done.rows_affected() == 1)
         })
@@ -399,29 +432,33 @@ impl Store {
         outcome: &RunOutcome,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE runs SET status = ?, finished_at = ?, exit_code = ?, http_status = ?, \
-             error = ?, log_bytes = ?, log_lines = ? \
-             WHERE id = ? AND status IN ('queued', 'running')",
-        )
-        .bind(outcome.status.as_str())
-        .bind(ms(at))
-        .bind(outcome.exit_code)
-        .bind(outcome.http_status.map(i64::from))
-        .bind(&outcome.error)
-        .bind(outcome.log_bytes as i64)
-        .bind(outcome.log_lines as i64)
-        .bind(id.to_string())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.held(async {
+            sqlx::query(
+                "UPDATE runs SET status = ?, finished_at = ?, exit_code = ?, http_status = ?, \
+                 error = ?, log_bytes = ?, log_lines = ? \
+                 WHERE id = ? AND status IN ('queued', 'running')",
+            )
+            .bind(outcome.status.as_str())
+            .bind(ms(at))
+            .bind(outcome.exit_code)
+            .bind(outcome.http_status.map(i64::from))
+            .bind(&outcome.error)
+            .bind(outcome.log_bytes as i64)
+            .bind(outcome.log_lines as i64)
+            .bind(id.to_string())
+            .execute(&mut *self.writer().await)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// At start-up: every run left queued or running by a crash or power loss becomes
     /// interrupted. Returns the runs as they now are.
     pub async fn interrupt_unfinished_runs(&self, now: DateTime<Utc>) -> StoreResult<Vec<Run>> {
         self.held(async {
-            let mut tx = self.write().await?;
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
             let ids: Vec<String> = sqlx::query_scalar(
                 "SELECT id FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
             )
@@ -453,7 +490,7 @@ impl Store {
         self.held(async {
             let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"))
                 .bind(id.to_string())
-                .fetch_optional(&self.reader)
+                .fetch_optional(&mut *self.reader().await)
                 .await?;
             row.map(|r| decode_run(&r)).transpose()
         })
@@ -502,7 +539,10 @@ impl Store {
             } else {
                 filter.limit.min(10_000)
             };
-            let rows = query.bind(i64::from(limit)).fetch_all(&self.reader).await?;
+            let rows = query
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.reader().await)
+                .await?;
             rows.iter().map(decode_run).collect()
         })
         .await
@@ -516,13 +556,13 @@ impl Store {
                     sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE job_id = ? AND status = ?")
                         .bind(job.to_string())
                         .bind(status.as_str())
-                        .fetch_one(&self.reader)
+                        .fetch_one(&mut *self.reader().await)
                         .await?
                 }
                 None => {
                     sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE status = ?")
                         .bind(status.as_str())
-                        .fetch_one(&self.reader)
+                        .fetch_one(&mut *self.reader().await)
                         .await?
                 }
             };
@@ -538,7 +578,7 @@ impl Store {
             Ok(
                 sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
                     .bind(key)
-                    .fetch_optional(&self.reader)
+                    .fetch_optional(&mut *self.reader().await)
                     .await?,
             )
         })
@@ -553,7 +593,7 @@ impl Store {
             )
             .bind(key)
             .bind(value)
-            .execute(&self.writer)
+            .execute(&mut *self.writer().await)
             .await?;
             Ok(())
         })
@@ -566,19 +606,34 @@ impl Store {
     }
 }
 
+async fn hold_clock<T>(hold: bool, work: impl std::future::Future<Output = T>) -> T {
+    if !hold {
+        return work.await;
+    }
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    // Not awaited: waiting for the holder to end would itself be an idle moment in which the
+    // clock could jump. The caller goes on running while the holder winds down.
+    drop(tokio::task::spawn_blocking(move || {
+        let _ = wait.recv();
+    }));
+    let out = work.await;
+    drop(done);
+    out
+}
+
 /// Refuses a database whose applied migrations go past what this build knows, before the
 /// migrator (or anything else) writes to it.
-async fn refuse_newer_schema(pool: &SqlitePool) -> StoreResult<()> {
+async fn refuse_newer_schema(conn: &mut SqliteConnection) -> StoreResult<()> {
     let has_table: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     if has_table.is_none() {
         return Ok(());
     }
     let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     let supported = Store::supported_schema_version();
     match found {
@@ -587,7 +642,7 @@ async fn refuse_newer_schema(pool: &SqlitePool) -> StoreResult<()> {
     }
 }
 
-async fn set_cursor(tx: &mut Transaction<'static, Sqlite>, c: &CursorUpdate) -> StoreResult<()> {
+async fn set_cursor(tx: &mut Transaction<'_, Sqlite>, c: &CursorUpdate) -> StoreResult<()> {
     sqlx::query("UPDATE jobs SET schedule_cursor = ? WHERE id = ?")
         .bind(ms(c.cursor))
         .bind(c.job_id.to_string())
@@ -596,7 +651,7 @@ async fn set_cursor(tx: &mut Transaction<'static, Sqlite>, c: &CursorUpdate) -> 
     Ok(())
 }
 
-async fn insert_run(tx: &mut Transaction<'static, Sqlite>, run: &Run) -> StoreResult<()> {
+async fn insert_run(tx: &mut Transaction<'_, Sqlite>, run: &Run) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))

@@ -1,0 +1,325 @@
+//! The scheduler loop on a fake wall clock (tokio's clock paused), a real SQLite file and a
+//! scripted executor: punctuality, suspends, clock jumps, overlap, edits, pause, crashes.
+
+mod helpers;
+
+use std::time::Duration;
+
+use helpers::*;
+use serde_json::json;
+use sundial_engine::domain::{RunReason, RunStatus};
+
+#[tokio::test(start_paused = true)]
+async fn cron_job_fires_at_each_due_second_in_its_zone() {
+    let h = Harness::start("2024-01-01T09:59:30Z").await;
+    let job = h
+        .engine
+        .create_job(spec("every-minute", cron("* * * * *", "UTC"), json!(null)))
+        .await
+        .unwrap();
+    h.advance_secs(3 * 60).await;
+    let runs = h.executor.executions_of("every-minute");
+    let due: Vec<_> = runs.iter().map(|e| e.run.scheduled_for).collect();
+    assert_eq!(
+        due,
+        vec![
+            at("2024-01-01T10:00:00Z"),
+            at("2024-01-01T10:01:00Z"),
+            at("2024-01-01T10:02:00Z")
+        ]
+    );
+    for e in &runs {
+        assert_eq!(
+            e.started_at, e.run.scheduled_for,
+            "a run must start at its due instant, not on a polling tick"
+        );
+        assert_eq!(e.run.reason, RunReason::Schedule);
+        assert_eq!(e.run.job_revision, job.revision);
+    }
+    let stored = h.runs_of(&job).await;
+    assert_eq!(statuses(&stored), vec![RunStatus::Succeeded; 3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fixed_time_job_runs_once_right_after_a_spring_forward_gap() {
+    // Riga skips 03:00-04:00 local on 2021-03-28 (01:00Z).
+    let h = Harness::start("2021-03-27T00:00:00Z").await;
+    h.engine
+        .create_job(spec(
+            "nightly",
+            cron("15 3 * * *", "Europe/Riga"),
+            json!(null),
+        ))
+        .await
+        .unwrap();
+    h.advance_secs(3 * 24 * 3600).await;
+    let due: Vec<_> = h
+        .executor
+        .executions_of("nightly")
+        .iter()
+        .map(|e| e.run.scheduled_for)
+        .collect();
+    assert_eq!(
+        due,
+        vec![
+            at("2021-03-27T03:15:00+02:00"),
+            at("2021-03-28T04:00:00+03:00"),
+            at("2021-03-29T03:15:00+03:00"),
+        ]
+    );
+}
+
+/// An 8-hour suspend: tokio's clock stands still while the wall clock jumps.
+async fn suspend_eight_hours(
+    mode: &str,
+    max_catch_up: u32,
+) -> (Harness, Vec<sundial_engine::domain::Run>) {
+    let h = Harness::start("2024-03-01T00:30:00Z").await;
+    let job = h
+        .engine
+        .create_job(spec(
+            "hourly",
+            cron("0 * * * *", "UTC"),
+            policies(mode, max_catch_up, "allow"),
+        ))
+        .await
+        .unwrap();
+    h.advance_secs(60).await; // 00:31, nothing due yet
+    h.clock.jump(chrono::Duration::hours(8)); // wakes at 08:31
+    h.advance_secs(5).await; // the loop notices within its nap
+    let runs = h.runs_of(&job).await;
+    (h, runs)
+}
+
+#[tokio::test(start_paused = true)]
+async fn suspend_with_skip_policy_records_every_missed_firing_as_skipped() {
+    let (h, runs) = suspend_eight_hours("skip", 10).await;
+    assert_eq!(runs.len(), 8, "01:00 through 08:00");
+    assert!(runs.iter().all(|r| r.status == RunStatus::Skipped));
+    assert!(runs[0].error.as_deref().unwrap().contains("missed"));
+    assert_eq!(runs[0].scheduled_for, at("2024-03-01T01:00:00Z"));
+    assert_eq!(runs[7].scheduled_for, at("2024-03-01T08:00:00Z"));
+    assert!(h.executor.executions().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn suspend_with_run_once_policy_runs_the_latest_missed_firing_once() {
+    let (h, runs) = suspend_eight_hours("run_once", 10).await;
+    let ran: Vec<_> = runs
+        .iter()
+        .filter(|r| r.status != RunStatus::Skipped)
+        .collect();
+    assert_eq!(ran.len(), 1);
+    assert_eq!(ran[0].reason, RunReason::CatchUp);
+    assert_eq!(ran[0].scheduled_for, at("2024-03-01T08:00:00Z"));
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.status == RunStatus::Skipped)
+            .count(),
+        7
+    );
+    assert!(runs[0].error.as_deref().unwrap().contains("coalesced"));
+    assert_eq!(h.executor.executions().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn suspend_with_run_all_policy_runs_the_most_recent_up_to_the_cap() {
+    let (h, runs) = suspend_eight_hours("run_all", 3).await;
+    let ran: Vec<_> = runs
+        .iter()
+        .filter(|r| r.status != RunStatus::Skipped)
+        .map(|r| r.scheduled_for)
+        .collect();
+    assert_eq!(
+        ran,
+        vec![
+            at("2024-03-01T06:00:00Z"),
+            at("2024-03-01T07:00:00Z"),
+            at("2024-03-01T08:00:00Z")
+        ]
+    );
+    assert!(
+        runs.iter()
+            .filter(|r| r.status != RunStatus::Skipped)
+            .all(|r| r.reason == RunReason::CatchUp)
+    );
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.status == RunStatus::Skipped)
+            .count(),
+        5
+    );
+    assert!(
+        runs[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("catch-up limit of 3")
+    );
+    assert_eq!(h.executor.executions().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn clock_set_back_two_hours_does_not_repeat_a_fixed_time_run() {
+    let h = Harness::start("2024-05-10T03:14:00Z").await;
+    let daily = h
+        .engine
+        .create_job(spec("daily", cron("15 3 * * *", "UTC"), json!(null)))
+        .await
+        .unwrap();
+    let ticker = h
+        .engine
+        .create_job(spec("ticker", every_secs(600), json!(null)))
+        .await
+        .unwrap();
+    h.advance_secs(6 * 60).await; // 03:20: the daily run happened
+    assert_eq!(h.runs_of(&daily).await.len(), 1);
+    let ticks_before = h.runs_of(&ticker).await.len();
+    h.clock.jump(-chrono::Duration::hours(2)); // 01:20 again
+    h.advance_secs(3 * 3600).await; // wall clock passes 03:15 a second time, ends 04:20
+    let daily_runs = h.runs_of(&daily).await;
+    assert_eq!(
+        daily_runs.len(),
+        1,
+        "the 03:15 run must not repeat: {daily_runs:?}"
+    );
+    // The interval job kept its cadence through the jump: one run per 10 minutes of time
+    // that passed (3 h), never a burst and never a stall.
+    let ticks_after = h.runs_of(&ticker).await.len();
+    assert_eq!(ticks_after - ticks_before, 18);
+    assert!(
+        h.runs_of(&ticker)
+            .await
+            .iter()
+            .all(|r| r.status == RunStatus::Succeeded)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn interval_job_keeps_firing_after_a_sleep_longer_than_its_interval() {
+    let h = Harness::start("2024-01-01T12:00:00Z").await;
+    let job = h
+        .engine
+        .create_job(spec(
+            "poll",
+            every_secs(60),
+            policies("run_once", 1, "skip"),
+        ))
+        .await
+        .unwrap();
+    h.advance_secs(150).await; // 12:01, 12:02
+    h.clock.jump(chrono::Duration::minutes(30)); // asleep until 12:32:30
+    h.advance_secs(5 * 60).await; // until 12:37:30
+    let runs = h.runs_of(&job).await;
+    let ran: Vec<_> = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Succeeded)
+        .map(|r| (r.scheduled_for, r.reason))
+        .collect();
+    assert_eq!(
+        ran,
+        vec![
+            (at("2024-01-01T12:01:00Z"), RunReason::Schedule),
+            (at("2024-01-01T12:02:00Z"), RunReason::Schedule),
+            // 12:32 is 30 s late, inside the 60 s grace: an on-time run covers the gap.
+            (at("2024-01-01T12:32:00Z"), RunReason::Schedule),
+            (at("2024-01-01T12:33:00Z"), RunReason::Schedule),
+            (at("2024-01-01T12:34:00Z"), RunReason::Schedule),
+            (at("2024-01-01T12:35:00Z"), RunReason::Schedule),
+            (at("2024-01-01T12:36:00Z"), RunReason::Schedule),
+            (at("2024-01-01T12:37:00Z"), RunReason::Schedule),
+        ]
+    );
+    // 12:03 … 12:31 were missed and each is on record.
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.status == RunStatus::Skipped)
+            .count(),
+        29
+    );
+}
+
+async fn overlapping(overlap: &str) -> (Harness, Vec<sundial_engine::domain::Run>) {
+    let h = Harness::start("2024-01-01T00:00:30Z").await;
+    h.executor
+        .set("slow", Behaviour::Take(Duration::from_secs(150)));
+    let job = h
+        .engine
+        .create_job(spec(
+            "slow",
+            cron("* * * * *", "UTC"),
+            policies("skip", 1, overlap),
+        ))
+        .await
+        .unwrap();
+    // Firings at 00:01, 00:02, 00:03; each run takes 2.5 minutes.
+    h.advance_secs(3 * 60 + 15).await; // 00:03:45
+    let runs = h.runs_of(&job).await;
+    (h, runs)
+}
+
+#[tokio::test(start_paused = true)]
+async fn overlap_allow_runs_alongside() {
+    let (h, runs) = overlapping("allow").await;
+    assert_eq!(h.executor.executions().len(), 3);
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.status == RunStatus::Running)
+            .count(),
+        2
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn overlap_skip_records_skipped_firings() {
+    let (h, runs) = overlapping("skip").await;
+    // 00:01 runs until 00:03:30, so 00:02 and 00:03 find it still going.
+    assert_eq!(h.executor.executions().len(), 1);
+    let by_slot: Vec<_> = runs.iter().map(|r| (r.scheduled_for, r.status)).collect();
+    assert_eq!(
+        by_slot,
+        vec![
+            (at("2024-01-01T00:01:00Z"), RunStatus::Succeeded),
+            (at("2024-01-01T00:02:00Z"), RunStatus::Skipped),
+            (at("2024-01-01T00:03:00Z"), RunStatus::Skipped),
+        ]
+    );
+    assert_eq!(runs[1].error.as_deref(), Some("the previous run was still going"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn overlap_queue_one_keeps_one_waiting_and_skips_the_rest() {
+    let (h, runs) = overlapping("queue_one").await;
+    // 00:01 runs until 00:03:30; 00:02 waits; 00:03 finds one already waiting: skipped.
+    let by_slot: Vec<_> = runs.iter().map(|r| (r.scheduled_for, r.status)).collect();
+    assert_eq!(
+        by_slot,
+        vec![
+            (at("2024-01-01T00:01:00Z"), RunStatus::Succeeded),
+            (at("2024-01-01T00:02:00Z"), RunStatus::Running),
+            (at("2024-01-01T00:03:00Z"), RunStatus::Skipped),
+        ]
+    );
+    let waited = &h.executor.executions_of("slow")[1];
+    assert_eq!(waited.run.scheduled_for, at("2024-01-01T00:02:00Z"));
+    assert_eq!(
+        waited.started_at,
+        at("2024-01-01T00:03:30Z"),
+        "starts when the first ends"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn overlap_replace_cancels_the_running_one() {
+    let (h, runs) = overlapping("replace").await;
+    let by_slot: Vec<_> = runs.iter().map(|r| (r.scheduled_for, r.status)).collect();
+    assert_eq!(
+        by_slot,
+        vec![
+            (at("2024-01-01T00:01:00Z"), RunStatus::Cancelled),
+            (at("2024-01-01T00:02:00Z"), RunStatus::Cancelled),
+            (at("2024-01-01T00:03:00Z"), RunStatus::Running),
+        ]
+    );
+    assert_eq!(h.executor.executions().len(), 3);
+}
