@@ -284,7 +284,10 @@ async fn overlap_skip_records_skipped_firings() {
             (at("2024-01-01T00:03:00Z"), RunStatus::Skipped),
         ]
     );
-    assert_eq!(runs[1].error.as_deref(), Some("the previous run was still going"));
+    assert_eq!(
+        runs[1].error.as_deref(),
+        Some("the previous run was still going")
+    );
 }
 
 #[tokio::test(start_paused = true)]
