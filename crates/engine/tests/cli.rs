@@ -442,3 +442,12 @@ fn help_and_version_exit_0() {
     }
     assert!(run(&["next", "--help"]).stdout.contains("--count <N>"));
 }
+
+#[test]
+fn bad_input_quotes_the_expression_as_given() {
+    assert_bad_input(
+        &["next", "0  61 * * *"],
+        None,
+        "sundialctl: expression \"0  61 * * *\": is not a valid cron expression",
+    );
+}

@@ -107,8 +107,9 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The message with line breaks turned into spaces (quoted input keeps its own spacing).
 fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
+    message.trim().replace(['\r', '\n'], " ")
 }
 
 /// Clap's error message in one line, without its `error: ` prefix and usage block.
