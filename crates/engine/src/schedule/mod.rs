@@ -177,9 +177,13 @@ impl Schedule {
                 if secs == 0 {
                     return Err("an interval must be at least 1 second".into());
                 }
+                let period = i64::try_from(secs)
+                    .ok()
+                    .and_then(Duration::try_seconds)
+                    .ok_or_else(|| format!("an interval of {secs} seconds is too long"))?;
                 Schedule::Interval {
                     anchor: anchor.unwrap_or(default_anchor),
-                    period: Duration::seconds(secs.min(i64::MAX as u64) as i64),
+                    period,
                 }
             }
             Trigger::Once { at } => Schedule::Once { at: *at },
@@ -191,9 +195,7 @@ impl Schedule {
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             Schedule::Cron { cron, zone } => cron.next_after(*zone, after),
-            Schedule::Interval { anchor, period } => {
-                Some(next_interval_slot(*anchor, *period, after))
-            }
+            Schedule::Interval { anchor, period } => next_interval_slot(*anchor, *period, after),
             Schedule::Once { at } => (*at > after).then_some(*at),
             Schedule::Never => None,
         }
@@ -249,16 +251,17 @@ impl Schedule {
     }
 }
 
-/// The first slot `anchor + k·period` strictly after `after` (k may be negative).
+/// The first slot `anchor + k·period` (k ≥ 0: nothing runs before the anchor) strictly after
+/// `after`; `None` past the end of representable time.
 fn next_interval_slot(
     anchor: DateTime<Utc>,
     period: Duration,
     after: DateTime<Utc>,
-) -> DateTime<Utc> {
+) -> Option<DateTime<Utc>> {
     let period_ms = period.num_milliseconds().max(1);
     let delta_ms = (after - anchor).num_milliseconds();
-    let k = delta_ms.div_euclid(period_ms) + 1;
-    anchor + Duration::milliseconds(k * period_ms)
+    let k = (delta_ms.div_euclid(period_ms) + 1).max(0);
+    anchor.checked_add_signed(Duration::try_milliseconds(k.checked_mul(period_ms)?)?)
 }
 
 /// How a previewed fire time relates to a daylight-saving change in the job's zone.

@@ -1,0 +1,209 @@
+//! Argument handling for `sundialctl`. Each subcommand is a function from its arguments to the
+//! text it prints, so the output and the exit status are decided in one place.
+//!
+//! Later subcommands (`daemon`, `jobs`, `runs`) that open the database go in [`Command`] next
+//! to the pure ones below; nothing here touches the store.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{Args, Parser, Subcommand};
+use sundial_engine::domain::JobSpec;
+use sundial_engine::domain::validate::validate_spec;
+use sundial_engine::schedule::{CronSchedule, resolve_zone};
+
+/// Most fire times `next` prints.
+const MAX_COUNT: usize = 10_000;
+
+#[derive(Debug, Parser)]
+#[command(name = "sundialctl", version, about = "Sundial from the command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the next fire times of a cron expression, one per line (RFC 3339).
+    Next(NextArgs),
+    /// Print a cron expression in plain words.
+    Describe(DescribeArgs),
+    /// Check a job spec (JSON); print each problem as `field: message`.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+struct NextArgs {
+    /// A cron expression: 5 fields, 6 with seconds first, or @hourly..@yearly.
+    expr: String,
+    /// IANA time zone the expression runs in (default: the system's).
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+    /// Print fire times strictly after this RFC 3339 instant (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    after: Option<String>,
+    /// How many fire times to print (1 to 10000).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    count: usize,
+}
+
+#[derive(Debug, Args)]
+struct DescribeArgs {
+    /// A cron expression.
+    expr: String,
+}
+
+#[derive(Debug, Args)]
+struct ValidateArgs {
+    /// Path of a job spec in JSON, or `-` for standard input.
+    file: String,
+}
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+enum Failure {
+    /// Bad input: one line for stderr.
+    BadInput(String),
+    /// The job spec is invalid: `field: message` lines for stdout.
+    Invalid(String),
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return fail(&usage_line(&e)),
+    };
+    let result = match cli.command {
+        Command::Next(args) => next(&args, Utc::now()),
+        Command::Describe(args) => describe(&args),
+        Command::Validate(args) => validate(&args, Utc::now()),
+    };
+    match result {
+        Ok(out) => {
+            print_out(&out);
+            ExitCode::SUCCESS
+        }
+        Err(Failure::Invalid(out)) => {
+            print_out(&out);
+            ExitCode::from(2)
+        }
+        Err(Failure::BadInput(message)) => fail(&message),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`sundialctl next … | head -1`) is not an error.
+fn print_out(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("sundialctl: {}", one_line(message));
+    ExitCode::from(2)
+}
+
+/// The message with line breaks turned into spaces (quoted input keeps its own spacing).
+fn one_line(message: &str) -> String {
+    message.trim().replace(['\r', '\n'], " ")
+}
+
+/// Clap's error message in one line, without its `error: ` prefix and usage block.
+fn usage_line(e: &clap::Error) -> String {
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return "a command is required: next, describe or validate (see sundialctl --help)".into();
+    }
+    let rendered = e.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    format!("{message} (see sundialctl --help)")
+}
+
+fn next(args: &NextArgs, now: DateTime<Utc>) -> Result<String, Failure> {
+    if args.count == 0 || args.count > MAX_COUNT {
+        return Err(Failure::BadInput(format!(
+            "--count {}: must be from 1 to {MAX_COUNT}",
+            args.count
+        )));
+    }
+    let cron = parse_expr(&args.expr)?;
+    let zone =
+        resolve_zone(args.tz.as_deref()).map_err(|e| Failure::BadInput(format!("--tz: {e}")))?;
+    let after = match &args.after {
+        Some(text) => DateTime::parse_from_rfc3339(text.trim())
+            .map_err(|e| {
+                Failure::BadInput(format!(
+                    "--after {text:?}: is not an RFC 3339 date-time such as 2021-03-27T00:00:00+02:00 ({e})"
+                ))
+            })?
+            .with_timezone(&Utc),
+        None => now,
+    };
+    let mut out = String::new();
+    let mut cursor = after;
+    for _ in 0..args.count {
+        let Some(at) = cron.next_after(zone, cursor) else {
+            break;
+        };
+        out.push_str(
+            &at.with_timezone(&zone)
+                .to_rfc3339_opts(SecondsFormat::Secs, false),
+        );
+        out.push('\n');
+        cursor = at;
+    }
+    if out.is_empty() {
+        return Err(Failure::BadInput(format!(
+            "expression {:?}: never fires after {}: no date matches it (such as February 31st)",
+            args.expr,
+            after
+                .with_timezone(&zone)
+                .to_rfc3339_opts(SecondsFormat::Secs, false)
+        )));
+    }
+    Ok(out)
+}
+
+fn describe(args: &DescribeArgs) -> Result<String, Failure> {
+    let cron = parse_expr(&args.expr)?;
+    Ok(format!("{}\n", cron.describe()))
+}
+
+fn parse_expr(expr: &str) -> Result<CronSchedule, Failure> {
+    CronSchedule::parse(expr).map_err(|e| Failure::BadInput(format!("expression {expr:?}: {e}")))
+}
+
+fn validate(args: &ValidateArgs, now: DateTime<Utc>) -> Result<String, Failure> {
+    let (source, text) = if args.file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::BadInput(format!("cannot read standard input: {e}")))?;
+        ("standard input".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(&args.file)
+            .map_err(|e| Failure::BadInput(format!("cannot read {:?}: {e}", args.file)))?;
+        (format!("{:?}", args.file), text)
+    };
+    let spec: JobSpec = serde_json::from_str(&text)
+        .map_err(|e| Failure::BadInput(format!("{source} is not a job spec: {e}")))?;
+    match validate_spec(&spec, now, None) {
+        Ok(()) => Ok("ok\n".to_string()),
+        Err(errors) => Err(Failure::Invalid(
+            errors
+                .0
+                .iter()
+                .map(|e| format!("{}: {}\n", e.field, one_line(&e.message)))
+                .collect(),
+        )),
+    }
+}
