@@ -210,9 +210,12 @@ impl Schedule {
                 .ok()
                 .map(|x| x.with_timezone(&Utc)),
             Schedule::Interval { anchor, period } => {
+                if t < *anchor {
+                    return None;
+                }
                 let period_ms = period.num_milliseconds().max(1);
                 let k = (t - *anchor).num_milliseconds().div_euclid(period_ms);
-                Some(*anchor + Duration::milliseconds(k * period_ms))
+                anchor.checked_add_signed(Duration::try_milliseconds(k.checked_mul(period_ms)?)?)
             }
             Schedule::Once { at } => (*at <= t).then_some(*at),
             Schedule::Never => None,
