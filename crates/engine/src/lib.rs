@@ -1,5 +1,5 @@
-//! Sundial's engine: jobs, schedules, the store, the scheduler loop, the executor seam and the
-//! run logs.
+//! Sundial's engine: jobs, schedules, the store, the scheduler loop, the executor seam, the
+//! runner and the run logs.
 //! It has no GUI dependency, so it builds and tests without a display.
 
 pub mod clock;
@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod executor;
 pub mod logs;
+pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod store;
@@ -17,3 +18,4 @@ pub use engine::{Engine, EngineConfig, EngineEvent};
 pub use error::EngineError;
 pub use executor::{Executor, RunOutcome, RunRequest};
 pub use logs::LogStore;
+pub use runner::{Runner, RunnerConfig};
