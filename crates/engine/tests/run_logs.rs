@@ -1,6 +1,7 @@
 //! Run logs: the file format on real output, random access through the index, search,
 //! follow, the size cap, run id validation, retention and write failures.
 #![allow(clippy::single_range_in_vec_init)] // match ranges read best as written
+#![cfg(unix)]
 
 mod helpers;
 

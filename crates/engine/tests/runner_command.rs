@@ -1,5 +1,6 @@
 //! Command runs with real processes: exit codes, environment, spawn failures, and stopping
 //! whole process trees on timeout and cancel.
+#![cfg(unix)]
 
 mod helpers;
 
@@ -324,4 +325,21 @@ async fn a_million_lines_on_each_stream_arrive_in_order() {
     assert_eq!(outcome.log_lines, records);
     let log = harness.logs().open(id).unwrap();
     assert_eq!(log.line_count().unwrap(), records);
+}
+
+#[tokio::test]
+async fn a_run_cancelled_before_it_starts_spawns_nothing() {
+    let harness = Harness::new();
+    let marker = harness.dir.path().join("started");
+    let body = format!("touch '{}'", marker.display());
+    let request = request(job(script(Interpreter::Sh, &body), None));
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let outcome = harness.runner.run(request, cancel).await;
+    assert_eq!(outcome.status, RunStatus::Cancelled);
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("cancelled before it started")
+    );
+    assert!(!marker.exists());
 }

@@ -161,3 +161,28 @@ async fn an_invalid_url_is_a_failed_run() {
             .starts_with("the URL \"not a url\" is not valid")
     );
 }
+
+#[tokio::test]
+async fn cancel_abandons_a_request_in_flight() {
+    let server = TestServer::start().await;
+    let harness = Harness::new();
+    let request = request(job(JobKind::Http(http(&server.url("/hang"))), Some(600)));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let runner = harness.runner.clone();
+    let token = cancel.clone();
+    let run = tokio::spawn(async move { runner.run(request, token).await });
+    let heads = std::sync::Arc::clone(&server.heads);
+    wait_until(
+        "the request to reach the server",
+        std::time::Duration::from_secs(10),
+        || !heads.lock().unwrap().is_empty(),
+    )
+    .await;
+    cancel.cancel();
+    let outcome = run.await.unwrap();
+    assert_eq!(outcome.status, RunStatus::Cancelled);
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("cancelled; the HTTP request was abandoned")
+    );
+}

@@ -67,7 +67,8 @@ pub(crate) fn group_alive(pgid: u32) -> bool {
     use nix::sys::signal::killpg;
     use nix::unistd::Pid;
 
-    let Ok(raw) = i32::try_from(pgid) else {
+    // Group 0 would mean our own group: never signal or probe it.
+    let Some(raw) = as_group(pgid) else {
         return false;
     };
     match killpg(Pid::from_raw(raw), None) {
@@ -122,10 +123,16 @@ fn has_live_member(_pgid: i32) -> bool {
 pub(crate) fn signal_group(pgid: u32, signal: nix::sys::signal::Signal) {
     use nix::sys::signal::killpg;
     use nix::unistd::Pid;
-    if let Ok(raw) = i32::try_from(pgid) {
+    // Group 0 would mean our own group: never signal it.
+    if let Some(raw) = as_group(pgid) {
         // ESRCH (already gone) is the outcome we want; nothing else can be done about others.
         let _ = killpg(Pid::from_raw(raw), signal);
     }
+}
+
+#[cfg(unix)]
+fn as_group(pgid: u32) -> Option<i32> {
+    i32::try_from(pgid).ok().filter(|&p| p > 0)
 }
 
 /// "exited with status 3", "killed by signal 9 (SIGKILL)".

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::JobKind;
+use crate::domain::{JobKind, RunStatus};
 use crate::executor::{BoxFuture, Executor, RunOutcome, RunRequest};
 use crate::logs::LogStore;
 
@@ -114,6 +114,12 @@ impl Executor for Runner {
 
 impl Inner {
     async fn perform(&self, request: RunRequest, cancel: CancellationToken) -> RunOutcome {
+        if cancel.is_cancelled() {
+            return RunOutcome::with_status(
+                RunStatus::Cancelled,
+                Some("cancelled before it started".into()),
+            );
+        }
         let log = match self.logs.create(request.run.id, self.config.max_log_bytes) {
             Ok(log) => log,
             Err(e) => return RunOutcome::failed(e.to_string()),
