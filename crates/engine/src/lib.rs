@@ -1,4 +1,5 @@
-//! Sundial's engine: jobs, schedules, the store, the scheduler loop and the executor seam.
+//! Sundial's engine: jobs, schedules, the store, the scheduler loop, the executor seam, the
+//! runner and the run logs.
 //! It has no GUI dependency, so it builds and tests without a display.
 
 pub mod clock;
@@ -6,6 +7,8 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod executor;
+pub mod logs;
+pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod store;
@@ -14,3 +17,5 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use engine::{Engine, EngineConfig, EngineEvent};
 pub use error::EngineError;
 pub use executor::{Executor, RunOutcome, RunRequest};
+pub use logs::LogStore;
+pub use runner::{Runner, RunnerConfig};

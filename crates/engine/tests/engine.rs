@@ -1,12 +1,12 @@
 //! The engine API end to end on a real SQLite file: edits, pause across restarts, crash
 //! recovery, a thousand simultaneous firings, retries, chains, and what it refuses.
 
-mod helpers;
+mod engine_support;
 
 use std::time::Duration;
 
 use chrono::Utc;
-use helpers::*;
+use engine_support::*;
 use serde_json::json;
 use sundial_engine::domain::{Run, RunId, RunReason, RunStatus};
 use sundial_engine::store::{Store, StoreError};

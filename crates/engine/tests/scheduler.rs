@@ -1,11 +1,11 @@
 //! The scheduler loop on a fake wall clock (tokio's clock paused), a real SQLite file and a
 //! scripted executor: punctuality, suspends, clock jumps, overlap, edits, pause, crashes.
 
-mod helpers;
+mod engine_support;
 
 use std::time::Duration;
 
-use helpers::*;
+use engine_support::*;
 use serde_json::json;
 use sundial_engine::domain::{RunReason, RunStatus};
 

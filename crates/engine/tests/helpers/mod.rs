@@ -1,244 +1,289 @@
-//! Shared test harness: a real SQLite file, a fake wall clock on tokio's paused clock, and a
-//! scripted executor that records what it was asked to run.
+//! Shared test harness: jobs and runs, a runner over a temporary log directory, fixture
+//! scripts, process checks and a small local HTTP server.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration as StdDuration;
+use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use serde_json::json;
-use sundial_engine::domain::{JobSpec, Run, RunStatus};
-use sundial_engine::executor::BoxFuture;
-use sundial_engine::store::RunFilter;
-use sundial_engine::{Engine, EngineConfig, Executor, FakeClock, RunOutcome, RunRequest};
+use chrono::Utc;
+use sundial_engine::domain::{
+    CommandSpec, EnvVar, HttpSpec, Interpreter, Job, JobId, JobKind, JobSpec, Policies, Program,
+    Run, RunId, RunReason, RunStatus, StatusRange, Trigger,
+};
+use sundial_engine::logs::{LogLine, LogStore};
+use sundial_engine::{RunOutcome, RunRequest, Runner, RunnerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// How a scripted run behaves, by job name.
-#[derive(Debug, Clone, Copy)]
-pub enum Behaviour {
-    Succeed,
-    Fail,
-    /// Runs this long (tokio time), then succeeds; cancellable.
-    Take(StdDuration),
+/// A repo-root fixture script (tests/fixtures), as an absolute path.
+pub fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name);
+    path.canonicalize()
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+        .display()
+        .to_string()
 }
 
-#[derive(Debug, Clone)]
-pub struct Execution {
-    pub run: Run,
-    pub job_name: String,
-    /// The wall clock when the executor was called.
-    pub started_at: DateTime<Utc>,
+pub fn exec(program: &str, args: &[&str]) -> JobKind {
+    JobKind::Command(CommandSpec {
+        program: Program::Exec {
+            program: program.to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+        },
+        working_dir: None,
+        env: Vec::new(),
+    })
 }
 
-#[derive(Clone)]
-pub struct ScriptedExecutor {
-    clock: FakeClock,
-    behaviours: Arc<Mutex<HashMap<String, Behaviour>>>,
-    executions: Arc<Mutex<Vec<Execution>>>,
+/// `sh <fixture> args...`
+pub fn fixture_job(name: &str, args: &[&str]) -> JobKind {
+    let script = fixture(name);
+    let mut all = vec![script.as_str()];
+    all.extend_from_slice(args);
+    exec("sh", &all)
 }
 
-impl ScriptedExecutor {
-    pub fn new(clock: FakeClock) -> Self {
-        Self {
-            clock,
-            behaviours: Arc::default(),
-            executions: Arc::default(),
-        }
-    }
+pub fn script(interpreter: Interpreter, body: &str) -> JobKind {
+    JobKind::Command(CommandSpec {
+        program: Program::Script {
+            interpreter,
+            body: body.to_string(),
+        },
+        working_dir: None,
+        env: Vec::new(),
+    })
+}
 
-    pub fn set(&self, job_name: &str, behaviour: Behaviour) {
-        self.behaviours
-            .lock()
-            .unwrap()
-            .insert(job_name.to_string(), behaviour);
-    }
-
-    pub fn executions(&self) -> Vec<Execution> {
-        self.executions.lock().unwrap().clone()
-    }
-
-    pub fn executions_of(&self, job_name: &str) -> Vec<Execution> {
-        self.executions()
-            .into_iter()
-            .filter(|e| e.job_name == job_name)
-            .collect()
+pub fn http(url: &str) -> HttpSpec {
+    HttpSpec {
+        method: "GET".to_string(),
+        url: url.to_string(),
+        headers: Vec::new(),
+        body: None,
+        expect_status: StatusRange::default(),
+        body_contains: None,
+        log_body_kib: 64,
     }
 }
 
-impl Executor for ScriptedExecutor {
-    fn execute(&self, request: RunRequest, cancel: CancellationToken) -> BoxFuture<RunOutcome> {
-        use sundial_engine::Clock;
-        let name = request.job.spec.name.clone();
-        let behaviour = self
-            .behaviours
-            .lock()
-            .unwrap()
-            .get(&name)
-            .copied()
-            .unwrap_or(Behaviour::Succeed);
-        self.executions.lock().unwrap().push(Execution {
-            run: request.run.clone(),
-            job_name: name,
-            started_at: self.clock.now(),
-        });
-        Box::pin(async move {
-            match behaviour {
-                Behaviour::Succeed => RunOutcome::succeeded(),
-                Behaviour::Fail => RunOutcome {
-                    exit_code: Some(1),
-                    ..RunOutcome::failed("exited with status 1")
-                },
-                Behaviour::Take(d) => tokio::select! {
-                    _ = tokio::time::sleep(d) => RunOutcome::succeeded(),
-                    _ = cancel.cancelled() => RunOutcome::with_status(
-                        RunStatus::Cancelled, Some("cancelled".into())),
-                },
-            }
-        })
+pub fn with_env(mut kind: JobKind, env: Vec<EnvVar>) -> JobKind {
+    if let JobKind::Command(c) = &mut kind {
+        c.env = env;
+    }
+    kind
+}
+
+pub fn with_working_dir(mut kind: JobKind, dir: &str) -> JobKind {
+    if let JobKind::Command(c) = &mut kind {
+        c.working_dir = Some(dir.to_string());
+    }
+    kind
+}
+
+pub fn job(kind: JobKind, timeout_secs: Option<u64>) -> Job {
+    let now = Utc::now();
+    Job {
+        id: JobId::new(),
+        revision: 1,
+        created_at: now,
+        updated_at: now,
+        spec: JobSpec {
+            name: "test job".to_string(),
+            description: String::new(),
+            tags: Vec::new(),
+            enabled: true,
+            kind,
+            trigger: Trigger::Manual,
+            policies: Policies {
+                timeout_secs,
+                ..Policies::default()
+            },
+        },
+    }
+}
+
+pub fn request(job: Job) -> RunRequest {
+    let now = Utc::now();
+    RunRequest {
+        run: Run {
+            id: RunId::new(),
+            job_id: job.id,
+            job_revision: job.revision,
+            reason: RunReason::Manual,
+            attempt: 2,
+            parent_run_id: None,
+            scheduled_for: now,
+            created_at: now,
+            started_at: Some(now),
+            finished_at: None,
+            status: RunStatus::Running,
+            exit_code: None,
+            http_status: None,
+            error: None,
+            log_bytes: 0,
+            log_lines: 0,
+        },
+        job,
     }
 }
 
 pub struct Harness {
     pub dir: tempfile::TempDir,
-    pub clock: FakeClock,
-    pub executor: ScriptedExecutor,
-    pub engine: Engine,
-    pub max_parallel: usize,
+    pub runner: Runner,
 }
 
 impl Harness {
-    /// Starts an engine on a new database file with the wall clock at `start`.
-    /// Call inside `#[tokio::test(start_paused = true)]`.
-    pub async fn start(start: &str) -> Harness {
-        Self::start_with(start, 4).await
+    /// A runner with a short grace and drain period, logs in a fresh temporary directory.
+    pub fn new() -> Self {
+        Self::with_config(test_config())
     }
 
-    pub async fn start_with(start: &str, max_parallel: usize) -> Harness {
-        let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-        let dir = tempfile::tempdir().unwrap();
-        let clock = FakeClock::new(at(start));
-        let executor = ScriptedExecutor::new(clock.clone());
-        let engine = start_engine(
-            dir.path().join("sundial.db"),
-            &clock,
-            &executor,
-            max_parallel,
-        )
-        .await;
-        Harness {
-            dir,
-            clock,
-            executor,
-            engine,
-            max_parallel,
+    pub fn with_config(config: RunnerConfig) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let logs = LogStore::new(dir.path().join("logs"));
+        let runner = Runner::new(config, logs).expect("runner");
+        Self { dir, runner }
+    }
+
+    pub fn logs(&self) -> &LogStore {
+        self.runner.logs()
+    }
+
+    pub async fn run(&self, request: RunRequest) -> RunOutcome {
+        self.runner.run(request, CancellationToken::new()).await
+    }
+
+    /// Runs a job and returns the outcome with every line of its log.
+    pub async fn run_job(&self, kind: JobKind, timeout: Option<u64>) -> (RunOutcome, Vec<LogLine>) {
+        let request = request(job(kind, timeout));
+        let id = request.run.id;
+        let outcome = self.run(request).await;
+        (outcome, self.lines(id))
+    }
+
+    pub fn lines(&self, run: RunId) -> Vec<LogLine> {
+        let log = self.logs().open(run).expect("open log");
+        let count = log.line_count().expect("count");
+        log.read_lines(0, count as usize).expect("read")
+    }
+}
+
+pub fn test_config() -> RunnerConfig {
+    RunnerConfig {
+        kill_grace: Duration::from_secs(1),
+        drain_after_exit: Duration::from_millis(300),
+        ..RunnerConfig::default()
+    }
+}
+
+/// Waits for a condition, failing the test after `limit`. For events the code under test
+/// does not announce (a process printed its pid, a process died).
+pub async fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < limit, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Lines of a run's log so far ("" when the log does not exist yet).
+pub fn texts_so_far(logs: &LogStore, run: RunId) -> Vec<String> {
+    let Ok(log) = logs.open(run) else {
+        return Vec::new();
+    };
+    let count = log.line_count().unwrap_or(0);
+    log.read_lines(0, count as usize)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| l.text)
+        .collect()
+}
+
+/// Pids printed by fixtures as "pid N".
+pub fn printed_pids(texts: &[String]) -> Vec<i32> {
+    texts
+        .iter()
+        .filter_map(|t| t.strip_prefix("pid ")?.trim().parse().ok())
+        .collect()
+}
+
+/// True when no live process has this pid (a zombie waiting for its parent counts as gone).
+pub fn process_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            let state = stat
+                .rfind(')')
+                .and_then(|at| stat[at + 1..].split_whitespace().next());
+            matches!(state, Some("Z") | Some("X"))
         }
     }
-
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("sundial.db")
-    }
-
-    /// A clean quit and a new start on the same database and clock.
-    pub async fn restart(&mut self) {
-        self.engine.shutdown(false).await;
-        self.engine = start_engine(
-            self.db_path(),
-            &self.clock,
-            &self.executor,
-            self.max_parallel,
-        )
-        .await;
-    }
-
-    /// Lets `d` of tokio time (and so wall time) pass, with the scheduler waking as it needs.
-    pub async fn advance(&self, d: StdDuration) {
-        tokio::time::sleep(d).await;
-    }
-
-    pub async fn advance_secs(&self, secs: u64) {
-        self.advance(StdDuration::from_secs(secs)).await;
-    }
-
-    /// All runs of a job, oldest first.
-    pub async fn runs_of(&self, job: &sundial_engine::domain::Job) -> Vec<Run> {
-        let mut runs = self
-            .engine
-            .list_runs(&RunFilter {
-                job_id: Some(job.id),
-                limit: 10_000,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        runs.sort_by_key(|r| (r.scheduled_for, r.id));
-        runs
-    }
-
-    pub async fn all_runs(&self) -> Vec<Run> {
-        let mut runs = self
-            .engine
-            .list_runs(&RunFilter {
-                limit: 10_000,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        runs.sort_by_key(|r| (r.scheduled_for, r.id));
-        runs
-    }
 }
 
-pub async fn start_engine(
-    db: PathBuf,
-    clock: &FakeClock,
-    executor: &ScriptedExecutor,
-    max_parallel: usize,
-) -> Engine {
-    let mut config = EngineConfig::new(db);
-    config.max_parallel = max_parallel;
-    config.hold_paused_clock = true;
-    Engine::start(config, Arc::new(clock.clone()), Arc::new(executor.clone()))
-        .await
-        .unwrap()
+pub fn text_lines(lines: &[LogLine]) -> Vec<&str> {
+    lines.iter().map(|l| l.text.as_str()).collect()
 }
 
-pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("bad test instant {s}: {e}"))
-        .with_timezone(&Utc)
+/// A local HTTP/1.1 server: `/ok`, `/status/<code>`, `/hang` (never answers), `/big`
+/// (1 MiB body). It records each request's head.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub heads: Arc<Mutex<Vec<String>>>,
 }
 
-/// A command job spec with the given trigger JSON; policies can be patched with `policies`.
-pub fn spec(name: &str, trigger: serde_json::Value, policies: serde_json::Value) -> JobSpec {
-    let mut value = json!({
-        "name": name,
-        "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
-        "trigger": trigger,
-    });
-    if !policies.is_null() {
-        value["policies"] = policies;
+impl TestServer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&heads);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let recorded = Arc::clone(&recorded);
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        match socket.read(&mut byte).await {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    recorded.lock().unwrap().push(head.clone());
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let (code, body) = match path.as_str() {
+                        "/ok" => (200, "hello sundial\nsecond line\n".to_string()),
+                        "/hang" => {
+                            std::future::pending::<()>().await;
+                            unreachable!()
+                        }
+                        "/big" => (200, "0123456789abcdef\n".repeat(64 * 1024)),
+                        other => match other.strip_prefix("/status/") {
+                            Some(code) => {
+                                (code.parse().unwrap_or(500), "not what you hoped".into())
+                            }
+                            None => (404, "no such path".to_string()),
+                        },
+                    };
+                    let response = format!(
+                        "HTTP/1.1 {code} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        Self { addr, heads }
     }
-    serde_json::from_value(value).unwrap()
-}
 
-pub fn cron(expr: &str, tz: &str) -> serde_json::Value {
-    json!({"type": "cron", "expr": expr, "timezone": tz})
-}
-
-pub fn every_secs(n: u64) -> serde_json::Value {
-    json!({"type": "interval", "every": n, "unit": "seconds"})
-}
-
-/// Full policies with the given missed-run mode and overlap; everything else default.
-pub fn policies(missed: &str, max_catch_up: u32, overlap: &str) -> serde_json::Value {
-    json!({
-        "overlap": overlap,
-        "missed": {"mode": missed, "max_catch_up": max_catch_up, "grace_secs": 60},
-    })
-}
-
-pub fn statuses(runs: &[Run]) -> Vec<RunStatus> {
-    runs.iter().map(|r| r.status).collect()
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
 }

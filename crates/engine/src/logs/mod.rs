@@ -1,0 +1,80 @@
+//! Run logs: one plain, greppable file per run plus an index of line offsets, written with
+//! bounded memory, read at any line in constant time, searched, and followed while written.
+//! The format is described in docs/LOG_FORMAT.md.
+
+mod format;
+mod reader;
+mod store;
+mod writer;
+
+use std::fmt;
+use std::path::Path;
+
+pub use format::{LogLine, MAX_RECORD_BYTES, Stream};
+pub use reader::{MatchMode, RunLog, SearchMatch, SearchOptions, SearchQuery, SearchResults};
+pub use store::{LogFollow, LogStore};
+pub use writer::LogWriter;
+
+use crate::domain::InvalidId;
+
+/// What a finished log holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogStats {
+    pub bytes: u64,
+    pub lines: u64,
+    /// The per-run cap was reached and later output discarded.
+    pub truncated: bool,
+    pub discarded_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("cannot write the run log in {dir}: {reason}")]
+    Write { dir: String, reason: String },
+    #[error("cannot read the run log {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("there is no log for run {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    InvalidRunId(#[from] InvalidId),
+    #[error("invalid search pattern: {0}")]
+    Pattern(String),
+}
+
+impl LogError {
+    pub(crate) fn write(dir: &Path, e: std::io::Error) -> Self {
+        LogError::Write {
+            dir: dir.display().to_string(),
+            reason: io_reason(&e),
+        }
+    }
+
+    pub(crate) fn read(path: &Path, e: std::io::Error) -> Self {
+        LogError::Read {
+            path: path.display().to_string(),
+            reason: io_reason(&e),
+        }
+    }
+}
+
+/// An I/O error as a person reads it: "Permission denied", without "(os error 13)".
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    without_os_error(&e.to_string())
+}
+
+pub(crate) fn without_os_error(text: &str) -> String {
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text.to_string(),
+    }
+}
+
+impl fmt::Display for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+            Stream::Sundial => "sundial",
+        })
+    }
+}

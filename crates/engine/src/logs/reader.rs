@@ -1,0 +1,337 @@
+//! Reads a run log: any range of lines through the index, and searches that stream the file.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::LogError;
+use super::format::{LogLine, Stream, parse_record};
+
+/// An open run log. Reading lines `[k, k + n)` costs two positioned reads whatever `k` is:
+/// `n + 1` offsets from the index, then exactly those records from the log.
+#[derive(Debug)]
+pub struct RunLog {
+    log_path: PathBuf,
+    log: File,
+    index: File,
+    bytes_read: AtomicU64,
+}
+
+/// How the pattern of a search is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MatchMode {
+    #[default]
+    Literal,
+    Regex,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    pub pattern: String,
+    pub mode: MatchMode,
+    pub case_sensitive: bool,
+    /// Only lines of this stream (continuation records included).
+    pub stream: Option<Stream>,
+}
+
+impl SearchQuery {
+    pub fn literal(pattern: impl Into<String>) -> Self {
+        Self {
+            pattern: pattern.into(),
+            mode: MatchMode::Literal,
+            case_sensitive: true,
+            stream: None,
+        }
+    }
+
+    pub fn regex(pattern: impl Into<String>) -> Self {
+        Self {
+            mode: MatchMode::Regex,
+            ..Self::literal(pattern)
+        }
+    }
+
+    pub fn case_insensitive(mut self) -> Self {
+        self.case_sensitive = false;
+        self
+    }
+
+    pub fn in_stream(mut self, stream: Stream) -> Self {
+        self.stream = Some(stream);
+        self
+    }
+
+    fn compile(&self) -> Result<Regex, LogError> {
+        if self.pattern.is_empty() {
+            return Err(LogError::Pattern("the pattern is empty".to_string()));
+        }
+        let source = match self.mode {
+            MatchMode::Literal => regex::escape(&self.pattern),
+            MatchMode::Regex => self.pattern.clone(),
+        };
+        RegexBuilder::new(&source)
+            .case_insensitive(!self.case_sensitive)
+            .build()
+            .map_err(|e| LogError::Pattern(e.to_string()))
+    }
+}
+
+/// Which part of the log a search scans, and how many matching lines it returns at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchOptions {
+    pub start_line: u64,
+    /// Exclusive; `None` = the end of the log as it is now.
+    pub end_line: Option<u64>,
+    pub max_matches: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        Self {
+            start_line: 0,
+            end_line: None,
+            max_matches: 10_000,
+        }
+    }
+}
+
+/// One line that matched: its number and the byte ranges of the matches in its text
+/// ([`LogLine::text`], after the timestamp and tag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchMatch {
+    pub line: u64,
+    pub ranges: Vec<Range<usize>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchResults {
+    pub matches: Vec<SearchMatch>,
+    /// The line the search stopped before: the end, or the line after the last match when
+    /// `max_matches` was reached (continue from here for the next page).
+    pub next_line: u64,
+    /// True when the whole range was scanned.
+    pub complete: bool,
+}
+
+impl RunLog {
+    pub(crate) fn open(log_path: &Path, index_path: &Path) -> Result<Self, LogError> {
+        let log = File::open(log_path).map_err(|e| LogError::read(log_path, e))?;
+        let index = File::open(index_path).map_err(|e| LogError::read(index_path, e))?;
+        Ok(Self {
+            log_path: log_path.to_path_buf(),
+            log,
+            index,
+            bytes_read: AtomicU64::new(0),
+        })
+    }
+
+    /// Lines readable now (a log being written grows).
+    pub fn line_count(&self) -> Result<u64, LogError> {
+        let len = self.index.metadata().map_err(|e| self.err(e))?.len();
+        Ok(len / 8)
+    }
+
+    /// Bytes this reader has read from the log and index files so far: what a read costs.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Lines `[start, start + n)`, fewer at the end of the log.
+    pub fn read_lines(&self, start: u64, n: usize) -> Result<Vec<LogLine>, LogError> {
+        let count = self.line_count()?;
+        if start >= count || n == 0 {
+            return Ok(Vec::new());
+        }
+        let end = count.min(start.saturating_add(n as u64));
+        let offsets = self.record_offsets(start, end)?;
+        let (first, last) = (offsets[0], offsets[offsets.len() - 1]);
+        let mut bytes = vec![0; usize::try_from(last - first).map_err(|_| self.too_big())?];
+        self.read_at(&self.log, &mut bytes, first)?;
+        let mut lines = Vec::with_capacity(offsets.len() - 1);
+        for (i, pair) in offsets.windows(2).enumerate() {
+            let record = &bytes[(pair[0] - first) as usize..(pair[1] - first) as usize];
+            let record = record.strip_suffix(b"\n").unwrap_or(record);
+            lines.push(parse_record(record).into_line(start + i as u64));
+        }
+        Ok(lines)
+    }
+
+    /// The last `n` lines.
+    pub fn tail(&self, n: usize) -> Result<Vec<LogLine>, LogError> {
+        let count = self.line_count()?;
+        self.read_lines(count.saturating_sub(n as u64), n)
+    }
+
+    /// Up to `n` lines of `stream` from line `start` on (scans forward; continue from the last
+    /// returned line + 1).
+    pub fn read_stream_lines(
+        &self,
+        stream: Stream,
+        start: u64,
+        n: usize,
+    ) -> Result<Vec<LogLine>, LogError> {
+        let mut lines = Vec::new();
+        if n == 0 {
+            return Ok(lines);
+        }
+        let end = self.line_count()?;
+        self.scan(start, end, |number, record| {
+            let raw = parse_record(record);
+            if raw.stream == stream {
+                lines.push(raw.into_line(number));
+            }
+            lines.len() < n
+        })?;
+        Ok(lines)
+    }
+
+    /// Every line matching `query` in the range of `options`, reading the file sequentially
+    /// with memory bounded by one record and `max_matches`.
+    pub fn search(
+        &self,
+        query: &SearchQuery,
+        options: SearchOptions,
+    ) -> Result<SearchResults, LogError> {
+        let mut matches = Vec::new();
+        let next = self.search_each(query, options.start_line, options.end_line, |m| {
+            matches.push(m);
+            matches.len() < options.max_matches
+        })?;
+        let count = self.line_count()?;
+        let end = options.end_line.map_or(count, |e| e.min(count));
+        Ok(SearchResults {
+            matches,
+            next_line: next,
+            complete: next >= end,
+        })
+    }
+
+    /// Calls `on_match` for each matching line in `[start, end)` until it returns false.
+    /// Returns the line after the last one scanned.
+    pub fn search_each(
+        &self,
+        query: &SearchQuery,
+        start: u64,
+        end: Option<u64>,
+        mut on_match: impl FnMut(SearchMatch) -> bool,
+    ) -> Result<u64, LogError> {
+        let regex = query.compile()?;
+        let count = self.line_count()?;
+        let end = end.map_or(count, |e| e.min(count));
+        self.scan(start, end, |number, record| {
+            let raw = parse_record(record);
+            if query.stream.is_some_and(|s| s != raw.stream) {
+                return true;
+            }
+            let ranges: Vec<Range<usize>> = regex.find_iter(raw.text).map(|m| m.range()).collect();
+            if ranges.is_empty() {
+                return true;
+            }
+            on_match(SearchMatch {
+                line: number,
+                ranges,
+            })
+        })
+    }
+
+    /// Feeds records `[start, end)` to `visit` (without their `\n`) until it returns false.
+    /// Returns the number of the line after the last one visited.
+    fn scan(
+        &self,
+        start: u64,
+        end: u64,
+        mut visit: impl FnMut(u64, &[u8]) -> bool,
+    ) -> Result<u64, LogError> {
+        if start >= end {
+            return Ok(start);
+        }
+        let offsets = self.record_offsets(start, start)?;
+        let last = self.record_offsets(end - 1, end)?;
+        let (from, to) = (offsets[0], last[1]);
+        let mut file = self.log.try_clone().map_err(|e| self.err(e))?;
+        file.seek(SeekFrom::Start(from)).map_err(|e| self.err(e))?;
+        let mut reader = BufReader::with_capacity(256 * 1024, file.take(to - from));
+        let mut record = Vec::with_capacity(4096);
+        let mut number = start;
+        while number < end {
+            record.clear();
+            let read = reader
+                .read_until(b'\n', &mut record)
+                .map_err(|e| self.err(e))?;
+            if read == 0 {
+                break;
+            }
+            self.bytes_read.fetch_add(read as u64, Ordering::Relaxed);
+            let body = record.strip_suffix(b"\n").unwrap_or(&record);
+            let keep_going = visit(number, body);
+            number += 1;
+            if !keep_going {
+                break;
+            }
+            if record.capacity() > 1024 * 1024 {
+                record = Vec::with_capacity(4096);
+            }
+        }
+        Ok(number)
+    }
+
+    /// Start offset of record `start`, then the end offsets of records `start..end`.
+    fn record_offsets(&self, start: u64, end: u64) -> Result<Vec<u64>, LogError> {
+        let (first_entry, with_leading_zero) = if start == 0 {
+            (0, true)
+        } else {
+            (start - 1, false)
+        };
+        let entries = usize::try_from(end - first_entry).map_err(|_| self.too_big())?;
+        let mut raw = vec![0u8; entries * 8];
+        self.read_at(&self.index, &mut raw, first_entry * 8)?;
+        let mut offsets = Vec::with_capacity(entries + 1);
+        if with_leading_zero {
+            offsets.push(0);
+        }
+        offsets.extend(
+            raw.chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))),
+        );
+        Ok(offsets)
+    }
+
+    fn read_at(&self, file: &File, buf: &mut [u8], offset: u64) -> Result<(), LogError> {
+        read_exact_at(file, buf, offset).map_err(|e| self.err(e))?;
+        self.bytes_read
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn err(&self, e: io::Error) -> LogError {
+        LogError::read(&self.log_path, e)
+    }
+
+    fn too_big(&self) -> LogError {
+        self.err(io::Error::other("the requested range is too large"))
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}

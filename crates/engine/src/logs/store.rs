@@ -1,0 +1,227 @@
+//! Where run logs live, and which of them are still being written.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, watch};
+
+use super::reader::RunLog;
+use super::writer::LogWriter;
+use super::{LogError, LogLine};
+use crate::domain::RunId;
+
+/// Lines sent to a follower per read.
+const FOLLOW_BATCH: u64 = 1024;
+
+/// How far the writer of a live log has got.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Progress {
+    pub lines: u64,
+    pub bytes: u64,
+    pub finished: bool,
+}
+
+/// Logs being written in this process, so followers know when a run ends.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LiveRegistry(Arc<Mutex<HashMap<RunId, watch::Receiver<Progress>>>>);
+
+impl LiveRegistry {
+    fn insert(&self, run: RunId, progress: watch::Receiver<Progress>) {
+        self.lock().insert(run, progress);
+    }
+    pub(crate) fn remove(&self, run: RunId) {
+        self.lock().remove(&run);
+    }
+    fn get(&self, run: RunId) -> Option<watch::Receiver<Progress>> {
+        self.lock().get(&run).cloned()
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, watch::Receiver<Progress>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The directory of run logs. Files are `<dir>/<YYYY-MM-DD>/<run id>.log` and `.idx`, the
+/// date being the UTC day in the run id (ULIDs carry their creation time). Only [`RunId`]
+/// values ever become paths: parse untrusted text with [`LogStore::parse_run_id`].
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    dir: PathBuf,
+    live: LiveRegistry,
+}
+
+impl LogStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            live: LiveRegistry::default(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Accepts only a 26-character ULID, so text like `../../etc/passwd` never reaches a path.
+    pub fn parse_run_id(text: &str) -> Result<RunId, LogError> {
+        Ok(text.parse::<RunId>()?)
+    }
+
+    /// The greppable log file of a run.
+    pub fn log_path(&self, run: RunId) -> PathBuf {
+        self.day_dir(run).join(format!("{run}.log"))
+    }
+
+    /// The index file of a run: one little-endian u64 per record, the offset just past it.
+    pub fn index_path(&self, run: RunId) -> PathBuf {
+        self.day_dir(run).join(format!("{run}.idx"))
+    }
+
+    fn day_dir(&self, run: RunId) -> PathBuf {
+        let day = ulid::Ulid::from_string(&run.to_string())
+            .ok()
+            .and_then(|u| {
+                let millis = i64::try_from(u.timestamp_ms()).ok()?;
+                DateTime::<Utc>::from_timestamp_millis(millis)
+            })
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "undated".to_string());
+        self.dir.join(day)
+    }
+
+    /// Starts the log of a run (replacing any earlier file of the same run). `max_bytes` caps
+    /// the output kept; Sundial's own notes may go slightly past it.
+    pub fn create(&self, run: RunId, max_bytes: u64) -> Result<LogWriter, LogError> {
+        let day_dir = self.day_dir(run);
+        let open = |path: &Path| -> std::io::Result<File> {
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)
+        };
+        let files = fs::create_dir_all(&day_dir)
+            .and_then(|()| Ok((open(&self.log_path(run))?, open(&self.index_path(run))?)));
+        let (log, index) = files.map_err(|e| LogError::write(&day_dir, e))?;
+        let (progress, watcher) = watch::channel(Progress::default());
+        self.live.insert(run, watcher);
+        Ok(LogWriter::new(
+            run,
+            day_dir,
+            log,
+            index,
+            max_bytes,
+            progress,
+            self.live.clone(),
+        ))
+    }
+
+    /// Opens a run's log for reading (it may still be being written).
+    pub fn open(&self, run: RunId) -> Result<RunLog, LogError> {
+        RunLog::open(&self.log_path(run), &self.index_path(run)).map_err(|e| match e {
+            LogError::Read { .. } if !self.log_path(run).exists() => {
+                LogError::NotFound(run.to_string())
+            }
+            other => other,
+        })
+    }
+
+    /// True while this process is writing the run's log.
+    pub fn is_live(&self, run: RunId) -> bool {
+        self.live.get(run).is_some()
+    }
+
+    /// Every line of a run's log from `from_line` on, then new lines as they are written;
+    /// the subscription ends when the run's log is finished. For a log not being written by
+    /// this process, it yields the lines already there and ends.
+    pub fn follow(&self, run: RunId, from_line: u64) -> Result<LogFollow, LogError> {
+        let progress = self.live.get(run);
+        let log = Arc::new(self.open(run)?);
+        let (sender, receiver) = mpsc::channel(FOLLOW_BATCH as usize);
+        tokio::spawn(follow_loop(log, progress, from_line, sender));
+        Ok(LogFollow { receiver })
+    }
+
+    /// Deletes a run's log files (retention). Missing files are not an error.
+    pub fn remove(&self, run: RunId) -> Result<(), LogError> {
+        for path in [self.log_path(run), self.index_path(run)] {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(LogError::write(&self.day_dir(run), e)),
+            }
+        }
+        // The day's folder goes when its last run goes; a non-empty folder stays.
+        let _ = fs::remove_dir(self.day_dir(run));
+        Ok(())
+    }
+}
+
+/// New lines of a run's log; `None` once the run has finished and every line was delivered.
+#[derive(Debug)]
+pub struct LogFollow {
+    receiver: mpsc::Receiver<Result<LogLine, LogError>>,
+}
+
+impl LogFollow {
+    pub async fn next(&mut self) -> Option<Result<LogLine, LogError>> {
+        self.receiver.recv().await
+    }
+
+    pub fn into_receiver(self) -> mpsc::Receiver<Result<LogLine, LogError>> {
+        self.receiver
+    }
+}
+
+async fn follow_loop(
+    log: Arc<RunLog>,
+    mut progress: Option<watch::Receiver<Progress>>,
+    mut next_line: u64,
+    sender: mpsc::Sender<Result<LogLine, LogError>>,
+) {
+    loop {
+        // Read "finished" before counting lines, so no line written before the end is missed.
+        let finished = match progress.as_mut() {
+            Some(p) => p.borrow_and_update().finished,
+            None => true,
+        };
+        loop {
+            let log = Arc::clone(&log);
+            let batch = tokio::task::spawn_blocking(move || {
+                let count = log.line_count()?;
+                let n = count.saturating_sub(next_line).min(FOLLOW_BATCH);
+                log.read_lines(next_line, n as usize)
+            })
+            .await;
+            let lines = match batch {
+                Ok(Ok(lines)) => lines,
+                Ok(Err(e)) => {
+                    let _ = sender.send(Err(e)).await;
+                    return;
+                }
+                Err(_) => return,
+            };
+            if lines.is_empty() {
+                break;
+            }
+            next_line += lines.len() as u64;
+            for line in lines {
+                if sender.send(Ok(line)).await.is_err() {
+                    return; // Nobody is listening any more.
+                }
+            }
+        }
+        if finished {
+            return;
+        }
+        if let Some(p) = progress.as_mut()
+            && p.changed().await.is_err()
+        {
+            // The writer is gone: one last pass picks up whatever it flushed.
+            progress = None;
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! Writes one run's log: records in the `.log` file, their end offsets in the `.idx` file.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use super::format::{MAX_RECORD_BYTES, Stream, TimeFormatter, utf8_cut};
+use super::store::{LiveRegistry, Progress};
+use super::{LogError, LogStats};
+use crate::domain::RunId;
+
+/// How many index entries are kept in memory before they are written out with a flush.
+const INDEX_BATCH: usize = 8 * 1024;
+
+/// The writer of one run's log. Output bytes go in with [`LogWriter::write_output`]; Sundial's
+/// own lines with [`LogWriter::note`]. Memory stays bounded whatever the output: a partial
+/// line is held up to [`MAX_RECORD_BYTES`] per stream.
+///
+/// The first write error is kept: later writes are dropped and [`LogWriter::finish`] returns
+/// it. Readers see a record only after [`LogWriter::flush`] (the log is flushed before the
+/// index, so an indexed record is always complete on disk).
+#[derive(Debug)]
+pub struct LogWriter {
+    run: RunId,
+    dir: PathBuf,
+    log: BufWriter<File>,
+    index: File,
+    index_pending: Vec<u8>,
+    bytes: u64,
+    lines: u64,
+    max_bytes: u64,
+    truncated: bool,
+    discarded_bytes: u64,
+    pending: [PendingLine; 2],
+    times: TimeFormatter,
+    error: Option<LogError>,
+    progress: watch::Sender<Progress>,
+    registry: LiveRegistry,
+    record: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct PendingLine {
+    bytes: Vec<u8>,
+    /// When the first byte of the held line arrived.
+    since: Option<DateTime<Utc>>,
+    /// The held bytes continue a record already written.
+    continued: bool,
+}
+
+impl LogWriter {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        run: RunId,
+        dir: PathBuf,
+        log: File,
+        index: File,
+        max_bytes: u64,
+        progress: watch::Sender<Progress>,
+        registry: LiveRegistry,
+    ) -> Self {
+        Self {
+            run,
+            dir,
+            log: BufWriter::with_capacity(256 * 1024, log),
+            index,
+            index_pending: Vec::with_capacity(INDEX_BATCH * 8),
+            bytes: 0,
+            lines: 0,
+            max_bytes,
+            truncated: false,
+            discarded_bytes: 0,
+            pending: Default::default(),
+            times: TimeFormatter::default(),
+            error: None,
+            progress,
+            registry,
+            record: Vec::with_capacity(MAX_RECORD_BYTES + 64),
+        }
+    }
+
+    pub fn run_id(&self) -> RunId {
+        self.run
+    }
+
+    /// The first write error, if any: the log is incomplete from that point on.
+    pub fn error(&self) -> Option<&LogError> {
+        self.error.as_ref()
+    }
+
+    /// Records and bytes written so far (including ones not yet flushed).
+    pub fn stats(&self) -> LogStats {
+        LogStats {
+            bytes: self.bytes,
+            lines: self.lines,
+            truncated: self.truncated,
+            discarded_bytes: self.discarded_bytes,
+        }
+    }
+
+    /// Bytes a process wrote on `stream` (stdout or stderr), read at `time`. Lines are split on
+    /// `\n`; a trailing `\r` is dropped; a line longer than [`MAX_RECORD_BYTES`] is split into
+    /// continuation records; invalid UTF-8 is replaced by U+FFFD.
+    pub fn write_output(&mut self, stream: Stream, time: DateTime<Utc>, mut data: &[u8]) {
+        let slot = pending_slot(stream);
+        while !data.is_empty() {
+            let newline = memchr::memchr(b'\n', data);
+            let (segment, rest) = match newline {
+                Some(at) => (&data[..at], &data[at + 1..]),
+                None => (data, &data[data.len()..]),
+            };
+            data = rest;
+            let pending_empty = self.pending[slot].bytes.is_empty();
+            if newline.is_some() && pending_empty && segment.len() <= MAX_RECORD_BYTES {
+                // The common case: a whole short line, written without copying.
+                let continued = std::mem::take(&mut self.pending[slot].continued);
+                self.put_output(time, stream, continued, strip_cr(segment));
+                continue;
+            }
+            if pending_empty {
+                self.pending[slot].since = Some(time);
+            }
+            self.pending[slot].bytes.extend_from_slice(segment);
+            self.emit_full_records(stream);
+            if newline.is_some() {
+                self.end_line(stream);
+            }
+        }
+    }
+
+    /// Writes out the held partial line of each output stream (output that ended without `\n`).
+    pub fn end_partial_lines(&mut self) {
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            if !self.pending[pending_slot(stream)].bytes.is_empty() {
+                self.end_line(stream);
+            }
+        }
+    }
+
+    /// A line Sundial writes itself (stream `S`). Notes are written even past the size cap, so
+    /// the end of a run is always visible.
+    pub fn note(&mut self, time: DateTime<Utc>, text: &str) {
+        for line in text.split('\n') {
+            self.put_record(time, Stream::Sundial.tag(false), line.as_bytes(), true);
+        }
+    }
+
+    /// Makes everything written so far visible to readers and followers.
+    pub fn flush(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        let result = self.log.flush().and_then(|()| {
+            self.index.write_all(&self.index_pending)?;
+            self.index.flush()
+        });
+        self.index_pending.clear();
+        if let Err(e) = result {
+            self.fail(e);
+            return;
+        }
+        let (lines, bytes) = (self.lines, self.bytes);
+        self.progress.send_modify(|p| {
+            p.lines = lines;
+            p.bytes = bytes;
+        });
+    }
+
+    /// Ends the log: held partial lines are written, a note says how much the cap discarded,
+    /// everything is flushed and followers are told the run is over.
+    pub fn finish(mut self, time: DateTime<Utc>) -> Result<LogStats, LogError> {
+        self.end_partial_lines();
+        if self.truncated {
+            let note = format!(
+                "[sundial] {} more bytes of output were discarded after the size cap",
+                self.discarded_bytes
+            );
+            self.note(time, &note);
+        }
+        self.flush();
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(self.stats()),
+        }
+        // Drop marks the log finished.
+    }
+
+    fn emit_full_records(&mut self, stream: Stream) {
+        let slot = pending_slot(stream);
+        while self.pending[slot].bytes.len() > MAX_RECORD_BYTES {
+            let held = std::mem::take(&mut self.pending[slot].bytes);
+            let cut = utf8_cut(&held, MAX_RECORD_BYTES);
+            let time = self.pending[slot].since.unwrap_or_else(Utc::now);
+            let continued = self.pending[slot].continued;
+            self.put_output(time, stream, continued, &held[..cut]);
+            let mut rest = held;
+            rest.drain(..cut);
+            self.pending[slot].bytes = rest;
+            self.pending[slot].continued = true;
+        }
+    }
+
+    fn end_line(&mut self, stream: Stream) {
+        let slot = pending_slot(stream);
+        let held = std::mem::take(&mut self.pending[slot].bytes);
+        let time = self.pending[slot].since.take().unwrap_or_else(Utc::now);
+        let continued = std::mem::take(&mut self.pending[slot].continued);
+        self.put_output(time, stream, continued, strip_cr(&held));
+        // Keep the allocation for the next long line, but not a huge one.
+        let mut held = held;
+        held.clear();
+        if held.capacity() <= 2 * MAX_RECORD_BYTES {
+            self.pending[slot].bytes = held;
+        }
+    }
+
+    fn put_output(&mut self, time: DateTime<Utc>, stream: Stream, continued: bool, raw: &[u8]) {
+        let text = sanitize(raw);
+        self.put_record(time, stream.tag(continued), text.as_bytes(), false);
+    }
+
+    fn put_record(&mut self, time: DateTime<Utc>, tag: u8, text: &[u8], is_note: bool) {
+        if self.error.is_some() {
+            return;
+        }
+        let len = (super::format::PREFIX_LEN + text.len() + 1) as u64;
+        if !is_note {
+            if self.truncated {
+                self.discarded_bytes += text.len() as u64 + 1;
+                return;
+            }
+            if self.bytes + len > self.max_bytes {
+                self.truncated = true;
+                self.discarded_bytes += text.len() as u64 + 1;
+                let marker = format!(
+                    "[sundial] output truncated: the run log reached its cap of {} bytes",
+                    self.max_bytes
+                );
+                self.put_record(time, Stream::Sundial.tag(false), marker.as_bytes(), true);
+                return;
+            }
+        }
+        let mut record = std::mem::take(&mut self.record);
+        record.clear();
+        record.extend_from_slice(self.times.format(time).as_bytes());
+        record.push(b' ');
+        record.push(tag);
+        record.push(b' ');
+        record.extend_from_slice(text);
+        record.push(b'\n');
+        let result = self.log.write_all(&record);
+        self.record = record;
+        if let Err(e) = result {
+            self.fail(e);
+            return;
+        }
+        self.bytes += len;
+        self.lines += 1;
+        self.index_pending
+            .extend_from_slice(&self.bytes.to_le_bytes());
+        if self.index_pending.len() >= INDEX_BATCH * 8 {
+            self.flush();
+        }
+    }
+
+    fn fail(&mut self, e: std::io::Error) {
+        if self.error.is_none() {
+            self.error = Some(LogError::write(&self.dir, e));
+        }
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        self.progress.send_modify(|p| p.finished = true);
+        self.registry.remove(self.run);
+    }
+}
+
+fn pending_slot(stream: Stream) -> usize {
+    match stream {
+        Stream::Stderr => 1,
+        _ => 0,
+    }
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Invalid UTF-8 becomes U+FFFD; NUL becomes U+FFFD too, so `grep` keeps treating the file
+/// as text.
+fn sanitize(raw: &[u8]) -> Cow<'_, str> {
+    let text = String::from_utf8_lossy(raw);
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        text
+    }
+}

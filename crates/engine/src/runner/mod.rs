@@ -1,0 +1,143 @@
+//! Performs runs: command jobs as a process group, HTTP jobs with reqwest. Implements
+//! [`Executor`] for the scheduler. Job output goes to the run log, never to `tracing`.
+
+mod capture;
+mod group;
+mod http;
+mod process;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, SystemClock};
+use crate::domain::{JobKind, RunStatus};
+use crate::executor::{BoxFuture, Executor, RunOutcome, RunRequest};
+use crate::logs::LogStore;
+
+/// How the runner behaves; the defaults suit the desktop app.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Between SIGTERM and SIGKILL when a run is timed out or cancelled.
+    pub kill_grace: Duration,
+    /// After the direct child exits, how long to wait for its output pipes to close. A
+    /// background process still holding them after this is stopped with its group.
+    pub drain_after_exit: Duration,
+    /// Per-run cap on the log; output past it is discarded behind a marker line.
+    pub max_log_bytes: u64,
+    /// Timeout of an HTTP run whose job sets none (an HTTP call never waits forever).
+    pub http_default_timeout: Duration,
+    /// Directory for script bodies written before they run; `None` = the system temp dir.
+    pub script_dir: Option<PathBuf>,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            kill_grace: Duration::from_secs(5),
+            drain_after_exit: Duration::from_secs(2),
+            max_log_bytes: 256 * 1024 * 1024,
+            http_default_timeout: Duration::from_secs(300),
+            script_dir: None,
+        }
+    }
+}
+
+/// The [`Executor`] of command and HTTP runs.
+#[derive(Clone)]
+pub struct Runner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RunnerConfig,
+    logs: LogStore,
+    clock: Arc<dyn Clock>,
+    http: reqwest::Client,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTP client: {0}")]
+pub struct RunnerError(String);
+
+impl Runner {
+    pub fn new(config: RunnerConfig, logs: LogStore) -> Result<Self, RunnerError> {
+        Self::with_clock(config, logs, Arc::new(SystemClock))
+    }
+
+    /// The clock stamps log lines.
+    pub fn with_clock(
+        config: RunnerConfig,
+        logs: LogStore,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, RunnerError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("Sundial/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RunnerError(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                logs,
+                clock,
+                http,
+            }),
+        })
+    }
+
+    pub fn logs(&self) -> &LogStore {
+        &self.inner.logs
+    }
+
+    pub fn config(&self) -> &RunnerConfig {
+        &self.inner.config
+    }
+
+    /// Performs one run to its end (the [`Executor`] entry point, as an `async fn`).
+    pub async fn run(&self, request: RunRequest, cancel: CancellationToken) -> RunOutcome {
+        let inner = Arc::clone(&self.inner);
+        let task = tokio::spawn(async move { inner.perform(request, cancel).await });
+        // A bug in the runner must not take the scheduler down: it becomes a failed run.
+        task.await
+            .unwrap_or_else(|e| RunOutcome::failed(format!("the runner stopped unexpectedly: {e}")))
+    }
+}
+
+impl Executor for Runner {
+    fn execute(&self, request: RunRequest, cancel: CancellationToken) -> BoxFuture<RunOutcome> {
+        let runner = self.clone();
+        Box::pin(async move { runner.run(request, cancel).await })
+    }
+}
+
+impl Inner {
+    async fn perform(&self, request: RunRequest, cancel: CancellationToken) -> RunOutcome {
+        if cancel.is_cancelled() {
+            return RunOutcome::with_status(
+                RunStatus::Cancelled,
+                Some("cancelled before it started".into()),
+            );
+        }
+        let log = match self.logs.create(request.run.id, self.config.max_log_bytes) {
+            Ok(log) => log,
+            Err(e) => return RunOutcome::failed(e.to_string()),
+        };
+        match &request.job.spec.kind {
+            JobKind::Command(spec) => process::run_command(self, &request, spec, log, cancel).await,
+            JobKind::Http(spec) => http::run_http(self, &request, spec, log, cancel).await,
+        }
+    }
+}
+
+/// "30 s", "1.5 s", "250 ms".
+pub(crate) fn seconds(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
