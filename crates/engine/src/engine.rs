@@ -16,6 +16,8 @@ use crate::domain::validate::validate_spec;
 use crate::domain::{Job, JobId, JobSpec, Run, RunId, RunStatus, Trigger, ValidationErrors};
 use crate::error::EngineError;
 use crate::executor::Executor;
+use crate::logs::LogStore;
+use crate::retention::{self, RetentionPolicy};
 use crate::schedule::{FireTime, Schedule, preview};
 use crate::scheduler::{Command, Scheduler, SchedulerParts};
 use crate::store::{RunFilter, Store, StoreError};
@@ -31,6 +33,8 @@ pub struct EngineConfig {
     pub max_parallel: usize,
     /// For tests under `tokio::time::pause()`: see [`Store::hold_paused_clock`].
     pub hold_paused_clock: bool,
+    /// The run logs, so retention and job deletion remove files with their rows.
+    pub logs: Option<LogStore>,
 }
 
 impl EngineConfig {
@@ -39,6 +43,7 @@ impl EngineConfig {
             database: database.into(),
             max_parallel: std::thread::available_parallelism().map_or(2, usize::from),
             hold_paused_clock: false,
+            logs: None,
         }
     }
 }
@@ -70,6 +75,7 @@ pub struct Engine {
 
 struct Inner {
     store: Store,
+    logs: Option<LogStore>,
     clock: Arc<dyn Clock>,
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<EngineEvent>,
@@ -95,6 +101,19 @@ impl Engine {
         }
         store.purge_deleted_jobs().await?;
         let paused = store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true");
+        let retention = RetentionPolicy::load(&store).await?;
+        if let Some(logs) = config.logs.clone() {
+            let store = store.clone();
+            tokio::spawn(async move {
+                match retention::sweep_orphan_logs(&store, &logs).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(count = n, "removed log files of runs that no longer exist")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not sweep orphan run logs"),
+                }
+            });
+        }
         let jobs = store
             .list_jobs()
             .await?
@@ -114,6 +133,8 @@ impl Engine {
                 events: events.clone(),
                 max_parallel: config.max_parallel,
                 paused,
+                logs: config.logs.clone(),
+                retention,
             },
             jobs,
         );
@@ -121,6 +142,7 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
+                logs: config.logs,
                 clock,
                 commands,
                 events,
@@ -266,8 +288,16 @@ impl Engine {
     /// is removed for good when it ends.
     pub async fn delete_job(&self, id: JobId) -> Result<(), EngineError> {
         let now = self.now();
+        let runs = self.inner.store.finished_run_ids_of_job(id).await?;
         if !self.inner.store.delete_job(id, now).await? {
             return Err(EngineError::not_found(format!("job {id}")));
+        }
+        if let Some(logs) = &self.inner.logs {
+            for run in runs {
+                if let Err(e) = logs.remove(run) {
+                    tracing::warn!(run = %run, error = %e, "could not remove a deleted job's run log");
+                }
+            }
         }
         self.ask(|ack| Command::Remove { job_id: id, ack }).await?;
         let _ = self
@@ -375,6 +405,19 @@ impl Engine {
     /// Ids of the runs handed to the executor (running or waiting for a slot).
     pub async fn active_runs(&self) -> Result<Vec<RunId>, EngineError> {
         self.ask(|ack| Command::ActiveRuns { ack }).await
+    }
+
+    // ----- retention --------------------------------------------------------------------
+
+    pub async fn retention(&self) -> Result<RetentionPolicy, EngineError> {
+        Ok(RetentionPolicy::load(&self.inner.store).await?)
+    }
+
+    /// Saves the retention policy and applies it to every job at once.
+    pub async fn set_retention(&self, policy: RetentionPolicy) -> Result<(), EngineError> {
+        policy.validate()?;
+        policy.save(&self.inner.store).await?;
+        self.ask(|ack| Command::SetRetention { policy, ack }).await
     }
 
     // ----- pause ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ pub mod error;
 pub mod executor;
 pub mod logs;
 pub mod paths;
+pub mod retention;
 pub mod runner;
 pub mod schedule;
 pub mod scheduler;

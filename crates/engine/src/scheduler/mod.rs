@@ -25,6 +25,8 @@ use crate::domain::{ChainOn, Job, JobId, Run, RunId, RunReason, RunStatus, Trigg
 use crate::engine::EngineEvent;
 use crate::error::EngineError;
 use crate::executor::{Executor, RunOutcome, RunRequest};
+use crate::logs::LogStore;
+use crate::retention::{self, RetentionPolicy};
 use crate::schedule::Schedule;
 use crate::store::{CursorUpdate, Store};
 use catchup::{FiringAction, plan_due_firings};
@@ -65,6 +67,10 @@ pub(crate) enum Command {
     },
     ActiveRuns {
         ack: oneshot::Sender<Vec<RunId>>,
+    },
+    SetRetention {
+        policy: RetentionPolicy,
+        ack: oneshot::Sender<()>,
     },
     Shutdown {
         cancel_running: bool,
@@ -116,7 +122,13 @@ pub(crate) struct Scheduler {
     deleted: HashSet<JobId>,
     last_wall: DateTime<Utc>,
     last_mono: tokio::time::Instant,
+    logs: Option<LogStore>,
+    retention: RetentionPolicy,
+    next_full_prune: DateTime<Utc>,
 }
+
+/// How often every job is pruned (besides after each of its runs).
+const FULL_PRUNE_EVERY: Duration = Duration::hours(1);
 
 pub(crate) struct SchedulerParts {
     pub store: Store,
@@ -125,6 +137,8 @@ pub(crate) struct SchedulerParts {
     pub events: broadcast::Sender<EngineEvent>,
     pub max_parallel: usize,
     pub paused: bool,
+    pub logs: Option<LogStore>,
+    pub retention: RetentionPolicy,
 }
 
 impl Scheduler {
@@ -152,6 +166,9 @@ impl Scheduler {
             deleted: HashSet::new(),
             last_wall: now,
             last_mono: tokio::time::Instant::now(),
+            logs: parts.logs,
+            retention: parts.retention,
+            next_full_prune: now,
         };
         for (job, cursor) in jobs {
             scheduler.upsert(job, cursor);
@@ -167,6 +184,10 @@ impl Scheduler {
                 tracing::error!(error = %e, "could not record due firings; retrying shortly");
             }
             self.start_due_retries(now).await;
+            if now >= self.next_full_prune {
+                self.next_full_prune = now + FULL_PRUNE_EVERY;
+                self.prune_all(now);
+            }
             let nap = self.nap(now);
             tokio::select! {
                 biased;
@@ -517,6 +538,11 @@ impl Scheduler {
         if !will_retry {
             self.start_chains(&run, &outcome, now).await;
         }
+        if let Err(e) =
+            retention::prune_job(&self.store, self.logs.as_ref(), job.id, self.retention, now).await
+        {
+            tracing::error!(error = %e, "could not prune old runs");
+        }
         if self.deleted.contains(&job.id) && !self.active.contains_key(&job.id) {
             self.deleted.remove(&job.id);
             if let Err(e) = self.store.purge_deleted_job(job.id).await {
@@ -649,6 +675,11 @@ impl Scheduler {
             Command::ActiveRuns { ack } => {
                 let _ = ack.send(self.cancels.keys().copied().collect());
             }
+            Command::SetRetention { policy, ack } => {
+                self.retention = policy;
+                self.prune_all(self.clock.now());
+                let _ = ack.send(());
+            }
             Command::Shutdown { .. } => unreachable!("handled by the loop"),
         }
     }
@@ -761,6 +792,24 @@ impl Scheduler {
                 _ = self.tracker.wait() => {}
             }
         }
+    }
+
+    /// Prunes every job on a task of its own, so the loop never waits for it.
+    fn prune_all(&self, now: DateTime<Utc>) {
+        let (store, logs, policy) = (self.store.clone(), self.logs.clone(), self.retention);
+        self.tracker.spawn(async move {
+            let jobs = match store.list_jobs().await {
+                Ok(jobs) => jobs,
+                Err(e) => return tracing::error!(error = %e, "could not list jobs to prune"),
+            };
+            for stored in jobs {
+                if let Err(e) =
+                    retention::prune_job(&store, logs.as_ref(), stored.job.id, policy, now).await
+                {
+                    tracing::error!(error = %e, "could not prune old runs");
+                }
+            }
+        });
     }
 
     fn emit_run(&self, run: &Run) {

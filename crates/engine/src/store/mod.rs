@@ -549,6 +549,103 @@ impl Store {
     }
 
     /// Number of runs per status for one job (or all jobs).
+    /// Finished runs of a job that retention removes: beyond the newest `keep_runs`, or
+    /// finished before `finished_before`. Queued and running runs are never chosen.
+    pub async fn runs_to_prune(
+        &self,
+        job_id: JobId,
+        keep_runs: Option<u32>,
+        finished_before: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<RunId>> {
+        self.held(async {
+            let mut ids: Vec<String> = Vec::new();
+            if let Some(keep) = keep_runs {
+                ids.extend(
+                    sqlx::query_scalar::<_, String>(
+                        "SELECT id FROM runs WHERE job_id = ? \
+                         AND status NOT IN ('queued', 'running') \
+                         ORDER BY id DESC LIMIT -1 OFFSET ?",
+                    )
+                    .bind(job_id.to_string())
+                    .bind(i64::from(keep))
+                    .fetch_all(&mut *self.reader().await)
+                    .await?,
+                );
+            }
+            if let Some(before) = finished_before {
+                ids.extend(
+                    sqlx::query_scalar::<_, String>(
+                        "SELECT id FROM runs WHERE job_id = ? \
+                         AND status NOT IN ('queued', 'running') AND finished_at < ?",
+                    )
+                    .bind(job_id.to_string())
+                    .bind(ms(before))
+                    .fetch_all(&mut *self.reader().await)
+                    .await?,
+                );
+            }
+            ids.sort();
+            ids.dedup();
+            ids.iter().map(|id| parse_id(id)).collect()
+        })
+        .await
+    }
+
+    /// Ids of a job's runs that are not going (their logs are complete files).
+    pub async fn finished_run_ids_of_job(&self, job_id: JobId) -> StoreResult<Vec<RunId>> {
+        self.held(async {
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM runs WHERE job_id = ? AND status NOT IN ('queued', 'running')",
+            )
+            .bind(job_id.to_string())
+            .fetch_all(&mut *self.reader().await)
+            .await?;
+            ids.iter().map(|id| parse_id(id)).collect()
+        })
+        .await
+    }
+
+    /// Deletes run rows (retention), in one transaction.
+    pub async fn delete_runs(&self, ids: &[RunId]) -> StoreResult<u64> {
+        self.held(async {
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
+            let mut deleted = 0;
+            for id in ids {
+                deleted += sqlx::query("DELETE FROM runs WHERE id = ?")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(deleted)
+        })
+        .await
+    }
+
+    /// Which of `ids` have a run row.
+    pub async fn existing_runs(
+        &self,
+        ids: &[RunId],
+    ) -> StoreResult<std::collections::HashSet<RunId>> {
+        self.held(async {
+            let mut found = std::collections::HashSet::new();
+            let mut conn = self.reader().await;
+            for id in ids {
+                let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM runs WHERE id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if hit.is_some() {
+                    found.insert(*id);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     pub async fn count_runs(&self, job_id: Option<JobId>, status: RunStatus) -> StoreResult<i64> {
         self.held(async {
             let count: i64 = match job_id {
