@@ -841,28 +841,38 @@ async fn execute_run(
             RunStatus::Cancelled,
             Some("cancelled while waiting for a free slot".into()),
         ),
-        Some(_permit) => match store.mark_started(run.id, clock.now()).await {
-            Ok(_) => {
-                let _ = events.send(EngineEvent::RunChanged {
-                    run_id: run.id,
-                    job_id: run.job_id,
-                    status: RunStatus::Running,
-                });
-                let mut started = run.clone();
-                started.status = RunStatus::Running;
-                started.started_at = Some(clock.now());
-                executor
-                    .execute(
-                        RunRequest {
-                            run: started,
-                            job: job.clone(),
-                        },
-                        cancel,
-                    )
-                    .await
-            }
-            Err(e) => RunOutcome::failed(format!("could not record the start of the run: {e}")),
-        },
+        Some(_permit) => {
+            // The run row already exists (queued). Recording the start is not waited for:
+            // with many runs starting at once, each would otherwise start one database write
+            // later than the one before it.
+            let started_at = clock.now();
+            let mut started = run.clone();
+            started.status = RunStatus::Running;
+            started.started_at = Some(started_at);
+            let mark = async {
+                match store.mark_started(run.id, started_at).await {
+                    Ok(true) => {
+                        let _ = events.send(EngineEvent::RunChanged {
+                            run_id: run.id,
+                            job_id: run.job_id,
+                            status: RunStatus::Running,
+                        });
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(run = %run.id, error = %e, "could not record the start of a run")
+                    }
+                }
+            };
+            let execute = executor.execute(
+                RunRequest {
+                    run: started,
+                    job: job.clone(),
+                },
+                cancel,
+            );
+            tokio::join!(mark, execute).1
+        }
     };
     if let Err(e) = store.finish_run(run.id, &outcome, clock.now()).await {
         tracing::error!(run = %run.id, error = %e, "could not record how a run ended");

@@ -220,6 +220,34 @@ impl Store {
         .await
     }
 
+    /// Inserts many new jobs in one transaction: all or none.
+    pub async fn insert_jobs(&self, jobs: &[Job]) -> StoreResult<()> {
+        self.held(async {
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
+            for job in jobs {
+                let result = sqlx::query(
+                    "INSERT INTO jobs (id, name, revision, enabled, spec, created_at, updated_at, \
+                     schedule_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(job.id.to_string())
+                .bind(&job.spec.name)
+                .bind(job.revision)
+                .bind(job.spec.enabled)
+                .bind(encode_spec(&job.spec)?)
+                .bind(ms(job.created_at))
+                .bind(ms(job.updated_at))
+                .bind(ms(job.created_at))
+                .execute(&mut *tx)
+                .await;
+                map_name_conflict(result, &job.spec.name)?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Writes a new revision of a job, but only if the stored one is `expected_revision`.
     /// `reset_cursor` moves the schedule cursor (a changed trigger starts afresh).
     pub async fn update_job(

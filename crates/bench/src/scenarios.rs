@@ -1,0 +1,928 @@
+//! The scenarios B1–B6 (B7, the desktop app, lives with the desktop shell).
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{Timelike, Utc};
+use serde_json::json;
+use sundial_engine::domain::{Job, JobId, JobSpec, Run, RunId, RunReason, RunStatus};
+use sundial_engine::logs::SearchQuery;
+use sundial_engine::logs::Stream;
+use sundial_engine::store::{RunFilter, Store};
+use sundial_engine::{
+    Engine, EngineConfig, Executor, LogStore, RunRequest, Runner, RunnerConfig, SystemClock,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::report::Row;
+use crate::util::*;
+
+pub struct Sizes {
+    pub quick: bool,
+    b1_jobs: usize,
+    b1_secs: u64,
+    b2_jobs: usize,
+    b3_jobs: Vec<usize>,
+    b3_idle_secs: u64,
+    b4_bytes: u64,
+    b5_lines: u64,
+    b6_jobs: usize,
+    b6_runs_per_job: usize,
+}
+
+impl Sizes {
+    pub fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                quick,
+                b1_jobs: 5,
+                b1_secs: 3,
+                b2_jobs: 20,
+                b3_jobs: vec![200],
+                b3_idle_secs: 2,
+                b4_bytes: 4 << 20,
+                b5_lines: 50_000,
+                b6_jobs: 20,
+                b6_runs_per_job: 100,
+            }
+        } else {
+            Self {
+                quick,
+                b1_jobs: 200,
+                b1_secs: 60,
+                b2_jobs: 1000,
+                b3_jobs: vec![10_000, 100_000],
+                b3_idle_secs: 60,
+                b4_bytes: 1 << 30,
+                b5_lines: 10_000_000,
+                b6_jobs: 1000,
+                b6_runs_per_job: 1000,
+            }
+        }
+    }
+}
+
+type Scenario = fn(&Sizes) -> Pin<Box<dyn Future<Output = Result<Vec<Row>, String>> + '_>>;
+
+pub const ALL: &[(&str, Scenario)] = &[
+    ("b1", |s| Box::pin(b1(s))),
+    ("b2", |s| Box::pin(b2(s))),
+    ("b3", |s| Box::pin(b3(s))),
+    ("b4", |s| Box::pin(b4(s))),
+    ("b5", |s| Box::pin(b5(s))),
+    ("b6", |s| Box::pin(b6(s))),
+];
+
+fn e(x: impl std::fmt::Display) -> String {
+    x.to_string()
+}
+
+async fn start_sundial(dir: &Path, max_parallel: usize) -> Result<(Engine, LogStore), String> {
+    let logs = LogStore::new(dir.join("runs"));
+    let runner = Runner::new(RunnerConfig::default(), logs.clone()).map_err(e)?;
+    let mut config = EngineConfig::new(dir.join("sundial.db"));
+    config.max_parallel = max_parallel;
+    config.logs = Some(logs.clone());
+    let engine = Engine::start(config, Arc::new(SystemClock), Arc::new(runner))
+        .await
+        .map_err(e)?;
+    Ok((engine, logs))
+}
+
+fn stamp_job(name: &str, stamp: &Path, out: &Path, cron: &str) -> JobSpec {
+    serde_json::from_value(json!({
+        "name": name,
+        "kind": {"type": "command", "program": {"mode": "exec",
+            "program": stamp.display().to_string(), "args": [out.display().to_string()]}},
+        "trigger": {"type": "cron", "expr": cron, "timezone": "UTC"},
+        "policies": {"overlap": "allow", "missed": {"mode": "skip", "max_catch_up": 1, "grace_secs": 5}},
+    }))
+    .expect("a valid job")
+}
+
+fn row(id: &'static str, measure: impl Into<String>, unit: &'static str, sundial: f64) -> Row {
+    Row {
+        id,
+        measure: measure.into(),
+        unit,
+        sundial,
+        peer: String::new(),
+        peer_value: None,
+        lower_is_better: true,
+        target: String::new(),
+        met: None,
+    }
+}
+
+// ----- B1: punctuality -------------------------------------------------------------------
+
+pub async fn b1(s: &Sizes) -> Result<Vec<Row>, String> {
+    let stamp = sibling_binary("stamp");
+    let dir = tempfile::tempdir().map_err(e)?;
+    let secs = Duration::from_secs(s.b1_secs);
+
+    let sundial_out = dir.path().join("sundial.stamps");
+    let (engine, _) = start_sundial(&dir.path().join("sundial"), s.b1_jobs * 2).await?;
+    for i in 0..s.b1_jobs {
+        engine
+            .create_job(stamp_job(
+                &format!("b1-{i}"),
+                &stamp,
+                &sundial_out,
+                "* * * * * *",
+            ))
+            .await
+            .map_err(e)?;
+    }
+    tokio::time::sleep(secs).await;
+    engine.shutdown(false).await;
+
+    let tcs_out = dir.path().join("tcs.stamps");
+    let scheduler = tokio_cron_scheduler::JobScheduler::new().await.map_err(e)?;
+    for _ in 0..s.b1_jobs {
+        let (stamp, out) = (stamp.clone(), tcs_out.clone());
+        let job = tokio_cron_scheduler::Job::new_async("* * * * * *", move |_, _| {
+            let (stamp, out) = (stamp.clone(), out.clone());
+            Box::pin(async move {
+                let _ = tokio::process::Command::new(&stamp)
+                    .arg(&out)
+                    .status()
+                    .await;
+            })
+        })
+        .map_err(e)?;
+        scheduler.add(job).await.map_err(e)?;
+    }
+    scheduler.start().await.map_err(e)?;
+    tokio::time::sleep(secs).await;
+    let mut scheduler = scheduler;
+    scheduler.shutdown().await.map_err(e)?;
+    // Let the last spawned stamps land.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let aps_out = dir.path().join("apscheduler.stamps");
+    let has_aps = Path::new("/usr/bin/python3").exists()
+        && std::process::Command::new("python3")
+            .args(["-c", "import apscheduler"])
+            .status()
+            .is_ok_and(|st| st.success());
+    if has_aps {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers/apscheduler_b1.py");
+        let args = [
+            script.display().to_string(),
+            stamp.display().to_string(),
+            aps_out.display().to_string(),
+            s.b1_jobs.to_string(),
+            s.b1_secs.to_string(),
+        ];
+        let status = tokio::process::Command::new("python3")
+            .args(&args)
+            .status()
+            .await
+            .map_err(e)?;
+        if !status.success() {
+            return Err(format!("APScheduler peer failed: {status}"));
+        }
+    }
+
+    let ours = lateness_ms(&read_stamps(&sundial_out));
+    let tcs = lateness_ms(&read_stamps(&tcs_out));
+    let aps = lateness_ms(&read_stamps(&aps_out));
+    if ours.is_empty() || tcs.is_empty() {
+        return Err("no stamps were written".into());
+    }
+    let mut rows = Vec::new();
+    for (p, label) in [(50.0, "p50"), (99.0, "p99"), (100.0, "max")] {
+        let mine = percentile(&ours, p);
+        let measure = format!(
+            "lateness {label}, {} jobs every second for {} s ({} spawns)",
+            s.b1_jobs,
+            s.b1_secs,
+            ours.len()
+        );
+        let target = if label == "p99" {
+            "≤ 5 ms and ≥ 20× better"
+        } else {
+            ""
+        };
+        let mut r = row("B1", measure.clone(), "ms", mine);
+        r.peer = "tokio-cron-scheduler 0.15".into();
+        r.peer_value = Some(percentile(&tcs, p));
+        if label == "p99" {
+            r.target = target.into();
+            r.met = Some(mine <= 5.0 && r.advantage().is_some_and(|a| a >= 20.0));
+        }
+        rows.push(r);
+        let mut r = row("B1", measure, "ms", mine);
+        if has_aps {
+            r.peer = "APScheduler 3".into();
+            r.peer_value = Some(percentile(&aps, p));
+            if label == "p99" {
+                r.target = target.into();
+                r.met = Some(mine <= 5.0 && r.advantage().is_some_and(|a| a >= 20.0));
+            }
+        } else {
+            r.peer = "APScheduler 3 (not installed: run scripts/bench.sh)".into();
+        }
+        rows.push(r);
+    }
+    Ok(rows)
+}
+
+// ----- B2: a thousand runs due at once under a cap of 8 -----------------------------------
+
+pub async fn b2(s: &Sizes) -> Result<Vec<Row>, String> {
+    let stamp = sibling_binary("stamp");
+    let dir = tempfile::tempdir().map_err(e)?;
+    let data = dir.path().join("sundial");
+    let out = dir.path().join("b2.stamps");
+    // The jobs are written straight to the store so they all fall due in the same second.
+    let due = (Utc::now() + chrono::Duration::seconds(4))
+        .with_nanosecond(0)
+        .expect("valid");
+    let expr = format!("{} {} {} * * *", due.second(), due.minute(), due.hour());
+    let store = Store::open(&data.join("sundial.db")).await.map_err(e)?;
+    let now = Utc::now();
+    let jobs: Vec<Job> = (0..s.b2_jobs)
+        .map(|i| Job {
+            id: JobId::new(),
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+            spec: stamp_job(&format!("b2-{i}"), &stamp, &out, &expr),
+        })
+        .collect();
+    store.insert_jobs(&jobs).await.map_err(e)?;
+    store.close().await;
+    drop(store);
+    let (engine, logs) = start_sundial(&data, 8).await?;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let runs = loop {
+        let runs = engine
+            .list_runs(&RunFilter {
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await
+            .map_err(e)?;
+        if runs.len() == s.b2_jobs && runs.iter().all(|r| r.status.is_terminal()) {
+            break runs;
+        }
+        if Instant::now() > deadline {
+            return Err("B2 runs did not all finish within 10 minutes".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    engine.shutdown(false).await;
+    if runs.iter().any(|r| r.status != RunStatus::Succeeded) {
+        return Err("a B2 run did not succeed".into());
+    }
+    let files = runs.iter().filter(|r| logs.log_path(r.id).exists()).count();
+    if files != s.b2_jobs {
+        return Err(format!("B2: {files} log files for {} runs", s.b2_jobs));
+    }
+    let last_start = runs
+        .iter()
+        .filter_map(|r| r.started_at)
+        .max()
+        .expect("started");
+    let last_end = runs
+        .iter()
+        .filter_map(|r| r.finished_at)
+        .max()
+        .expect("finished");
+    let to_ms = |t: chrono::DateTime<Utc>| (t - due).num_milliseconds() as f64;
+
+    // The floor: a bare loop spawning and waiting for the same program, 8 at a time.
+    let floor_out = dir.path().join("floor.stamps");
+    let permits = Arc::new(tokio::sync::Semaphore::new(8));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..s.b2_jobs {
+        let permit = permits.clone().acquire_owned().await.map_err(e)?;
+        let (stamp, out) = (stamp.clone(), floor_out.clone());
+        tasks.spawn(async move {
+            let _ = tokio::process::Command::new(&stamp)
+                .arg(&out)
+                .status()
+                .await;
+            drop(permit);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let floor = ms(start.elapsed());
+
+    let mut started = row(
+        "B2",
+        format!(
+            "{} runs due in one second, cap 8: last run started",
+            s.b2_jobs
+        ),
+        "ms",
+        to_ms(last_start),
+    );
+    started.peer = "bare spawn loop (floor)".into();
+    let mut ended = row(
+        "B2",
+        format!(
+            "{} runs due in one second, cap 8: last run ended (rows and log files written)",
+            s.b2_jobs
+        ),
+        "ms",
+        to_ms(last_end),
+    );
+    ended.peer = "bare spawn loop (floor)".into();
+    ended.peer_value = Some(floor);
+    ended.target = "≥ 0.5× the floor's throughput".into();
+    ended.met = ended.advantage().map(|a| a >= 0.5);
+    Ok(vec![started, ended])
+}
+
+// ----- B3: many idle jobs -------------------------------------------------------------------
+
+fn b3_expr(i: usize, hour_now: u32) -> (u32, u32) {
+    // Hours away from now, so nothing fires while idle.
+    let hour = (hour_now + 6 + (i % 12) as u32) % 24;
+    ((i % 60) as u32, hour)
+}
+
+pub async fn b3(s: &Sizes) -> Result<Vec<Row>, String> {
+    let me = std::env::current_exe().map_err(e)?;
+    let dir = tempfile::tempdir().map_err(e)?;
+    let mut rows = Vec::new();
+    for &n in &s.b3_jobs {
+        let db = dir.path().join(format!("b3-{n}.db"));
+        let store = Store::open(&db).await.map_err(e)?;
+        let now = Utc::now();
+        let jobs: Vec<Job> = (0..n)
+            .map(|i| {
+                let (m, h) = b3_expr(i, now.hour());
+                let spec: JobSpec = serde_json::from_value(json!({
+                    "name": format!("b3-{i}"),
+                    "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
+                    "trigger": {"type": "cron", "expr": format!("{m} {h} * * *"), "timezone": "UTC"},
+                }))
+                .expect("valid");
+                Job { id: JobId::new(), revision: 1, created_at: now, updated_at: now, spec }
+            })
+            .collect();
+        for chunk in jobs.chunks(10_000) {
+            store.insert_jobs(chunk).await.map_err(e)?;
+        }
+        store.close().await;
+        drop(store);
+        let mut results = Vec::new();
+        for peer in [false, true] {
+            let mut args = vec![
+                "b3".to_string(),
+                "--jobs".into(),
+                n.to_string(),
+                "--idle-secs".into(),
+                s.b3_idle_secs.to_string(),
+                "--db".into(),
+                db.display().to_string(),
+            ];
+            if peer {
+                args.push("--peer".into());
+            }
+            let out = tokio::process::Command::new(&me)
+                .args(&args)
+                .output()
+                .await
+                .map_err(e)?;
+            if !out.status.success() {
+                return Err(format!(
+                    "B3 child failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let v: serde_json::Value =
+                serde_json::from_slice(&out.stdout).map_err(|x| format!("B3 child output: {x}"))?;
+            results.push(v);
+        }
+        let get = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        let (ours, peer) = (&results[0], &results[1]);
+        let peer_name = "tokio-cron-scheduler 0.15, same jobs".to_string();
+        let mut load = row(
+            "B3",
+            format!("{n} jobs: load from the database until ready"),
+            "ms",
+            get(ours, "load_ms"),
+        );
+        load.peer = format!("{peer_name} (adding them)");
+        load.peer_value = Some(get(peer, "load_ms"));
+        if n >= 100_000 {
+            load.target = "≤ 2 s at 100k".into();
+            load.met = Some(load.sundial <= 2000.0);
+        }
+        let mut wakes = row(
+            "B3",
+            format!(
+                "{n} jobs idle {} s: wake-ups per second (context switches, all threads)",
+                s.b3_idle_secs
+            ),
+            "/s",
+            get(ours, "wakeups_per_s"),
+        );
+        wakes.peer = peer_name.clone();
+        wakes.peer_value = Some(get(peer, "wakeups_per_s"));
+        wakes.target = "≤ 1/s and ≥ 10× fewer".into();
+        wakes.met = Some(wakes.sundial <= 1.0 && wakes.advantage().is_some_and(|a| a >= 10.0));
+        let mut rss = row(
+            "B3",
+            format!("{n} jobs idle: resident memory"),
+            "MiB",
+            get(ours, "rss_kib") / 1024.0,
+        );
+        rss.peer = peer_name;
+        rss.peer_value = Some(get(peer, "rss_kib") / 1024.0);
+        rows.extend([load, wakes, rss]);
+    }
+    Ok(rows)
+}
+
+pub async fn b3_child(peer: bool, n: usize, idle_secs: u64, db: &Path) -> String {
+    let start = Instant::now();
+    let hour_now = Utc::now().hour();
+    // Both sides stay alive until the end of the measurement.
+    let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
+    if peer {
+        let scheduler = tokio_cron_scheduler::JobScheduler::new()
+            .await
+            .expect("scheduler");
+        for i in 0..n {
+            let (m, h) = b3_expr(i, hour_now);
+            let job = tokio_cron_scheduler::Job::new_async(format!("0 {m} {h} * * *"), |_, _| {
+                Box::pin(async {})
+            })
+            .expect("job");
+            scheduler.add(job).await.expect("add");
+        }
+        scheduler.start().await.expect("start");
+        keep.push(Box::new(scheduler));
+    } else {
+        let data = db.parent().expect("dir").join(format!("b3-logs-{n}"));
+        let logs = LogStore::new(data);
+        let runner = Runner::new(RunnerConfig::default(), logs).expect("runner");
+        let config = EngineConfig::new(db);
+        let engine = Engine::start(config, Arc::new(SystemClock), Arc::new(runner))
+            .await
+            .expect("engine");
+        keep.push(Box::new(engine));
+    }
+    let load_ms = ms(start.elapsed());
+    // Settle, then count wake-ups over the idle window.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = context_switches();
+    tokio::time::sleep(Duration::from_secs(idle_secs)).await;
+    let wakes = context_switches().saturating_sub(before);
+    let rss = status_kib("VmRSS");
+    drop(keep);
+    json!({
+        "load_ms": load_ms,
+        "wakeups_per_s": wakes as f64 / idle_secs as f64,
+        "rss_kib": rss,
+    })
+    .to_string()
+}
+
+// ----- B4: a job writing a lot --------------------------------------------------------------
+
+const B4_LINE: &str =
+    "Sundial benchmark output line 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOP";
+
+fn b4_command(bytes: u64) -> String {
+    format!("yes '{B4_LINE}' | head -c {bytes}")
+}
+
+pub async fn b4(s: &Sizes) -> Result<Vec<Row>, String> {
+    let me = std::env::current_exe().map_err(e)?;
+    let dir = tempfile::tempdir().map_err(e)?;
+    let out = tokio::process::Command::new(&me)
+        .args([
+            "b4",
+            "--bytes",
+            &s.b4_bytes.to_string(),
+            "--dir",
+            &dir.path().display().to_string(),
+        ])
+        .output()
+        .await
+        .map_err(e)?;
+    if !out.status.success() {
+        return Err(format!(
+            "B4 child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(e)?;
+    if v["status"] != "succeeded" {
+        return Err(format!("B4 run did not succeed: {v}"));
+    }
+    let file = dir.path().join("shell.out");
+    let shell = time_command(
+        "sh",
+        &[
+            "-c",
+            &format!("{} > {}", b4_command(s.b4_bytes), file.display()),
+        ],
+    )?;
+    let mib = s.b4_bytes as f64 / (1u64 << 20) as f64;
+    let mut wall = row(
+        "B4",
+        format!("a job writing {mib:.0} MiB of lines: wall time"),
+        "ms",
+        v["wall_ms"].as_f64().unwrap_or(f64::NAN),
+    );
+    wall.peer = "the same command redirected to a file by the shell".into();
+    wall.peer_value = Some(ms(shell));
+    wall.target = "≤ 1.3× the shell's time".into();
+    wall.met = wall.advantage().map(|a| a >= 1.0 / 1.3);
+    let mut memory = row(
+        "B4",
+        format!("a job writing {mib:.0} MiB of lines: Sundial's peak memory (whole process)"),
+        "MiB",
+        v["peak_kib"].as_f64().unwrap_or(f64::NAN) / 1024.0,
+    );
+    memory.peer = "–".into();
+    memory.target = "≤ 64 MiB".into();
+    memory.met = Some(memory.sundial <= 64.0);
+    Ok(vec![wall, memory])
+}
+
+pub async fn b4_child(bytes: u64, dir: &Path) -> String {
+    let logs = LogStore::new(dir.join("runs"));
+    let config = RunnerConfig {
+        max_log_bytes: bytes + (16 << 20),
+        ..RunnerConfig::default()
+    };
+    let runner = Runner::new(config, logs).expect("runner");
+    let spec: JobSpec = serde_json::from_value(json!({
+        "name": "b4",
+        "kind": {"type": "command", "program": {"mode": "exec", "program": "sh", "args": ["-c", b4_command(bytes)]}},
+        "trigger": {"type": "manual"},
+    }))
+    .expect("valid");
+    let now = Utc::now();
+    let job = Job {
+        id: JobId::new(),
+        revision: 1,
+        created_at: now,
+        updated_at: now,
+        spec,
+    };
+    let run = Run {
+        id: RunId::new(),
+        job_id: job.id,
+        job_revision: 1,
+        reason: RunReason::Manual,
+        attempt: 1,
+        parent_run_id: None,
+        scheduled_for: now,
+        created_at: now,
+        started_at: Some(now),
+        finished_at: None,
+        status: RunStatus::Running,
+        exit_code: None,
+        http_status: None,
+        error: None,
+        log_bytes: 0,
+        log_lines: 0,
+    };
+    let start = Instant::now();
+    let outcome = runner
+        .execute(RunRequest { run, job }, CancellationToken::new())
+        .await;
+    let wall = ms(start.elapsed());
+    json!({
+        "wall_ms": wall,
+        "peak_kib": status_kib("VmHWM"),
+        "status": outcome.status.as_str(),
+        "log_lines": outcome.log_lines,
+    })
+    .to_string()
+}
+
+// ----- B5: a huge run log -------------------------------------------------------------------
+
+const B5_LITERAL: &str = "7777 Sundial";
+const B5_REGEX: &str = "line 12[0-9]*5 Sundial";
+
+pub async fn b5(s: &Sizes) -> Result<Vec<Row>, String> {
+    let dir = tempfile::tempdir().map_err(e)?;
+    let logs = LogStore::new(dir.path().join("runs"));
+    let run = RunId::new();
+    {
+        let mut writer = logs.create(run, u64::MAX).map_err(e)?;
+        let mut chunk = String::with_capacity(110_000);
+        let mut n = 0u64;
+        while n < s.b5_lines {
+            chunk.clear();
+            for _ in 0..1000.min(s.b5_lines - n) {
+                n += 1;
+                chunk.push_str(&format!(
+                    "line {n} Sundial log benchmark text 0123456789 abcdefghijklmnopqrstuvwxyz\n"
+                ));
+            }
+            writer.write_output(Stream::Stdout, Utc::now(), chunk.as_bytes());
+        }
+        writer.finish(Utc::now()).map_err(e)?;
+    }
+    let file = logs.log_path(run);
+    let file_s = file.display().to_string();
+    let lines = logs.open(run).map_err(e)?.line_count().map_err(e)?;
+    let target_line = s.b5_lines - 1; // "line 9,999,999" of 10M, 1-based
+    let repeat = 5;
+    let time_ours = |f: &dyn Fn() -> Result<(), String>| -> Result<f64, String> {
+        let mut v = Vec::new();
+        for _ in 0..repeat {
+            let start = Instant::now();
+            f()?;
+            v.push(ms(start.elapsed()));
+        }
+        Ok(median(v))
+    };
+    let time_peer = |program: &str, args: &[&str]| -> Result<f64, String> {
+        let mut v = Vec::new();
+        for _ in 0..repeat {
+            v.push(ms(time_command(program, args)?));
+        }
+        Ok(median(v))
+    };
+    let count_ours = |query: &SearchQuery| -> Result<u64, String> {
+        let log = logs.open(run).map_err(e)?;
+        let mut count = 0u64;
+        log.search_each(query, 0, None, |_| {
+            count += 1;
+            true
+        })
+        .map_err(e)?;
+        Ok(count)
+    };
+    let first = time_ours(&|| {
+        logs.open(run)
+            .and_then(|l| l.read_lines(0, 100))
+            .map(drop)
+            .map_err(e)
+    })?;
+    let last = time_ours(&|| {
+        logs.open(run)
+            .and_then(|l| l.tail(100))
+            .map(drop)
+            .map_err(e)
+    })?;
+    let jump = time_ours(&|| {
+        let got = logs
+            .open(run)
+            .and_then(|l| l.read_lines(target_line - 1, 50))
+            .map_err(e)?;
+        if got
+            .first()
+            .is_some_and(|l| l.text.contains(&format!("line {target_line} ")))
+        {
+            Ok(())
+        } else {
+            Err("jump landed on the wrong line".into())
+        }
+    })?;
+    let literal = SearchQuery::literal(B5_LITERAL);
+    let regex = SearchQuery::regex(B5_REGEX);
+    let lit_ours = time_ours(&|| count_ours(&literal).map(drop))?;
+    let re_ours = time_ours(&|| count_ours(&regex).map(drop))?;
+    // Both must count the same lines.
+    let lit_count = count_ours(&literal)?;
+    let grep_count: u64 = output_of("grep", &["-c", B5_LITERAL, &file_s])?
+        .parse()
+        .map_err(e)?;
+    if lit_count != grep_count {
+        return Err(format!(
+            "B5: Sundial counted {lit_count}, grep {grep_count}"
+        ));
+    }
+    let jump_arg = format!("{target_line}p;{target_line}q");
+    let size_mib = std::fs::metadata(&file).map_err(e)?.len() as f64 / (1u64 << 20) as f64;
+    let label = |what: &str| format!("{what} ({lines} lines, {size_mib:.0} MiB log)");
+    let mut rows = Vec::new();
+    let mut r = row("B5", label("first page at the start"), "ms", first);
+    r.peer = "`sed -n '1,100p;100q'`".into();
+    r.peer_value = Some(time_peer("sed", &["-n", "1,100p;100q", &file_s])?);
+    r.target = "≤ 50 ms".into();
+    r.met = Some(first <= 50.0);
+    rows.push(r);
+    let mut r = row("B5", label("first page at the end"), "ms", last);
+    r.peer = "`tail -n 100`".into();
+    r.peer_value = Some(time_peer("tail", &["-n", "100", &file_s])?);
+    r.target = "≤ 50 ms".into();
+    r.met = Some(last <= 50.0);
+    rows.push(r);
+    let mut r = row(
+        "B5",
+        label(&format!("jump to line {target_line}")),
+        "ms",
+        jump,
+    );
+    r.peer = "`sed -n 'Np;Nq'`".into();
+    r.peer_value = Some(time_peer("sed", &["-n", &jump_arg, &file_s])?);
+    rows.push(r);
+    let mut r = row(
+        "B5",
+        label(&format!("count of a literal ({lit_count} lines)")),
+        "ms",
+        lit_ours,
+    );
+    r.peer = "`grep -c`".into();
+    r.peer_value = Some(time_peer("grep", &["-c", B5_LITERAL, &file_s])?);
+    r.target = "≤ 1.5× grep".into();
+    r.met = r.advantage().map(|a| a >= 1.0 / 1.5);
+    rows.push(r);
+    let mut r = row("B5", label("count of a regex"), "ms", re_ours);
+    r.peer = "`grep -cE`".into();
+    r.peer_value = Some(time_peer("grep", &["-cE", B5_REGEX, &file_s])?);
+    r.target = "≤ 1.5× grep".into();
+    r.met = r.advantage().map(|a| a >= 1.0 / 1.5);
+    rows.push(r);
+    if have("rg") {
+        let mut r = row("B5", label("count of a literal"), "ms", lit_ours);
+        r.peer = "`rg -c`".into();
+        r.peer_value = Some(time_peer("rg", &["-c", B5_LITERAL, &file_s])?);
+        rows.push(r);
+    }
+    Ok(rows)
+}
+
+// ----- B6: a million runs -------------------------------------------------------------------
+
+const RUN_COLUMNS: &str = "id, job_id, job_revision, reason, attempt, parent_run_id, \
+    scheduled_for, created_at, started_at, finished_at, status, exit_code, http_status, error, \
+    log_bytes, log_lines";
+
+pub async fn b6(s: &Sizes) -> Result<Vec<Row>, String> {
+    let dir = tempfile::tempdir().map_err(e)?;
+    let db = dir.path().join("b6.db");
+    let store = Store::open(&db).await.map_err(e)?;
+    let now = Utc::now();
+    let jobs: Vec<Job> = (0..s.b6_jobs)
+        .map(|i| {
+            let spec: JobSpec = serde_json::from_value(json!({
+                "name": format!("b6-{i}"),
+                "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
+                "trigger": {"type": "manual"},
+            }))
+            .expect("valid");
+            Job {
+                id: JobId::new(),
+                revision: 1,
+                created_at: now,
+                updated_at: now,
+                spec,
+            }
+        })
+        .collect();
+    store.insert_jobs(&jobs).await.map_err(e)?;
+    let mut batch = Vec::with_capacity(10_000);
+    for k in 0..s.b6_runs_per_job {
+        for job in &jobs {
+            let status = if (k + job.spec.name.len()) % 2 == 0 {
+                RunStatus::Failed
+            } else {
+                RunStatus::Succeeded
+            };
+            batch.push(Run {
+                id: RunId::new(),
+                job_id: job.id,
+                job_revision: 1,
+                reason: RunReason::Schedule,
+                attempt: 1,
+                parent_run_id: None,
+                scheduled_for: now,
+                created_at: now,
+                started_at: Some(now),
+                finished_at: Some(now),
+                status,
+                exit_code: Some(i32::from(status == RunStatus::Failed)),
+                http_status: None,
+                error: None,
+                log_bytes: 100,
+                log_lines: 2,
+            });
+            if batch.len() == 10_000 {
+                store.record_firings(&batch, &[]).await.map_err(e)?;
+                batch.clear();
+            }
+        }
+    }
+    store.record_firings(&batch, &[]).await.map_err(e)?;
+    let job = jobs[jobs.len() / 2].id;
+    let first_filter = RunFilter {
+        job_id: Some(job),
+        statuses: vec![RunStatus::Failed],
+        limit: 50,
+        ..Default::default()
+    };
+    // The deep page: walk the pages once to find where the last page starts.
+    let mut before = None;
+    let walks = (s.b6_runs_per_job / 2).saturating_sub(1) / 50;
+    for _ in 0..walks {
+        let page = store
+            .list_runs(&RunFilter {
+                before,
+                ..first_filter.clone()
+            })
+            .await
+            .map_err(e)?;
+        before = page.last().map(|r| r.id).or(before);
+    }
+    let deep_filter = RunFilter {
+        before,
+        ..first_filter.clone()
+    };
+    let repeat = 20;
+    let mut measure = Vec::new();
+    for filter in [&first_filter, &deep_filter] {
+        let mut v = Vec::new();
+        for _ in 0..repeat {
+            let start = Instant::now();
+            let page = store.list_runs(filter).await.map_err(e)?;
+            v.push(ms(start.elapsed()));
+            if page.is_empty() {
+                return Err("B6: an empty page".into());
+            }
+        }
+        measure.push(median(v));
+    }
+    store.close().await;
+    drop(store);
+    let sql = |filter: &RunFilter| {
+        let mut q = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE 1 = 1 AND job_id = '{job}' AND status IN ('failed')"
+        );
+        if let Some(b) = filter.before {
+            q.push_str(&format!(" AND id < '{b}'"));
+        }
+        q.push_str(" ORDER BY id DESC LIMIT 50;");
+        q
+    };
+    let total = s.b6_jobs * s.b6_runs_per_job;
+    let mut rows = Vec::new();
+    for (i, (filter, what)) in [
+        (&first_filter, "first page"),
+        (&deep_filter, "a deep page (keyset)"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = row(
+            "B6",
+            format!(
+                "{total} runs, {} jobs: one job's failed runs, {what}",
+                s.b6_jobs
+            ),
+            "ms",
+            measure[i],
+        );
+        r.target = "≤ 1.5× the shell and ≤ 10 ms".into();
+        if have("sqlite3") {
+            // The shell's timer prints whole milliseconds; instead, time one query and 101
+            // queries in one process each, and take the difference per query.
+            let run_shell = |queries: usize| -> Result<f64, String> {
+                let script = format!("{}\n", sql(filter)).repeat(queries);
+                let start = Instant::now();
+                let out = std::process::Command::new("sqlite3")
+                    .arg(&db)
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .and_then(|mut child| {
+                        use std::io::Write;
+                        child
+                            .stdin
+                            .take()
+                            .expect("stdin")
+                            .write_all(script.as_bytes())?;
+                        child.wait()
+                    })
+                    .map_err(e)?;
+                if !out.success() {
+                    return Err(format!("B6: sqlite3 failed: {out}"));
+                }
+                Ok(ms(start.elapsed()))
+            };
+            let mut per_query = Vec::new();
+            for _ in 0..5 {
+                per_query.push((run_shell(101)? - run_shell(1)?) / 100.0);
+            }
+            let times = vec![median(per_query).max(0.0)];
+            r.peer = "the same SQL in the `sqlite3` shell".into();
+            r.peer_value = Some(median(times));
+            r.met = Some(r.sundial <= 10.0 && r.advantage().is_some_and(|a| a >= 1.0 / 1.5));
+        } else {
+            r.peer = "`sqlite3` shell (not installed: run scripts/bench.sh)".into();
+            r.met = Some(r.sundial <= 10.0);
+        }
+        rows.push(r);
+    }
+    Ok(rows)
+}
