@@ -446,3 +446,37 @@ fn running_as_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+#[tokio::test]
+async fn the_index_of_an_unfinished_log_can_be_rebuilt() {
+    use std::io::Write;
+    let harness = Harness::new();
+    let request = request(job(fixture_job("lines.sh", &["1000"]), None));
+    let id = request.run.id;
+    let outcome = harness.run(request).await;
+    let logs = harness.logs();
+    let whole = harness.lines(id);
+
+    // What a crash leaves: an index behind the log, cut mid-entry, and a half-written record.
+    let index = std::fs::OpenOptions::new()
+        .write(true)
+        .open(logs.index_path(id))
+        .unwrap();
+    index.set_len(8 * 10 + 5).unwrap();
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(logs.log_path(id))
+        .unwrap();
+    log.write_all(b"2026-11-21T05:30:00.123Z O half a rec")
+        .unwrap();
+    assert_eq!(logs.open(id).unwrap().line_count().unwrap(), 10);
+
+    let stats = logs.rebuild_index(id).unwrap();
+    assert_eq!(stats.lines, outcome.log_lines);
+    assert_eq!(stats.bytes, outcome.log_bytes);
+    assert_eq!(harness.lines(id), whole);
+    assert!(matches!(
+        logs.rebuild_index(RunId::new()),
+        Err(LogError::NotFound(_))
+    ));
+}

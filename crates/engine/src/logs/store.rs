@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::ErrorKind;
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::reader::RunLog;
 use super::writer::LogWriter;
-use super::{LogError, LogLine};
+use super::{LogError, LogLine, LogStats};
 use crate::domain::RunId;
 
 /// Lines sent to a follower per read.
@@ -143,6 +143,45 @@ impl LogStore {
         let (sender, receiver) = mpsc::channel(FOLLOW_BATCH as usize);
         tokio::spawn(follow_loop(log, progress, from_line, sender));
         Ok(LogFollow { receiver })
+    }
+
+    /// Rebuilds a run's index from its log file, for a log whose writer did not finish (the
+    /// app crashed or the machine lost power): every complete record is indexed again and an
+    /// unfinished last record is left out. Refused while this process is writing the log.
+    pub fn rebuild_index(&self, run: RunId) -> Result<LogStats, LogError> {
+        if self.is_live(run) {
+            return Err(LogError::Live(run.to_string()));
+        }
+        let log_path = self.log_path(run);
+        let file = File::open(&log_path).map_err(|e| match e.kind() {
+            ErrorKind::NotFound => LogError::NotFound(run.to_string()),
+            _ => LogError::read(&log_path, e),
+        })?;
+        let index_path = self.index_path(run);
+        let partial_path = index_path.with_extension("idx.partial");
+        let write_err = |e| LogError::write(&self.day_dir(run), e);
+        let mut index = BufWriter::new(File::create(&partial_path).map_err(write_err)?);
+        let mut reader = BufReader::with_capacity(256 * 1024, file);
+        let mut record = Vec::with_capacity(4096);
+        let mut stats = LogStats::default();
+        loop {
+            record.clear();
+            let n = reader
+                .read_until(b'\n', &mut record)
+                .map_err(|e| LogError::read(&log_path, e))?;
+            if n == 0 || record.last() != Some(&b'\n') {
+                break;
+            }
+            stats.bytes += n as u64;
+            stats.lines += 1;
+            index
+                .write_all(&stats.bytes.to_le_bytes())
+                .map_err(write_err)?;
+        }
+        index.flush().map_err(write_err)?;
+        drop(index);
+        fs::rename(&partial_path, &index_path).map_err(write_err)?;
+        Ok(stats)
     }
 
     /// Deletes a run's log files (retention). Missing files are not an error.
