@@ -3,12 +3,12 @@
 #![allow(clippy::single_range_in_vec_init)] // match ranges read best as written
 #![cfg(unix)]
 
-mod helpers;
+mod run_support;
 
 use std::time::Duration;
 
 use chrono::Utc;
-use helpers::*;
+use run_support::*;
 use sundial_engine::domain::{Interpreter, RunId, RunStatus};
 use sundial_engine::logs::{
     LogError, LogStore, MAX_RECORD_BYTES, SearchOptions, SearchQuery, Stream,

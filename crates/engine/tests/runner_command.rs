@@ -2,12 +2,12 @@
 //! whole process trees on timeout and cancel.
 #![cfg(unix)]
 
-mod helpers;
+mod run_support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use helpers::*;
+use run_support::*;
 use sundial_engine::Executor;
 use sundial_engine::domain::{EnvVar, Interpreter, RunStatus};
 use sundial_engine::logs::Stream;
