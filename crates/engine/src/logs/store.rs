@@ -47,6 +47,9 @@ impl LiveRegistry {
 /// The directory of run logs. Files are `<dir>/<YYYY-MM-DD>/<run id>.log` and `.idx`, the
 /// date being the UTC day in the run id (ULIDs carry their creation time). Only [`RunId`]
 /// values ever become paths: parse untrusted text with [`LogStore::parse_run_id`].
+///
+/// Clones share the set of logs being written: give the runner and the log viewer clones of
+/// one `LogStore`, so that [`LogStore::follow`] knows when a run ends.
 #[derive(Debug, Clone)]
 pub struct LogStore {
     dir: PathBuf,
