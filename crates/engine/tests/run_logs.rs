@@ -483,3 +483,36 @@ async fn the_index_of_an_unfinished_log_can_be_rebuilt() {
         Err(LogError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn a_log_written_by_another_process_can_be_followed_until_told_it_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two stores on one directory share nothing but the files, like two processes.
+    let writer_side = LogStore::new(dir.path());
+    let reader_side = LogStore::new(dir.path());
+    let run = RunId::new();
+    let mut writer = writer_side.create(run, u64::MAX).unwrap();
+    let now = Utc::now();
+    writer.write_output(Stream::Stdout, now, b"first\n");
+    writer.flush();
+    assert!(!reader_side.is_live(run));
+
+    let (ended, finished) = tokio::sync::oneshot::channel::<()>();
+    let mut follow = reader_side
+        .follow_external(run, 0, Duration::from_millis(10), async move {
+            let _ = finished.await;
+        })
+        .unwrap();
+    assert_eq!(follow.next().await.unwrap().unwrap().text, "first");
+    writer.write_output(Stream::Stderr, now, b"second\n");
+    writer.flush();
+    assert_eq!(follow.next().await.unwrap().unwrap().text, "second");
+    writer.write_output(Stream::Stdout, now, b"last\n");
+    writer.finish(now).unwrap();
+    ended.send(()).unwrap();
+    let mut rest = Vec::new();
+    while let Some(line) = follow.next().await {
+        rest.push(line.unwrap().text);
+    }
+    assert_eq!(rest, ["last"]);
+}

@@ -2,9 +2,12 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
+use std::future::Future;
 use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
@@ -141,10 +144,39 @@ impl LogStore {
     /// the subscription ends when the run's log is finished. For a log not being written by
     /// this process, it yields the lines already there and ends.
     pub fn follow(&self, run: RunId, from_line: u64) -> Result<LogFollow, LogError> {
-        let progress = self.live.get(run);
+        let end = match self.live.get(run) {
+            Some(progress) => FollowEnd::Live(progress),
+            None => FollowEnd::Finished,
+        };
+        self.start_follow(run, from_line, end)
+    }
+
+    /// Like [`LogStore::follow`], for a log another process writes (the CLI following a run of
+    /// the desktop app): checks the file for new lines every `poll` until `finished` resolves
+    /// (say, when the run's row turns terminal), then delivers the last lines and ends.
+    pub fn follow_external(
+        &self,
+        run: RunId,
+        from_line: u64,
+        poll: Duration,
+        finished: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<LogFollow, LogError> {
+        let end = FollowEnd::External {
+            poll,
+            finished: Box::pin(finished),
+        };
+        self.start_follow(run, from_line, end)
+    }
+
+    fn start_follow(
+        &self,
+        run: RunId,
+        from_line: u64,
+        end: FollowEnd,
+    ) -> Result<LogFollow, LogError> {
         let log = Arc::new(self.open(run)?);
         let (sender, receiver) = mpsc::channel(FOLLOW_BATCH as usize);
-        tokio::spawn(follow_loop(log, progress, from_line, sender));
+        tokio::spawn(follow_loop(log, end, from_line, sender));
         Ok(LogFollow { receiver })
     }
 
@@ -218,18 +250,59 @@ impl LogFollow {
     }
 }
 
+/// What ends a follow.
+enum FollowEnd {
+    /// The log is complete already.
+    Finished,
+    /// This process writes the log: its progress says when new lines are flushed and when the
+    /// log is finished.
+    Live(watch::Receiver<Progress>),
+    /// Another process writes it: poll, until told it is finished.
+    External {
+        poll: Duration,
+        finished: Pin<Box<dyn Future<Output = ()> + Send>>,
+    },
+}
+
+impl FollowEnd {
+    /// Whether the log is finished; read before counting lines, so that no line written
+    /// before the end is missed.
+    fn is_finished(&mut self) -> bool {
+        match self {
+            FollowEnd::Finished => true,
+            FollowEnd::Live(progress) => progress.borrow_and_update().finished,
+            FollowEnd::External { .. } => false,
+        }
+    }
+
+    /// Waits for something that may have added lines or finished the log.
+    async fn changed(&mut self) {
+        match self {
+            FollowEnd::Finished => {}
+            FollowEnd::Live(progress) => {
+                if progress.changed().await.is_err() {
+                    // The writer is gone: one last pass picks up whatever it flushed.
+                    *self = FollowEnd::Finished;
+                }
+            }
+            FollowEnd::External { poll, finished } => {
+                tokio::select! {
+                    _ = finished.as_mut() => *self = FollowEnd::Finished,
+                    _ = tokio::time::sleep(*poll) => {}
+                }
+            }
+        }
+    }
+}
+
 async fn follow_loop(
     log: Arc<RunLog>,
-    mut progress: Option<watch::Receiver<Progress>>,
+    mut end: FollowEnd,
     mut next_line: u64,
     sender: mpsc::Sender<Result<LogLine, LogError>>,
 ) {
     loop {
-        // Read "finished" before counting lines, so no line written before the end is missed.
-        let finished = match progress.as_mut() {
-            Some(p) => p.borrow_and_update().finished,
-            None => true,
-        };
+        let finished = end.is_finished();
         loop {
             let log = Arc::clone(&log);
             let batch = tokio::task::spawn_blocking(move || {
@@ -259,11 +332,6 @@ async fn follow_loop(
         if finished {
             return;
         }
-        if let Some(p) = progress.as_mut()
-            && p.changed().await.is_err()
-        {
-            // The writer is gone: one last pass picks up whatever it flushed.
-            progress = None;
-        }
+        end.changed().await;
     }
 }
