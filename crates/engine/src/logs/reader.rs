@@ -149,7 +149,8 @@ impl RunLog {
         self.bytes_read.load(Ordering::Relaxed)
     }
 
-    /// Lines `[start, start + n)`, fewer at the end of the log.
+    /// Lines `[start, start + n)`, fewer at the end of the log. The lines are read into
+    /// memory: ask for a screenful, not for the whole log.
     pub fn read_lines(&self, start: u64, n: usize) -> Result<Vec<LogLine>, LogError> {
         let count = self.line_count()?;
         if start >= count || n == 0 {
@@ -205,13 +206,14 @@ impl RunLog {
         query: &SearchQuery,
         options: SearchOptions,
     ) -> Result<SearchResults, LogError> {
+        // Fix the end first: a log being written grows while it is searched.
+        let count = self.line_count()?;
+        let end = options.end_line.map_or(count, |e| e.min(count));
         let mut matches = Vec::new();
-        let next = self.search_each(query, options.start_line, options.end_line, |m| {
+        let next = self.search_each(query, options.start_line, Some(end), |m| {
             matches.push(m);
             matches.len() < options.max_matches
         })?;
-        let count = self.line_count()?;
-        let end = options.end_line.map_or(count, |e| e.min(count));
         Ok(SearchResults {
             matches,
             next_line: next,
