@@ -516,3 +516,47 @@ async fn a_log_written_by_another_process_can_be_followed_until_told_it_ended() 
     }
     assert_eq!(rest, ["last"]);
 }
+
+#[test]
+fn lines_split_across_chunks_are_joined_and_an_unterminated_last_line_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = LogStore::new(dir.path());
+    let run = RunId::new();
+    let mut writer = logs.create(run, u64::MAX).unwrap();
+    let now = Utc::now();
+    // Byte by byte, with stderr interleaved: each stream keeps its own partial line.
+    let (out, err) = (&b"hello world\r\nsecond"[..], &b"oops\nno newline"[..]);
+    for i in 0..out.len().max(err.len()) {
+        if let Some(byte) = out.get(i) {
+            writer.write_output(Stream::Stdout, now, std::slice::from_ref(byte));
+        }
+        if let Some(byte) = err.get(i) {
+            writer.write_output(Stream::Stderr, now, std::slice::from_ref(byte));
+        }
+    }
+    writer.write_output(Stream::Stdout, now, b"\n\nafter an empty line");
+    // A multi-byte character cut between two chunks is one character, not two U+FFFD.
+    writer.write_output(Stream::Stderr, now, b"\ncaf\xC3");
+    writer.write_output(Stream::Stderr, now, b"\xA9\n");
+    let stats = writer.finish(now).unwrap();
+    let log = logs.open(run).unwrap();
+    let lines = log.read_lines(0, 100).unwrap();
+    let shown: Vec<(Stream, &str)> = lines.iter().map(|l| (l.stream, l.text.as_str())).collect();
+    assert_eq!(
+        shown,
+        [
+            (Stream::Stderr, "oops"),
+            (Stream::Stdout, "hello world"),
+            (Stream::Stdout, "second"),
+            (Stream::Stdout, ""),
+            (Stream::Stderr, "no newline"),
+            (Stream::Stderr, "café"),
+            (Stream::Stdout, "after an empty line"),
+        ]
+    );
+    assert_eq!(stats.lines, 7);
+    assert_eq!(
+        stats.bytes,
+        std::fs::metadata(logs.log_path(run)).unwrap().len()
+    );
+}
