@@ -3,12 +3,12 @@
 #![allow(clippy::single_range_in_vec_init)] // match ranges read best as written
 #![cfg(unix)]
 
-mod run_support;
+mod helpers;
 
 use std::time::Duration;
 
 use chrono::Utc;
-use run_support::*;
+use helpers::*;
 use sundial_engine::domain::{Interpreter, RunId, RunStatus};
 use sundial_engine::logs::{
     LogError, LogStore, MAX_RECORD_BYTES, SearchOptions, SearchQuery, Stream,

@@ -2,12 +2,12 @@
 //! whole process trees on timeout and cancel.
 #![cfg(unix)]
 
-mod run_support;
+mod helpers;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use run_support::*;
+use helpers::*;
 use sundial_engine::Executor;
 use sundial_engine::domain::{EnvVar, Interpreter, RunStatus};
 use sundial_engine::logs::Stream;

@@ -1,9 +1,9 @@
 //! HTTP runs against a real server on 127.0.0.1: success, each kind of failure, and what
 //! the run log shows.
 
-mod run_support;
+mod helpers;
 
-use run_support::*;
+use helpers::*;
 use sundial_engine::domain::{EnvVar, JobKind, RunStatus, SECRET_MASK};
 use sundial_engine::logs::Stream;
 

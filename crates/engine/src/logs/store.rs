@@ -221,7 +221,8 @@ impl LogStore {
 
     /// Deletes a run's log files (retention). Missing files are not an error.
     pub fn remove(&self, run: RunId) -> Result<(), LogError> {
-        for path in [self.log_path(run), self.index_path(run)] {
+        let partial = self.index_path(run).with_extension("idx.partial");
+        for path in [self.log_path(run), self.index_path(run), partial] {
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
