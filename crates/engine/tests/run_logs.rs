@@ -414,6 +414,9 @@ async fn an_unwritable_log_directory_fails_the_run_and_the_next_run_works() {
 
 #[tokio::test]
 async fn a_full_disk_fails_the_run_with_a_clear_error() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return; // Linux and the BSDs have it; macOS does not.
+    }
     let harness = Harness::new();
     let request = request(job(fixture_job("lines.sh", &["20000"]), None));
     let id = request.run.id;
@@ -445,4 +448,115 @@ fn running_as_root() -> bool {
                 .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
         })
         .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn the_index_of_an_unfinished_log_can_be_rebuilt() {
+    use std::io::Write;
+    let harness = Harness::new();
+    let request = request(job(fixture_job("lines.sh", &["1000"]), None));
+    let id = request.run.id;
+    let outcome = harness.run(request).await;
+    let logs = harness.logs();
+    let whole = harness.lines(id);
+
+    // What a crash leaves: an index behind the log, cut mid-entry, and a half-written record.
+    let index = std::fs::OpenOptions::new()
+        .write(true)
+        .open(logs.index_path(id))
+        .unwrap();
+    index.set_len(8 * 10 + 5).unwrap();
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(logs.log_path(id))
+        .unwrap();
+    log.write_all(b"2026-11-21T05:30:00.123Z O half a rec")
+        .unwrap();
+    assert_eq!(logs.open(id).unwrap().line_count().unwrap(), 10);
+
+    let stats = logs.rebuild_index(id).unwrap();
+    assert_eq!(stats.lines, outcome.log_lines);
+    assert_eq!(stats.bytes, outcome.log_bytes);
+    assert_eq!(harness.lines(id), whole);
+    assert!(matches!(
+        logs.rebuild_index(RunId::new()),
+        Err(LogError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_log_written_by_another_process_can_be_followed_until_told_it_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two stores on one directory share nothing but the files, like two processes.
+    let writer_side = LogStore::new(dir.path());
+    let reader_side = LogStore::new(dir.path());
+    let run = RunId::new();
+    let mut writer = writer_side.create(run, u64::MAX).unwrap();
+    let now = Utc::now();
+    writer.write_output(Stream::Stdout, now, b"first\n");
+    writer.flush();
+    assert!(!reader_side.is_live(run));
+
+    let (ended, finished) = tokio::sync::oneshot::channel::<()>();
+    let mut follow = reader_side
+        .follow_external(run, 0, Duration::from_millis(10), async move {
+            let _ = finished.await;
+        })
+        .unwrap();
+    assert_eq!(follow.next().await.unwrap().unwrap().text, "first");
+    writer.write_output(Stream::Stderr, now, b"second\n");
+    writer.flush();
+    assert_eq!(follow.next().await.unwrap().unwrap().text, "second");
+    writer.write_output(Stream::Stdout, now, b"last\n");
+    writer.finish(now).unwrap();
+    ended.send(()).unwrap();
+    let mut rest = Vec::new();
+    while let Some(line) = follow.next().await {
+        rest.push(line.unwrap().text);
+    }
+    assert_eq!(rest, ["last"]);
+}
+
+#[test]
+fn lines_split_across_chunks_are_joined_and_an_unterminated_last_line_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = LogStore::new(dir.path());
+    let run = RunId::new();
+    let mut writer = logs.create(run, u64::MAX).unwrap();
+    let now = Utc::now();
+    // Byte by byte, with stderr interleaved: each stream keeps its own partial line.
+    let (out, err) = (&b"hello world\r\nsecond"[..], &b"oops\nno newline"[..]);
+    for i in 0..out.len().max(err.len()) {
+        if let Some(byte) = out.get(i) {
+            writer.write_output(Stream::Stdout, now, std::slice::from_ref(byte));
+        }
+        if let Some(byte) = err.get(i) {
+            writer.write_output(Stream::Stderr, now, std::slice::from_ref(byte));
+        }
+    }
+    writer.write_output(Stream::Stdout, now, b"\n\nafter an empty line");
+    // A multi-byte character cut between two chunks is one character, not two U+FFFD.
+    writer.write_output(Stream::Stderr, now, b"\ncaf\xC3");
+    writer.write_output(Stream::Stderr, now, b"\xA9\n");
+    let stats = writer.finish(now).unwrap();
+    let log = logs.open(run).unwrap();
+    let lines = log.read_lines(0, 100).unwrap();
+    let shown: Vec<(Stream, &str)> = lines.iter().map(|l| (l.stream, l.text.as_str())).collect();
+    assert_eq!(
+        shown,
+        [
+            (Stream::Stderr, "oops"),
+            (Stream::Stdout, "hello world"),
+            (Stream::Stdout, "second"),
+            (Stream::Stdout, ""),
+            (Stream::Stderr, "no newline"),
+            (Stream::Stderr, "café"),
+            (Stream::Stdout, "after an empty line"),
+        ]
+    );
+    assert_eq!(stats.lines, 7);
+    assert_eq!(
+        stats.bytes,
+        std::fs::metadata(logs.log_path(run)).unwrap().len()
+    );
 }

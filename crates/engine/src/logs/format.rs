@@ -4,7 +4,7 @@
 //! then a space, a one-byte tag, a space and the text. Every record ends with `\n`.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Length of the timestamp at the start of every record.
 pub const TIME_LEN: usize = 24;
@@ -14,7 +14,7 @@ pub const PREFIX_LEN: usize = TIME_LEN + 3;
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
 
 /// Where a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
     Stdout,

@@ -33,6 +33,8 @@ pub enum LogError {
     Write { dir: String, reason: String },
     #[error("cannot read the run log {path}: {reason}")]
     Read { path: String, reason: String },
+    #[error("the log of run {0} is still being written")]
+    Live(String),
     #[error("there is no log for run {0}")]
     NotFound(String),
     #[error(transparent)]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use regex::bytes::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
 
 use super::LogError;
 use super::format::{LogLine, Stream, parse_record};
@@ -22,20 +23,27 @@ pub struct RunLog {
 }
 
 /// How the pattern of a search is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MatchMode {
     #[default]
     Literal,
     Regex,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchQuery {
     pub pattern: String,
     pub mode: MatchMode,
+    #[serde(default = "yes")]
     pub case_sensitive: bool,
     /// Only lines of this stream (continuation records included).
+    #[serde(default)]
     pub stream: Option<Stream>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl SearchQuery {
@@ -81,7 +89,8 @@ impl SearchQuery {
 }
 
 /// Which part of the log a search scans, and how many matching lines it returns at most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SearchOptions {
     pub start_line: u64,
     /// Exclusive; `None` = the end of the log as it is now.
@@ -101,13 +110,13 @@ impl Default for SearchOptions {
 
 /// One line that matched: its number and the byte ranges of the matches in its text
 /// ([`LogLine::text`], after the timestamp and tag).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchMatch {
     pub line: u64,
     pub ranges: Vec<Range<usize>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchResults {
     pub matches: Vec<SearchMatch>,
     /// The line the search stopped before: the end, or the line after the last match when
@@ -140,7 +149,8 @@ impl RunLog {
         self.bytes_read.load(Ordering::Relaxed)
     }
 
-    /// Lines `[start, start + n)`, fewer at the end of the log.
+    /// Lines `[start, start + n)`, fewer at the end of the log. The lines are read into
+    /// memory: ask for a screenful, not for the whole log.
     pub fn read_lines(&self, start: u64, n: usize) -> Result<Vec<LogLine>, LogError> {
         let count = self.line_count()?;
         if start >= count || n == 0 {
@@ -196,13 +206,14 @@ impl RunLog {
         query: &SearchQuery,
         options: SearchOptions,
     ) -> Result<SearchResults, LogError> {
+        // Fix the end first: a log being written grows while it is searched.
+        let count = self.line_count()?;
+        let end = options.end_line.map_or(count, |e| e.min(count));
         let mut matches = Vec::new();
-        let next = self.search_each(query, options.start_line, options.end_line, |m| {
+        let next = self.search_each(query, options.start_line, Some(end), |m| {
             matches.push(m);
             matches.len() < options.max_matches
         })?;
-        let count = self.line_count()?;
-        let end = options.end_line.map_or(count, |e| e.min(count));
         Ok(SearchResults {
             matches,
             next_line: next,
@@ -334,4 +345,19 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_from_the_ui_needs_only_a_pattern() {
+        let query: SearchQuery =
+            serde_json::from_str(r#"{"pattern":"x+","mode":"regex","stream":"stderr"}"#).unwrap();
+        assert_eq!(query, SearchQuery::regex("x+").in_stream(Stream::Stderr));
+        let options: SearchOptions = serde_json::from_str(r#"{"start_line":7}"#).unwrap();
+        assert_eq!(options.start_line, 7);
+        assert_eq!(options.max_matches, SearchOptions::default().max_matches);
+    }
 }

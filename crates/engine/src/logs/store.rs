@@ -2,16 +2,19 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::ErrorKind;
+use std::future::Future;
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 
 use super::reader::RunLog;
 use super::writer::LogWriter;
-use super::{LogError, LogLine};
+use super::{LogError, LogLine, LogStats};
 use crate::domain::RunId;
 
 /// Lines sent to a follower per read.
@@ -47,6 +50,9 @@ impl LiveRegistry {
 /// The directory of run logs. Files are `<dir>/<YYYY-MM-DD>/<run id>.log` and `.idx`, the
 /// date being the UTC day in the run id (ULIDs carry their creation time). Only [`RunId`]
 /// values ever become paths: parse untrusted text with [`LogStore::parse_run_id`].
+///
+/// Clones share the set of logs being written: give the runner and the log viewer clones of
+/// one `LogStore`, so that [`LogStore::follow`] knows when a run ends.
 #[derive(Debug, Clone)]
 pub struct LogStore {
     dir: PathBuf,
@@ -138,16 +144,85 @@ impl LogStore {
     /// the subscription ends when the run's log is finished. For a log not being written by
     /// this process, it yields the lines already there and ends.
     pub fn follow(&self, run: RunId, from_line: u64) -> Result<LogFollow, LogError> {
-        let progress = self.live.get(run);
+        let end = match self.live.get(run) {
+            Some(progress) => FollowEnd::Live(progress),
+            None => FollowEnd::Finished,
+        };
+        self.start_follow(run, from_line, end)
+    }
+
+    /// Like [`LogStore::follow`], for a log another process writes (the CLI following a run of
+    /// the desktop app): checks the file for new lines every `poll` until `finished` resolves
+    /// (say, when the run's row turns terminal), then delivers the last lines and ends.
+    pub fn follow_external(
+        &self,
+        run: RunId,
+        from_line: u64,
+        poll: Duration,
+        finished: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<LogFollow, LogError> {
+        let end = FollowEnd::External {
+            poll,
+            finished: Box::pin(finished),
+        };
+        self.start_follow(run, from_line, end)
+    }
+
+    fn start_follow(
+        &self,
+        run: RunId,
+        from_line: u64,
+        end: FollowEnd,
+    ) -> Result<LogFollow, LogError> {
         let log = Arc::new(self.open(run)?);
         let (sender, receiver) = mpsc::channel(FOLLOW_BATCH as usize);
-        tokio::spawn(follow_loop(log, progress, from_line, sender));
+        tokio::spawn(follow_loop(log, end, from_line, sender));
         Ok(LogFollow { receiver })
+    }
+
+    /// Rebuilds a run's index from its log file, for a log whose writer did not finish (the
+    /// app crashed or the machine lost power): every complete record is indexed again and an
+    /// unfinished last record is left out. Refused while this process is writing the log.
+    pub fn rebuild_index(&self, run: RunId) -> Result<LogStats, LogError> {
+        if self.is_live(run) {
+            return Err(LogError::Live(run.to_string()));
+        }
+        let log_path = self.log_path(run);
+        let file = File::open(&log_path).map_err(|e| match e.kind() {
+            ErrorKind::NotFound => LogError::NotFound(run.to_string()),
+            _ => LogError::read(&log_path, e),
+        })?;
+        let index_path = self.index_path(run);
+        let partial_path = index_path.with_extension("idx.partial");
+        let write_err = |e| LogError::write(&self.day_dir(run), e);
+        let mut index = BufWriter::new(File::create(&partial_path).map_err(write_err)?);
+        let mut reader = BufReader::with_capacity(256 * 1024, file);
+        let mut record = Vec::with_capacity(4096);
+        let mut stats = LogStats::default();
+        loop {
+            record.clear();
+            let n = reader
+                .read_until(b'\n', &mut record)
+                .map_err(|e| LogError::read(&log_path, e))?;
+            if n == 0 || record.last() != Some(&b'\n') {
+                break;
+            }
+            stats.bytes += n as u64;
+            stats.lines += 1;
+            index
+                .write_all(&stats.bytes.to_le_bytes())
+                .map_err(write_err)?;
+        }
+        index.flush().map_err(write_err)?;
+        drop(index);
+        fs::rename(&partial_path, &index_path).map_err(write_err)?;
+        Ok(stats)
     }
 
     /// Deletes a run's log files (retention). Missing files are not an error.
     pub fn remove(&self, run: RunId) -> Result<(), LogError> {
-        for path in [self.log_path(run), self.index_path(run)] {
+        let partial = self.index_path(run).with_extension("idx.partial");
+        for path in [self.log_path(run), self.index_path(run), partial] {
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -176,18 +251,59 @@ impl LogFollow {
     }
 }
 
+/// What ends a follow.
+enum FollowEnd {
+    /// The log is complete already.
+    Finished,
+    /// This process writes the log: its progress says when new lines are flushed and when the
+    /// log is finished.
+    Live(watch::Receiver<Progress>),
+    /// Another process writes it: poll, until told it is finished.
+    External {
+        poll: Duration,
+        finished: Pin<Box<dyn Future<Output = ()> + Send>>,
+    },
+}
+
+impl FollowEnd {
+    /// Whether the log is finished; read before counting lines, so that no line written
+    /// before the end is missed.
+    fn is_finished(&mut self) -> bool {
+        match self {
+            FollowEnd::Finished => true,
+            FollowEnd::Live(progress) => progress.borrow_and_update().finished,
+            FollowEnd::External { .. } => false,
+        }
+    }
+
+    /// Waits for something that may have added lines or finished the log.
+    async fn changed(&mut self) {
+        match self {
+            FollowEnd::Finished => {}
+            FollowEnd::Live(progress) => {
+                if progress.changed().await.is_err() {
+                    // The writer is gone: one last pass picks up whatever it flushed.
+                    *self = FollowEnd::Finished;
+                }
+            }
+            FollowEnd::External { poll, finished } => {
+                tokio::select! {
+                    _ = finished.as_mut() => *self = FollowEnd::Finished,
+                    _ = tokio::time::sleep(*poll) => {}
+                }
+            }
+        }
+    }
+}
+
 async fn follow_loop(
     log: Arc<RunLog>,
-    mut progress: Option<watch::Receiver<Progress>>,
+    mut end: FollowEnd,
     mut next_line: u64,
     sender: mpsc::Sender<Result<LogLine, LogError>>,
 ) {
     loop {
-        // Read "finished" before counting lines, so no line written before the end is missed.
-        let finished = match progress.as_mut() {
-            Some(p) => p.borrow_and_update().finished,
-            None => true,
-        };
+        let finished = end.is_finished();
         loop {
             let log = Arc::clone(&log);
             let batch = tokio::task::spawn_blocking(move || {
@@ -217,11 +333,6 @@ async fn follow_loop(
         if finished {
             return;
         }
-        if let Some(p) = progress.as_mut()
-            && p.changed().await.is_err()
-        {
-            // The writer is gone: one last pass picks up whatever it flushed.
-            progress = None;
-        }
+        end.changed().await;
     }
 }

@@ -125,9 +125,9 @@ impl LogWriter {
                 self.pending[slot].since = Some(time);
             }
             self.pending[slot].bytes.extend_from_slice(segment);
-            self.emit_full_records(stream);
+            self.emit_full_records(stream, time);
             if newline.is_some() {
-                self.end_line(stream);
+                self.end_line(stream, time);
             }
         }
     }
@@ -135,8 +135,9 @@ impl LogWriter {
     /// Writes out the held partial line of each output stream (output that ended without `\n`).
     pub fn end_partial_lines(&mut self) {
         for stream in [Stream::Stdout, Stream::Stderr] {
-            if !self.pending[pending_slot(stream)].bytes.is_empty() {
-                self.end_line(stream);
+            let held = &self.pending[pending_slot(stream)];
+            if let (false, Some(since)) = (held.bytes.is_empty(), held.since) {
+                self.end_line(stream, since);
             }
         }
     }
@@ -189,12 +190,12 @@ impl LogWriter {
         // Drop marks the log finished.
     }
 
-    fn emit_full_records(&mut self, stream: Stream) {
+    fn emit_full_records(&mut self, stream: Stream, now: DateTime<Utc>) {
         let slot = pending_slot(stream);
         while self.pending[slot].bytes.len() > MAX_RECORD_BYTES {
             let held = std::mem::take(&mut self.pending[slot].bytes);
             let cut = utf8_cut(&held, MAX_RECORD_BYTES);
-            let time = self.pending[slot].since.unwrap_or_else(Utc::now);
+            let time = self.pending[slot].since.unwrap_or(now);
             let continued = self.pending[slot].continued;
             self.put_output(time, stream, continued, &held[..cut]);
             let mut rest = held;
@@ -204,10 +205,10 @@ impl LogWriter {
         }
     }
 
-    fn end_line(&mut self, stream: Stream) {
+    fn end_line(&mut self, stream: Stream, now: DateTime<Utc>) {
         let slot = pending_slot(stream);
         let held = std::mem::take(&mut self.pending[slot].bytes);
-        let time = self.pending[slot].since.take().unwrap_or_else(Utc::now);
+        let time = self.pending[slot].since.take().unwrap_or(now);
         let continued = std::mem::take(&mut self.pending[slot].continued);
         self.put_output(time, stream, continued, strip_cr(&held));
         // Keep the allocation for the next long line, but not a huge one.

@@ -6,6 +6,9 @@ use tokio::process::Child;
 
 /// How long to wait between checks that a stopped group is empty.
 const POLL: Duration = Duration::from_millis(20);
+/// How long to wait for killed processes to disappear.
+#[cfg(unix)]
+const AFTER_KILL: Duration = Duration::from_secs(2);
 
 /// What stopping the group took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,12 @@ pub(crate) async fn stop_group(child: &mut Child, pgid: u32, grace: Duration) ->
     }
     signal_group(pgid, Signal::SIGKILL);
     let _ = child.wait().await;
+    // SIGKILL cannot be caught, but dying takes a moment: return once the group is gone, so
+    // that a run never outlives its outcome (bounded, in case a process is stuck in the kernel).
+    let deadline = tokio::time::Instant::now() + AFTER_KILL;
+    while group_alive(pgid) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
+    }
     Stopped::ByKill
 }
 

@@ -214,14 +214,25 @@ pub fn printed_pids(texts: &[String]) -> Vec<i32> {
 
 /// True when no live process has this pid (a zombie waiting for its parent counts as gone).
 pub fn process_gone(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => {
-            let state = stat
-                .rfind(')')
-                .and_then(|at| stat[at + 1..].split_whitespace().next());
-            matches!(state, Some("Z") | Some("X"))
-        }
+    let state = if std::path::Path::new("/proc/self/stat").exists() {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let after = &stat[stat.rfind(')')? + 1..];
+                after.split_whitespace().next().map(str::to_string)
+            })
+    } else {
+        // No /proc (macOS): ask ps for the state.
+        std::process::Command::new("ps")
+            .args(["-o", "stat=", "-p", &pid.to_string()])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    match state {
+        None => true,
+        Some(state) => state.starts_with('Z') || state.starts_with('X'),
     }
 }
 
