@@ -93,6 +93,23 @@ impl Engine {
         let store = Store::open_with(&config.database, config.hold_paused_clock).await?;
         let now = clock.now();
         let interrupted = store.interrupt_unfinished_runs(now).await?;
+        if let Some(logs) = &config.logs {
+            // Lines written after the last index update before the crash are in the file; the
+            // rebuilt index makes them visible, and the run row gets the true size.
+            for run in &interrupted {
+                match logs.rebuild_index(run.id) {
+                    Ok(stats) => {
+                        store
+                            .set_log_stats(run.id, stats.bytes, stats.lines)
+                            .await?
+                    }
+                    Err(crate::logs::LogError::NotFound(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(run = %run.id, error = %e, "could not rebuild a run log's index")
+                    }
+                }
+            }
+        }
         if !interrupted.is_empty() {
             tracing::warn!(
                 count = interrupted.len(),

@@ -73,6 +73,14 @@ impl SearchQuery {
         self
     }
 
+    /// Patterns that refer to the start or end of a line's text must be run line by line.
+    fn anchored(&self) -> bool {
+        self.mode == MatchMode::Regex
+            && ["^", "$", "\\A", "\\z", "\\Z"]
+                .iter()
+                .any(|a| self.pattern.contains(a))
+    }
+
     fn compile(&self) -> Result<Regex, LogError> {
         if self.pattern.is_empty() {
             return Err(LogError::Pattern("the pattern is empty".to_string()));
@@ -233,6 +241,9 @@ impl RunLog {
         let regex = query.compile()?;
         let count = self.line_count()?;
         let end = end.map_or(count, |e| e.min(count));
+        if !query.anchored() {
+            return self.search_blocks(&regex, query.stream, start, end, on_match);
+        }
         self.scan(start, end, |number, record| {
             let raw = parse_record(record);
             if query.stream.is_some_and(|s| s != raw.stream) {
@@ -247,6 +258,79 @@ impl RunLog {
                 ranges,
             })
         })
+    }
+
+    /// The fast path of [`RunLog::search_each`]: the pattern runs over whole blocks of the
+    /// file (one regex call finds the next candidate however many lines lie between), and only
+    /// a line with a candidate is parsed and searched on its own text. Equivalent to the
+    /// line-by-line scan for patterns without `^`/`$`/`\A`/`\z` anchors.
+    fn search_blocks(
+        &self,
+        regex: &Regex,
+        stream: Option<Stream>,
+        start: u64,
+        end: u64,
+        mut on_match: impl FnMut(SearchMatch) -> bool,
+    ) -> Result<u64, LogError> {
+        const BLOCK: u64 = 1 << 20;
+        if start >= end {
+            return Ok(start);
+        }
+        let from = self.record_offsets(start, start)?[0];
+        let to = self.record_offsets(end - 1, end)?[1];
+        let mut offset = from;
+        let mut number = start;
+        let mut carry: Vec<u8> = Vec::new();
+        while offset < to {
+            let want = BLOCK.min(to - offset);
+            let mut buf = std::mem::take(&mut carry);
+            let kept = buf.len();
+            buf.resize(kept + want as usize, 0);
+            self.read_at(&self.log, &mut buf[kept..], offset)?;
+            offset += want;
+            // Work on whole records; the partial one at the end waits for the next block.
+            let cut = if offset >= to {
+                buf.len()
+            } else {
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(i) => i + 1,
+                    None => {
+                        carry = buf;
+                        continue;
+                    }
+                }
+            };
+            let work = &buf[..cut];
+            let mut line_start = 0;
+            let mut from_pos = 0;
+            while from_pos < work.len() {
+                let Some(found) = regex.find_at(work, from_pos) else {
+                    break;
+                };
+                let at = found.start();
+                let ls = memchr::memrchr(b'\n', &work[..at]).map_or(0, |i| i + 1);
+                let le = memchr::memchr(b'\n', &work[at..]).map_or(work.len(), |i| at + i);
+                number += memchr::memchr_iter(b'\n', &work[line_start..ls]).count() as u64;
+                line_start = ls;
+                let raw = parse_record(&work[ls..le]);
+                if stream.is_none_or(|s| s == raw.stream) {
+                    let ranges: Vec<Range<usize>> =
+                        regex.find_iter(raw.text).map(|m| m.range()).collect();
+                    if !ranges.is_empty()
+                        && !on_match(SearchMatch {
+                            line: number,
+                            ranges,
+                        })
+                    {
+                        return Ok(number + 1);
+                    }
+                }
+                from_pos = le + 1;
+            }
+            number += memchr::memchr_iter(b'\n', &work[line_start..]).count() as u64;
+            carry = buf[cut..].to_vec();
+        }
+        Ok(end)
     }
 
     /// Feeds records `[start, end)` to `visit` (without their `\n`) until it returns false.

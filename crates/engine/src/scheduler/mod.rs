@@ -33,7 +33,7 @@ use catchup::{FiringAction, plan_due_firings};
 use overlap::{OverlapDecision, decide};
 
 /// The longest the loop sleeps before looking at the wall clock again.
-pub const MAX_NAP: StdDuration = StdDuration::from_secs(2);
+pub const MAX_NAP: StdDuration = StdDuration::from_secs(4);
 
 /// A wall-clock move this large (against tokio's monotonic clock) counts as a jump.
 const JUMP_TOLERANCE_MS: i64 = 1000;

@@ -481,6 +481,20 @@ impl Store {
         .await
     }
 
+    /// Records a run log's size (after its index was rebuilt).
+    pub async fn set_log_stats(&self, id: RunId, bytes: u64, lines: u64) -> StoreResult<()> {
+        self.held(async {
+            sqlx::query("UPDATE runs SET log_bytes = ?, log_lines = ? WHERE id = ?")
+                .bind(bytes as i64)
+                .bind(lines as i64)
+                .bind(id.to_string())
+                .execute(&mut *self.writer().await)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// At start-up: every run left queued or running by a crash or power loss becomes
     /// interrupted. Returns the runs as they now are.
     pub async fn interrupt_unfinished_runs(&self, now: DateTime<Utc>) -> StoreResult<Vec<Run>> {
