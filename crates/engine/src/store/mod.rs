@@ -44,6 +44,8 @@ pub enum StoreError {
     RevisionConflict { expected: i64, actual: i64 },
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    #[error("could not record a run's start or end: {0}")]
+    Batch(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -83,7 +85,28 @@ pub struct Store {
     writer: Arc<Mutex<SqliteConnection>>,
     readers: Arc<Vec<Mutex<SqliteConnection>>>,
     next_reader: Arc<AtomicUsize>,
+    /// Run starts and finishes waiting to be committed together (group commit).
+    pending: Arc<std::sync::Mutex<Vec<PendingUpdate>>>,
     hold_paused_clock: bool,
+}
+
+/// A run start or finish waiting for the next group commit, with whom to tell.
+type PendingUpdate = (
+    RunUpdate,
+    tokio::sync::oneshot::Sender<Result<bool, String>>,
+);
+
+#[derive(Debug, Clone)]
+enum RunUpdate {
+    Started {
+        id: RunId,
+        at: DateTime<Utc>,
+    },
+    Finished {
+        id: RunId,
+        outcome: RunOutcome,
+        at: DateTime<Utc>,
+    },
 }
 
 const READERS: usize = 3;
@@ -144,6 +167,7 @@ impl Store {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(readers),
             next_reader: Arc::new(AtomicUsize::new(0)),
+            pending: Arc::default(),
             hold_paused_clock,
         })
     }
@@ -440,17 +464,8 @@ impl Store {
 
     /// Moves a queued run to running. Returns false if it was no longer queued.
     pub async fn mark_started(&self, id: RunId, at: DateTime<Utc>) -> StoreResult<bool> {
-        self.held(async {
-            let done = sqlx::query(
-                "UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
-            )
-            .bind(ms(at))
-            .bind(id.to_string())
-            .execute(&mut *self.writer().await)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        })
-        .await
+        self.held(self.group_commit(RunUpdate::Started { id, at }))
+            .await
     }
 
     /// Records how a queued or running run ended.
@@ -460,25 +475,53 @@ impl Store {
         outcome: &RunOutcome,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.held(async {
-            sqlx::query(
-                "UPDATE runs SET status = ?, finished_at = ?, exit_code = ?, http_status = ?, \
-                 error = ?, log_bytes = ?, log_lines = ? \
-                 WHERE id = ? AND status IN ('queued', 'running')",
-            )
-            .bind(outcome.status.as_str())
-            .bind(ms(at))
-            .bind(outcome.exit_code)
-            .bind(outcome.http_status.map(i64::from))
-            .bind(&outcome.error)
-            .bind(outcome.log_bytes as i64)
-            .bind(outcome.log_lines as i64)
-            .bind(id.to_string())
-            .execute(&mut *self.writer().await)
-            .await?;
-            Ok(())
-        })
-        .await
+        let update = RunUpdate::Finished {
+            id,
+            outcome: outcome.clone(),
+            at,
+        };
+        self.held(self.group_commit(update)).await.map(drop)
+    }
+
+    /// Group commit: the update joins the pending list; whoever gets the writer next commits
+    /// every pending update in one transaction (one fsync for many runs) and answers each.
+    async fn group_commit(&self, update: RunUpdate) -> StoreResult<bool> {
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((update, tx));
+        loop {
+            tokio::select! {
+                biased;
+                answer = &mut rx => {
+                    return answer
+                        .unwrap_or_else(|_| Err("the writer stopped".into()))
+                        .map_err(StoreError::Batch);
+                }
+                mut conn = self.writer.lock() => {
+                    let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+                    if batch.is_empty() {
+                        // Another caller committed ours; its answer is already sent.
+                        continue;
+                    }
+                    let (updates, waiters): (Vec<RunUpdate>, Vec<_>) = batch.into_iter().unzip();
+                    match commit_updates(&mut conn, &updates).await {
+                        Ok(results) => {
+                            for (waiter, result) in waiters.into_iter().zip(results) {
+                                let _ = waiter.send(Ok(result));
+                            }
+                        }
+                        Err(e) => {
+                            let text = e.to_string();
+                            for waiter in waiters {
+                                let _ = waiter.send(Err(text.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Records a run log's size (after its index was rebuilt).
@@ -743,6 +786,47 @@ impl Store {
     pub fn supported_schema_version() -> i64 {
         MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
     }
+}
+
+async fn commit_updates(
+    conn: &mut SqliteConnection,
+    updates: &[RunUpdate],
+) -> StoreResult<Vec<bool>> {
+    let mut tx = Store::write(conn).await?;
+    let mut results = Vec::with_capacity(updates.len());
+    for update in updates {
+        let done =
+            match update {
+                RunUpdate::Started { id, at } => {
+                    sqlx::query(
+                        "UPDATE runs SET status = 'running', started_at = ? \
+                     WHERE id = ? AND status = 'queued'",
+                    )
+                    .bind(ms(*at))
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?
+                }
+                RunUpdate::Finished { id, outcome, at } => sqlx::query(
+                    "UPDATE runs SET status = ?, finished_at = ?, exit_code = ?, http_status = ?, \
+                     error = ?, log_bytes = ?, log_lines = ? \
+                     WHERE id = ? AND status IN ('queued', 'running')",
+                )
+                .bind(outcome.status.as_str())
+                .bind(ms(*at))
+                .bind(outcome.exit_code)
+                .bind(outcome.http_status.map(i64::from))
+                .bind(&outcome.error)
+                .bind(outcome.log_bytes as i64)
+                .bind(outcome.log_lines as i64)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?,
+            };
+        results.push(done.rows_affected() == 1);
+    }
+    tx.commit().await?;
+    Ok(results)
 }
 
 async fn hold_clock<T>(hold: bool, work: impl std::future::Future<Output = T>) -> T {
