@@ -9,6 +9,39 @@ use chrono::{DateTime, Duration, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+
+    /// How the scheduler waits for its next wall-clock deadline. The default naps on tokio's
+    /// timer, never longer than [`MAX_NAP`], because tokio's clock stops while the machine
+    /// sleeps.
+    fn timer(&self) -> Box<dyn WallTimer> {
+        Box::new(NapTimer)
+    }
+}
+
+/// The longest the scheduler naps on tokio's timer before it looks at the wall clock again.
+pub const MAX_NAP: std::time::Duration = std::time::Duration::from_secs(4);
+
+type TimerFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
+/// Waits until the wall clock reaches a deadline (`None`: no deadline). It may return early,
+/// for instance when the clock is changed: the caller always looks at the clock again.
+pub trait WallTimer: Send {
+    fn sleep(&mut self, now: DateTime<Utc>, deadline: Option<DateTime<Utc>>) -> TimerFuture<'_>;
+}
+
+/// Naps on tokio's monotonic timer, at most [`MAX_NAP`] at a time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NapTimer;
+
+impl WallTimer for NapTimer {
+    fn sleep(&mut self, now: DateTime<Utc>, deadline: Option<DateTime<Utc>>) -> TimerFuture<'_> {
+        let nap = match deadline {
+            Some(t) if t <= now => std::time::Duration::ZERO,
+            Some(t) => (t - now).to_std().unwrap_or(MAX_NAP).min(MAX_NAP),
+            None => MAX_NAP,
+        };
+        Box::pin(tokio::time::sleep(nap))
+    }
 }
 
 /// The operating system's wall clock.
@@ -18,6 +51,98 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    fn timer(&self) -> Box<dyn WallTimer> {
+        #[cfg(target_os = "linux")]
+        match realtime::RealtimeTimer::new() {
+            Ok(timer) => return Box::new(timer),
+            Err(e) => tracing::warn!(error = %e, "no realtime timer; napping on tokio's timer"),
+        }
+        Box::new(NapTimer)
+    }
+}
+
+/// On Linux the scheduler sleeps on an absolute `CLOCK_REALTIME` timer: it fires when the wall
+/// clock reaches the deadline, also right after a suspend (the realtime clock moves on while
+/// the machine sleeps), and `TFD_TIMER_CANCEL_ON_SET` wakes it when the clock is set. So it
+/// needs no short naps: an idle scheduler wakes about once a minute.
+#[cfg(target_os = "linux")]
+mod realtime {
+    use chrono::{DateTime, Utc};
+    use nix::sys::time::TimeSpec;
+    use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+    use tokio::io::unix::AsyncFd;
+
+    use super::{TimerFuture, WallTimer};
+
+    /// Even with a realtime timer, look at the clock this often.
+    const SAFETY_NAP: chrono::Duration = chrono::Duration::seconds(60);
+
+    pub struct RealtimeTimer {
+        fd: AsyncFd<Fd>,
+    }
+
+    /// `AsyncFd` wants `AsRawFd`; nix's `TimerFd` offers `AsFd`.
+    struct Fd(TimerFd);
+
+    impl std::os::fd::AsRawFd for Fd {
+        fn as_raw_fd(&self) -> std::os::fd::RawFd {
+            use std::os::fd::AsFd;
+            self.0.as_fd().as_raw_fd()
+        }
+    }
+
+    impl RealtimeTimer {
+        pub fn new() -> std::io::Result<Self> {
+            let timer = TimerFd::new(
+                ClockId::CLOCK_REALTIME,
+                TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+            )?;
+            // `AsyncFd::new` is deprecated because a caller could close the fd while it is
+            // registered; here the `AsyncFd` owns the `TimerFd`, so it closes only on drop.
+            #[allow(deprecated)]
+            let fd = AsyncFd::new(Fd(timer))?;
+            Ok(Self { fd })
+        }
+    }
+
+    impl WallTimer for RealtimeTimer {
+        fn sleep(
+            &mut self,
+            now: DateTime<Utc>,
+            deadline: Option<DateTime<Utc>>,
+        ) -> TimerFuture<'_> {
+            let until = deadline.unwrap_or(now + SAFETY_NAP).min(now + SAFETY_NAP);
+            Box::pin(async move {
+                if until <= now {
+                    return;
+                }
+                let nanos = until.timestamp_subsec_nanos();
+                let at = TimeSpec::new(until.timestamp(), i64::from(nanos));
+                let flags = TimerSetTimeFlags::TFD_TIMER_ABSTIME
+                    | TimerSetTimeFlags::TFD_TIMER_CANCEL_ON_SET;
+                if let Err(e) = self.fd.get_ref().0.set(Expiration::OneShot(at), flags) {
+                    tracing::warn!(error = %e, "could not arm the realtime timer");
+                    return tokio::time::sleep(super::MAX_NAP).await;
+                }
+                loop {
+                    let Ok(mut ready) = self.fd.readable().await else {
+                        return tokio::time::sleep(super::MAX_NAP).await;
+                    };
+                    // Expired (Ok), or the clock was set (ECANCELED): either way, wake up.
+                    // EAGAIN: not yet; wait again.
+                    let mut buf = [0u8; 8];
+                    match nix::unistd::read(&ready.get_inner().0, &mut buf) {
+                        Err(nix::errno::Errno::EAGAIN) => ready.clear_ready(),
+                        _ => {
+                            ready.clear_ready();
+                            return;
+                        }
+                    }
+                }
+            })
+        }
     }
 }
 
@@ -65,5 +190,43 @@ impl Clock for FakeClock {
 impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> DateTime<Utc> {
         (**self).now()
+    }
+
+    fn timer(&self) -> Box<dyn WallTimer> {
+        (**self).timer()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_system_timer_does_not_wake_before_its_wall_clock_deadline() {
+        // Through `Arc<dyn Clock>`, as the scheduler holds it.
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut timer = clock.timer();
+        for ms in [0, 30, 120] {
+            let now = clock.now();
+            let deadline = now + Duration::milliseconds(ms);
+            timer.sleep(now, Some(deadline)).await;
+            assert!(
+                clock.now() >= deadline,
+                "woke before the deadline (+{ms} ms)"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_nap_timer_never_sleeps_past_max_nap() {
+        let clock = FakeClock::new(Utc::now());
+        let start = tokio::time::Instant::now();
+        NapTimer.sleep(clock.now(), None).await;
+        assert_eq!(tokio::time::Instant::now() - start, MAX_NAP);
+        let start = tokio::time::Instant::now();
+        NapTimer
+            .sleep(clock.now(), Some(clock.now() + Duration::hours(5)))
+            .await;
+        assert_eq!(tokio::time::Instant::now() - start, MAX_NAP);
     }
 }

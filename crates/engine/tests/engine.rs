@@ -462,3 +462,53 @@ async fn the_store_is_durable_and_two_writers_never_fail_busy() {
     assert_eq!(a.get_setting("w1-199").await.unwrap().as_deref(), Some("x"));
     let _ = (Utc::now(), RunOutcome::succeeded());
 }
+
+#[tokio::test]
+async fn on_the_system_clock_jobs_fire_on_their_second() {
+    // The real wall clock and (on Linux) the realtime timer, not the fake one.
+    let dir = tempfile::tempdir().unwrap();
+    let clock = sundial_engine::FakeClock::new(Utc::now());
+    let executor = ScriptedExecutor::new(clock);
+    let mut config = sundial_engine::EngineConfig::new(dir.path().join("sundial.db"));
+    config.max_parallel = 2;
+    let engine = sundial_engine::Engine::start(
+        config,
+        std::sync::Arc::new(sundial_engine::SystemClock),
+        std::sync::Arc::new(executor.clone()),
+    )
+    .await
+    .unwrap();
+    let mut events = engine.subscribe();
+    engine
+        .create_job(spec("each-second", cron("* * * * * *", "UTC"), json!(null)))
+        .await
+        .unwrap();
+    let mut ended = 0;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while ended < 2 {
+            if let Ok(sundial_engine::EngineEvent::RunChanged {
+                status: RunStatus::Succeeded,
+                ..
+            }) = events.recv().await
+            {
+                ended += 1;
+            }
+        }
+    })
+    .await
+    .expect("two runs within 10 s");
+    engine.shutdown(false).await;
+    let runs = executor.executions();
+    assert!(runs.len() >= 2);
+    for e in runs {
+        assert_eq!(
+            e.run.scheduled_for.timestamp_subsec_millis(),
+            0,
+            "slots are whole seconds"
+        );
+        assert!(
+            e.run.started_at.unwrap() >= e.run.scheduled_for,
+            "never started before its slot"
+        );
+    }
+}

@@ -13,7 +13,6 @@ pub mod overlap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
@@ -32,8 +31,7 @@ use crate::store::{CursorUpdate, Store};
 use catchup::{FiringAction, plan_due_firings};
 use overlap::{OverlapDecision, decide};
 
-/// The longest the loop sleeps before looking at the wall clock again.
-pub const MAX_NAP: StdDuration = StdDuration::from_secs(4);
+pub use crate::clock::MAX_NAP;
 
 /// A wall-clock move this large (against tokio's monotonic clock) counts as a jump.
 const JUMP_TOLERANCE_MS: i64 = 1000;
@@ -178,6 +176,7 @@ impl Scheduler {
 
     /// The loop. Returns after a shutdown command, once every run task has ended.
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut timer = self.clock.timer();
         loop {
             let now = self.observe_clock();
             if let Err(e) = self.fire_due(now).await {
@@ -188,7 +187,7 @@ impl Scheduler {
                 self.next_full_prune = now + FULL_PRUNE_EVERY;
                 self.prune_all(now);
             }
-            let nap = self.nap(now);
+            let deadline = self.next_deadline();
             tokio::select! {
                 biased;
                 command = commands.recv() => match command {
@@ -204,7 +203,7 @@ impl Scheduler {
                     }
                 },
                 Some(finished) = self.finished_rx.recv() => self.on_finished(finished).await,
-                _ = tokio::time::sleep(nap) => {}
+                _ = timer.sleep(now, deadline) => {}
             }
         }
     }
@@ -265,16 +264,16 @@ impl Scheduler {
         }
     }
 
-    fn nap(&self, now: DateTime<Utc>) -> StdDuration {
-        let mut next = self.heap.peek().map(|Reverse((t, _, _))| *t);
-        if let Some(Reverse((t, _))) = self.retries.peek() {
-            next = Some(next.map_or(*t, |n| n.min(*t)));
+    /// The earliest firing or retry still to come (none while paused).
+    fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        if self.paused {
+            return None;
         }
-        match next {
-            _ if self.paused => MAX_NAP,
-            Some(t) if t <= now => StdDuration::ZERO,
-            Some(t) => (t - now).to_std().unwrap_or(MAX_NAP).min(MAX_NAP),
-            None => MAX_NAP,
+        let next = self.heap.peek().map(|Reverse((t, _, _))| *t);
+        let retry = self.retries.peek().map(|Reverse((t, _))| *t);
+        match (next, retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
