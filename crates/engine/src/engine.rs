@@ -31,6 +31,10 @@ pub struct EngineConfig {
     pub max_parallel: usize,
     /// For tests under `tokio::time::pause()`: see [`Store::hold_paused_clock`].
     pub hold_paused_clock: bool,
+    /// False for a passive engine (the CLI's one-shot commands): it edits jobs and runs them
+    /// on request, but never fires schedules and leaves runs of another process alone (no
+    /// crash recovery at start). Only the holder of the scheduler lease should schedule.
+    pub scheduling: bool,
 }
 
 impl EngineConfig {
@@ -39,6 +43,15 @@ impl EngineConfig {
             database: database.into(),
             max_parallel: std::thread::available_parallelism().map_or(2, usize::from),
             hold_paused_clock: false,
+            scheduling: true,
+        }
+    }
+
+    /// A passive engine: see [`EngineConfig::scheduling`].
+    pub fn passive(database: impl Into<PathBuf>) -> Self {
+        Self {
+            scheduling: false,
+            ..Self::new(database)
         }
     }
 }
@@ -86,15 +99,19 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let store = Store::open_with(&config.database, config.hold_paused_clock).await?;
         let now = clock.now();
-        let interrupted = store.interrupt_unfinished_runs(now).await?;
-        if !interrupted.is_empty() {
-            tracing::warn!(
-                count = interrupted.len(),
-                "runs left going by a previous stop are now interrupted"
-            );
+        if config.scheduling {
+            let interrupted = store.interrupt_unfinished_runs(now).await?;
+            if !interrupted.is_empty() {
+                tracing::warn!(
+                    count = interrupted.len(),
+                    "runs left going by a previous stop are now interrupted"
+                );
+            }
+            store.purge_deleted_jobs().await?;
         }
-        store.purge_deleted_jobs().await?;
-        let paused = store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true");
+        // A passive engine's loop is held paused (in memory only): it never fires schedules.
+        let paused = !config.scheduling
+            || store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true");
         let jobs = store
             .list_jobs()
             .await?
@@ -295,6 +312,30 @@ impl Engine {
     /// When the job fires next (None: paused, disabled, manual, after-job, or no more fires).
     pub async fn next_fire(&self, id: JobId) -> Result<Option<DateTime<Utc>>, EngineError> {
         self.ask(|ack| Command::NextFire { job_id: id, ack }).await
+    }
+
+    /// Brings the loop in line with the stored job after another process (the CLI) changed or
+    /// deleted it in the shared database.
+    pub async fn reload_job(&self, id: JobId) -> Result<(), EngineError> {
+        match self.inner.store.get_job(id).await? {
+            Some(stored) => {
+                let cursor = stored.schedule_cursor.unwrap_or(stored.job.created_at);
+                let job = Box::new(stored.job);
+                self.ask(|ack| Command::Upsert { job, cursor, ack }).await?;
+                let _ = self
+                    .inner
+                    .events
+                    .send(EngineEvent::JobChanged { job_id: id });
+            }
+            None => {
+                self.ask(|ack| Command::Remove { job_id: id, ack }).await?;
+                let _ = self
+                    .inner
+                    .events
+                    .send(EngineEvent::JobDeleted { job_id: id });
+            }
+        }
+        Ok(())
     }
 
     async fn load(&self, id: JobId) -> Result<crate::store::StoredJob, EngineError> {
