@@ -342,7 +342,15 @@ impl Value {
 fn path_error<E: fmt::Display>(e: serde_path_to_error::Error<E>) -> (String, String) {
     let path = e.path().to_string();
     let path = if path == "." { String::new() } else { path };
-    (path, e.inner().to_string())
+    // Some deserializers append where the error is (`in `trigger``): the path says that.
+    let message = e.inner().to_string();
+    let message = message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    (path, message)
 }
 
 // ----- export ---------------------------------------------------------------------------------
