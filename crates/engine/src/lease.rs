@@ -23,6 +23,14 @@ pub struct Lease {
     ttl: Duration,
 }
 
+impl fmt::Debug for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lease")
+            .field("record", &self.record)
+            .finish()
+    }
+}
+
 /// Another process holds the lease.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

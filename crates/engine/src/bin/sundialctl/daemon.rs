@@ -88,6 +88,13 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
         .map_err(|e| failed(e.to_string()))?
         .into_iter()
         .collect();
+    // Signal handlers go in before the ready line, so a signal right after it is not lost.
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| failed(format!("cannot handle SIGTERM: {e}")))?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| failed(format!("cannot handle SIGINT: {e}")))?;
     say(&format!(
         "sundialctl daemon: scheduling {} job(s) from {} (pid {}, lease since {})",
         known.len(),
@@ -98,18 +105,17 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
             .since
             .to_rfc3339_opts(SecondsFormat::Secs, true)
     ));
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| failed(format!("cannot handle SIGTERM: {e}")))?;
     let mut renew = tokio::time::interval(RENEW_EVERY);
     let mut sync = tokio::time::interval(SYNC_EVERY);
     let outcome: Result<(), String> = loop {
         #[cfg(unix)]
-        let terminated = term.recv();
+        let (terminated, interrupted) = (term.recv(), interrupt.recv());
         #[cfg(not(unix))]
-        let terminated = std::future::pending::<Option<()>>();
+        let (terminated, interrupted) = (std::future::pending::<Option<()>>(), async {
+            tokio::signal::ctrl_c().await.ok()
+        });
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = interrupted => break Ok(()),
             _ = terminated => break Ok(()),
             _ = renew.tick() => match lease.renew(clock.now()).await {
                 Ok(true) => {}
