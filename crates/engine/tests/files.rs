@@ -863,6 +863,54 @@ fn systemd_on_calendar_fires_when_sundial_does() {
 }
 
 #[test]
+fn systemd_and_sundial_differ_only_in_a_skipped_dst_hour_as_noted() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("note: systemd-analyze is not installed; the DST check was skipped");
+        return;
+    }
+    // 03:30 does not exist in Riga on 2027-03-28: Sundial runs at 04:00, systemd skips it.
+    let calendars = on_calendar("30 3 * * *", "Europe/Riga").unwrap();
+    let got = systemd_next(&calendars, "2027-03-27 12:00:00 UTC", 2);
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(
+        got,
+        vec![at("2027-03-29T00:30:00Z"), at("2027-03-30T00:30:00Z")]
+    );
+    let cron_schedule = CronSchedule::parse("30 3 * * *").unwrap();
+    let riga: chrono_tz::Tz = "Europe/Riga".parse().unwrap();
+    assert_eq!(
+        cron_schedule.next_after(riga, at("2027-03-27T12:00:00Z")),
+        Some(at("2027-03-28T01:00:00Z"))
+    );
+    let t = to_systemd(
+        &[job_with(spec(
+            "at 3:30",
+            command("true"),
+            cron("30 3 * * *", Some("Europe/Riga")),
+        ))],
+        false,
+    );
+    assert!(
+        t.notes.iter().any(|n| n.contains("daylight saving")),
+        "{:?}",
+        t.notes
+    );
+    let t = to_systemd(
+        &[job_with(spec(
+            "utc",
+            command("true"),
+            cron("30 3 * * *", Some("UTC")),
+        ))],
+        false,
+    );
+    assert!(t.notes.is_empty(), "{:?}", t.notes);
+}
+
+#[test]
 fn systemd_export_writes_units_and_lists_what_it_cannot_express() {
     let mut jobs: Vec<Job> = every_kind().into_iter().map(job_with).collect();
     jobs.push(job_with(spec(

@@ -22,6 +22,10 @@ use crate::domain::{Job, JobId, JobSpec, SECRET_MASK, Trigger};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
+/// The settings key naming the jobs folder the scheduler keeps in sync (the app's setting;
+/// `sundialctl daemon --jobs-dir` overrides it).
+pub const JOBS_DIR_SETTING: &str = "jobs_dir";
+
 /// What the folder sync did with one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -283,6 +283,21 @@ pub fn on_calendar(expr: &str, zone: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// A fixed-time cron job in a zone with daylight saving time: the one case where systemd and
+/// Sundial differ (the firing in a skipped hour).
+fn fixed_time_in_dst_zone(expr: &str, zone: &str) -> bool {
+    use chrono::{Offset, TimeZone};
+    let (Ok(cron), Ok(tz)) = (CronSchedule::parse(expr), zone.parse::<chrono_tz::Tz>()) else {
+        return false;
+    };
+    let offset = |month| {
+        chrono::NaiveDate::from_ymd_opt(2026, month, 1)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .map(|t| tz.offset_from_utc_datetime(&t).fix())
+    };
+    cron.is_fixed_time() && offset(1) != offset(7)
+}
+
 fn zone_name(timezone: &Option<String>) -> String {
     timezone
         .clone()
@@ -396,7 +411,15 @@ pub fn to_systemd(jobs: &[Job], include_secrets: bool) -> Translation {
         };
         let calendars = match &spec.trigger {
             Trigger::Cron { expr, timezone } => match on_calendar(expr, &zone_name(timezone)) {
-                Ok(c) => Some(c),
+                Ok(c) => {
+                    if fixed_time_in_dst_zone(expr, &zone_name(timezone)) {
+                        out.notes.push(format!(
+                            "{}: in the hour skipped when daylight saving time starts, systemd skips this firing; Sundial runs it right after the gap",
+                            spec.name
+                        ));
+                    }
+                    Some(c)
+                }
                 Err(e) => {
                     refuse(&mut out, format!("cron {expr:?}: {e}"));
                     continue;

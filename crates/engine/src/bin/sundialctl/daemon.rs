@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono::SecondsFormat;
 use clap::Args;
+use sundial_engine::files::folder::JOBS_DIR_SETTING;
 use sundial_engine::files::{FolderEvent, JobsFolder};
 use sundial_engine::lease::{LEASE_TTL, Lease, RENEW_EVERY};
 use sundial_engine::store::Store;
@@ -21,7 +22,8 @@ use crate::context::{Context, failed};
 
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
-    /// Keep the jobs of the job files in this folder in sync with it.
+    /// Keep the jobs of the job files in this folder in sync with it (default: the folder
+    /// in the `jobs_dir` setting, if any).
     #[arg(long, value_name = "DIR")]
     jobs_dir: Option<PathBuf>,
     /// Runs still going at SIGINT/SIGTERM are waited for instead of cancelled.
@@ -65,7 +67,17 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
             return Err(e);
         }
     };
-    let folder = match &args.jobs_dir {
+    let jobs_dir = match &args.jobs_dir {
+        Some(dir) => Some(dir.clone()),
+        None => store
+            .get_setting(JOBS_DIR_SETTING)
+            .await
+            .ok()
+            .flatten()
+            .filter(|d| !d.trim().is_empty())
+            .map(PathBuf::from),
+    };
+    let folder = match &jobs_dir {
         Some(dir) => match JobsFolder::start(engine.clone(), dir.clone()).await {
             Ok((folder, initial)) => {
                 for event in &initial {
