@@ -230,19 +230,26 @@ fn import_and_export_over_the_cli() {
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,
-        "version = 1\n\n[[jobs]]\nname = \"c\"\nkind = { type = \"command\", program = { mode = \"exec\", program = \"/bin/true\" } }\ntrigger = { type = \"cron\", expr = \"* * *\" }\n\n[[jobs]]\nname = \"\"\nkind = { type = \"command\", program = { mode = \"exec\", program = \"/bin/true\" } }\ntrigger = { type = \"manual\" }\n",
+        "version = 1\n\n[[jobs]]\nname = \"c\"\nkind = { type = \"command\", program = { mode = \"exec\", program = \"/bin/true\" } }\ntrigger = { type = \"cron\", expr = \"* * *\" }\n\n[[jobs]]\nname = \"\"\nkind = { type = \"command\", program = { mode = \"exec\", program = \"/bin/true\" } }\ntrigger = { type = \"manual\" }\n\n[[jobs]]\nname = \"d\"\nkind = { type = \"command\", program = { mode = \"exec\", program = \"/bin/true\" } }\ntrigger = { type = \"manual\" }\npriority = 3\n",
     )
     .unwrap();
     let out = ctl(data, &["import", bad.to_str().unwrap(), "--dry-run"]);
     assert_eq!(out.code, 2);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
     assert!(
         lines[0].contains("line 3: job 1 “c”: trigger.expr:"),
         "{}",
         lines[0]
     );
     assert!(lines[1].contains("line 8: job 2 “”: name:"), "{}", lines[1]);
+    assert!(
+        lines[2].contains("line 13: job 3 “d”: priority: unknown field `priority`"),
+        "{}",
+        lines[2]
+    );
+    let out = ctl(data, &["import", bad.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
     assert_eq!(json(data, &["jobs", "list"]).as_array().unwrap().len(), 2);
 
     // A real cron.d file: jobs plus the report of lines not imported.
@@ -309,6 +316,74 @@ fn import_and_export_over_the_cli() {
             .contains("schedule: \"*/10 * * * *\"")
     );
     assert_eq!(k8s["untranslatable"][0]["job"], "b");
+}
+
+#[test]
+fn jobs_edit_from_an_exported_file_keeps_masked_secrets_and_refuses_a_bare_mask() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.as_path();
+    let file = dir.path().join("job.toml");
+    std::fs::write(
+        &file,
+        "version = 1\n[[jobs]]\nname = \"with secret\"\ntrigger = { type = \"manual\" }\n[jobs.kind]\ntype = \"command\"\nprogram = { mode = \"exec\", program = \"/bin/true\" }\nenv = [{ name = \"TOKEN\", value = \"t0k3n\", secret = true }]\n",
+    )
+    .unwrap();
+    assert!(ok(data, &["jobs", "add", "--file", file.to_str().unwrap()]).contains("added "));
+    let exported = dir.path().join("exported.toml");
+    ok(
+        data,
+        &[
+            "export",
+            "--job",
+            "with secret",
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+    );
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(!text.contains("t0k3n"));
+    std::fs::write(&exported, text.replace("/bin/true", "/bin/echo")).unwrap();
+    let edited = json(
+        data,
+        &[
+            "jobs",
+            "edit",
+            "with secret",
+            "--file",
+            exported.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(edited["revision"], 2);
+    let full = ok(data, &["export", "--include-secrets", "--format", "json"]);
+    assert!(
+        full.contains("\"t0k3n\"") && full.contains("/bin/echo"),
+        "{full}"
+    );
+
+    // A job with no stored secret cannot take a mask.
+    ok(
+        data,
+        &["jobs", "add", "--name", "plain", "--command", "true"],
+    );
+    let out = ctl(
+        data,
+        &[
+            "jobs",
+            "edit",
+            "plain",
+            "--file",
+            exported.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("kind.env[0].value: is the mask of secret \"TOKEN\""),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(json(data, &["jobs", "show", "plain"])["revision"], 1);
 }
 
 // ----- the daemon and the lease --------------------------------------------------------------

@@ -139,11 +139,25 @@ impl fmt::Display for ImportProblem {
     }
 }
 
-/// A parsed file with where each job starts (TOML: its `[[jobs]]` line).
+/// A parsed file with, for each of its jobs, where it starts (TOML: its `[[jobs]]` line) and
+/// its 1-based number in the file.
 #[derive(Debug, Clone)]
 pub struct ParsedJobFile {
     pub file: JobFile,
     pub job_lines: Vec<Option<usize>>,
+    pub job_numbers: Vec<usize>,
+}
+
+impl ParsedJobFile {
+    /// A file made in memory (e.g. from a crontab): no positions.
+    pub fn from_file(file: JobFile) -> Self {
+        let n = file.jobs.len();
+        Self {
+            file,
+            job_lines: vec![None; n],
+            job_numbers: (1..=n).collect(),
+        }
+    }
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -187,6 +201,21 @@ fn toml_job_lines(text: &str) -> Vec<usize> {
 /// Reads a job file. Every problem in it is reported: syntax (with line and column), the
 /// version, and each job's shape (unknown or missing fields, wrong types) with its path.
 pub fn parse_job_file(text: &str, format: FileFormat) -> Result<ParsedJobFile, Vec<ImportProblem>> {
+    let (parsed, problems) = parse_job_file_leniently(text, format)?;
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Like [`parse_job_file`], but a job of the wrong shape is left out (and its problems
+/// returned) instead of failing the whole file, so that the other jobs can still be checked
+/// and every problem reported at once. Syntax and version errors still fail.
+pub fn parse_job_file_leniently(
+    text: &str,
+    format: FileFormat,
+) -> Result<(ParsedJobFile, Vec<ImportProblem>), Vec<ImportProblem>> {
     // Syntax first, into a generic tree.
     let (version, jobs, job_lines): (Option<i64>, Vec<Value>, Vec<Option<usize>>) = match format {
         FileFormat::Toml => {
@@ -292,10 +321,15 @@ pub fn parse_job_file(text: &str, format: FileFormat) -> Result<ParsedJobFile, V
     }
     let mut problems = Vec::new();
     let mut parsed = Vec::with_capacity(jobs.len());
+    let (mut lines, mut numbers) = (Vec::new(), Vec::new());
     for (index, value) in jobs.into_iter().enumerate() {
         let name = value.name();
         match value.into_job() {
-            Ok(job) => parsed.push(job),
+            Ok(job) => {
+                parsed.push(job);
+                lines.push(job_lines[index]);
+                numbers.push(index + 1);
+            }
             Err((path, message)) => problems.push(ImportProblem {
                 line: job_lines[index],
                 column: None,
@@ -306,16 +340,17 @@ pub fn parse_job_file(text: &str, format: FileFormat) -> Result<ParsedJobFile, V
             }),
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(ParsedJobFile {
-        file: JobFile {
-            version: JOB_FILE_VERSION,
-            jobs: parsed,
+    Ok((
+        ParsedJobFile {
+            file: JobFile {
+                version: JOB_FILE_VERSION,
+                jobs: parsed,
+            },
+            job_lines: lines,
+            job_numbers: numbers,
         },
-        job_lines,
-    })
+        problems,
+    ))
 }
 
 enum Value {
@@ -492,6 +527,37 @@ pub async fn import_jobs(
     apply(engine, &parsed.file, plan).await
 }
 
+/// Reads `text` and imports it: every problem of the file (shape and validation, of every
+/// job) is reported together, and nothing is changed unless there are none.
+pub async fn import_text(
+    engine: &Engine,
+    text: &str,
+    format: FileFormat,
+    options: ImportOptions,
+    dry_run: bool,
+) -> Result<(ImportReport, usize), ImportError> {
+    let (parsed, mut problems) =
+        parse_job_file_leniently(text, format).map_err(ImportError::Problems)?;
+    match plan(engine, &parsed, options).await {
+        Ok(planned) if problems.is_empty() => {
+            let count = parsed.file.jobs.len();
+            if dry_run {
+                return Ok((ImportReport::default(), count));
+            }
+            apply(engine, &parsed.file, planned)
+                .await
+                .map(|report| (report, count))
+        }
+        Ok(_) => Err(ImportError::Problems(problems)),
+        Err(ImportError::Problems(more)) => {
+            problems.extend(more);
+            problems.sort_by_key(|p| p.job);
+            Err(ImportError::Problems(problems))
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// Checks the whole file as [`import_jobs`] would, and changes nothing.
 pub async fn check_import(
     engine: &Engine,
@@ -519,11 +585,12 @@ async fn plan(
     let mut problems = Vec::new();
     let mut planned = Vec::new();
     for (index, job) in parsed.file.jobs.iter().enumerate() {
+        let number = parsed.job_numbers.get(index).copied().unwrap_or(index + 1);
         let mut push = |field: &str, message: String| {
             problems.push(ImportProblem {
                 line: parsed.job_lines.get(index).copied().flatten(),
                 column: None,
-                job: Some(index + 1),
+                job: Some(number),
                 job_name: Some(job.name.clone()),
                 field: field.to_string(),
                 message,
@@ -531,7 +598,7 @@ async fn plan(
         };
         let mut spec = job.spec();
         let key = spec.name.to_lowercase();
-        if let Some(first) = seen_in_file.insert(key.clone(), index + 1) {
+        if let Some(first) = seen_in_file.insert(key.clone(), number) {
             push(
                 "name",
                 format!(
@@ -639,7 +706,7 @@ async fn plan(
         problems.push(ImportProblem {
             line: parsed.job_lines.get(index).copied().flatten(),
             column: None,
-            job: Some(index + 1),
+            job: parsed.job_numbers.get(index).copied(),
             job_name: Some(parsed.file.jobs[index].name.clone()),
             field: "trigger.job_id".into(),
             message: "after-job triggers in this file make a loop".into(),

@@ -221,7 +221,7 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                         )));
                     }
                     let mut spec = parsed.file.jobs[0].spec();
-                    keep_masked_secrets(&mut spec, &job.spec);
+                    keep_masked_secrets(&mut spec, &job.spec)?;
                     spec
                 }
                 None => {
@@ -360,21 +360,34 @@ fn shell_kind(command: String) -> JobKind {
     })
 }
 
-/// An edit from a file exported with masked secrets keeps the job's stored secret values.
-fn keep_masked_secrets(spec: &mut JobSpec, stored: &JobSpec) {
+/// An edit from a file exported with masked secrets keeps the job's stored secret values; a
+/// mask with no stored value behind it is refused (it would be stored as the value).
+fn keep_masked_secrets(spec: &mut JobSpec, stored: &JobSpec) -> Result<(), Failure> {
     use sundial_engine::domain::SECRET_MASK;
-    let (new, old) = match (&mut spec.kind, &stored.kind) {
-        (JobKind::Command(n), JobKind::Command(o)) => (&mut n.env, &o.env),
-        (JobKind::Http(n), JobKind::Http(o)) => (&mut n.headers, &o.headers),
-        _ => return,
+    let empty = Vec::new();
+    let (field, new, old) = match (&mut spec.kind, &stored.kind) {
+        (JobKind::Command(n), JobKind::Command(o)) => ("kind.env", &mut n.env, &o.env),
+        (JobKind::Http(n), JobKind::Http(o)) => ("kind.headers", &mut n.headers, &o.headers),
+        (JobKind::Command(n), _) => ("kind.env", &mut n.env, &empty),
+        (JobKind::Http(n), _) => ("kind.headers", &mut n.headers, &empty),
     };
-    for var in new
-        .iter_mut()
-        .filter(|v| v.secret && v.value == SECRET_MASK)
-    {
-        if let Some(old) = old.iter().find(|o| o.secret && o.name == var.name) {
-            var.value = old.value.clone();
+    let mut problems = String::new();
+    for (i, var) in new.iter_mut().enumerate() {
+        if !(var.secret && var.value == SECRET_MASK) {
+            continue;
         }
+        match old.iter().find(|o| o.secret && o.name == var.name) {
+            Some(old) => var.value = old.value.clone(),
+            None => problems.push_str(&format!(
+                "{field}[{i}].value: is the mask of secret {:?}, not its value, and the job has no stored value for it: write the real value\n",
+                var.name
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Invalid(problems))
     }
 }
 

@@ -14,7 +14,7 @@ use sundial_engine::files::translate::{self, KubernetesOptions, Translation};
 
 use crate::cli::Failure;
 use crate::context::{Context, engine_failure, failed, find_job};
-use crate::jobs::{import_failure, problems_failure, read_job_file};
+use crate::jobs::{import_failure, problems_failure};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ImportFormat {
@@ -116,30 +116,39 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> Result<String, Failure> 
             }
         },
     };
-    let (parsed, not_imported) = match format {
+    let on_conflict = match args.on_conflict {
+        Conflict::Error => OnConflict::Error,
+        Conflict::Skip => OnConflict::Skip,
+        Conflict::Rename => OnConflict::Rename,
+        Conflict::Replace => OnConflict::Replace,
+    };
+    let options = ImportOptions { on_conflict };
+    let text = read_input(&args.file)?;
+    let source = if args.file == "-" {
+        "standard input".to_string()
+    } else {
+        args.file.clone()
+    };
+    let engine = ctx.engine().await?;
+    let (result, not_imported) = match format {
         ImportFormat::Toml | ImportFormat::Json => {
-            if args.file == "-" {
-                let text = read_input("-")?;
-                let f = if matches!(format, ImportFormat::Toml) {
-                    FileFormat::Toml
-                } else {
-                    FileFormat::Json
-                };
-                let parsed = jobfile::parse_job_file(&text, f)
-                    .map_err(|p| problems_failure("standard input", &p))?;
-                (parsed, Vec::new())
+            let f = if matches!(format, ImportFormat::Toml) {
+                FileFormat::Toml
             } else {
-                (read_job_file(&args.file)?, Vec::new())
-            }
+                FileFormat::Json
+            };
+            (
+                jobfile::import_text(&engine, &text, f, options, args.dry_run).await,
+                Vec::new(),
+            )
         }
         ImportFormat::Crontab | ImportFormat::SystemCrontab => {
-            let text = read_input(&args.file)?;
             let flavor = if matches!(format, ImportFormat::Crontab) {
                 CrontabFlavor::User
             } else {
                 CrontabFlavor::System
             };
-            let source = Path::new(&args.file)
+            let name = Path::new(&args.file)
                 .file_name()
                 .and_then(|n| n.to_str())
                 .filter(|_| args.file != "-")
@@ -149,45 +158,34 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> Result<String, Failure> 
                 &text,
                 flavor,
                 &CrontabOptions {
-                    source,
+                    source: name,
                     timezone: args.tz.clone(),
                 },
             );
-            let file = JobFile {
+            let parsed = ParsedJobFile::from_file(JobFile {
                 version: jobfile::JOB_FILE_VERSION,
                 jobs: crontab
                     .jobs
                     .into_iter()
                     .map(|j| FileJob::from_spec(None, j.spec))
                     .collect(),
+            });
+            let count = parsed.file.jobs.len();
+            let result = if args.dry_run {
+                jobfile::check_import(&engine, &parsed, options)
+                    .await
+                    .map(|()| (ImportReport::default(), count))
+            } else {
+                jobfile::import_jobs(&engine, &parsed, options)
+                    .await
+                    .map(|r| (r, count))
             };
-            let lines = vec![None; file.jobs.len()];
-            (
-                ParsedJobFile {
-                    file,
-                    job_lines: lines,
-                },
-                crontab.skipped,
-            )
+            (result, crontab.skipped)
         }
     };
-    let on_conflict = match args.on_conflict {
-        Conflict::Error => OnConflict::Error,
-        Conflict::Skip => OnConflict::Skip,
-        Conflict::Rename => OnConflict::Rename,
-        Conflict::Replace => OnConflict::Replace,
-    };
-    let engine = ctx.engine().await?;
-    let result = if args.dry_run {
-        jobfile::check_import(&engine, &parsed, ImportOptions { on_conflict })
-            .await
-            .map(|()| ImportReport::default())
-    } else {
-        jobfile::import_jobs(&engine, &parsed, ImportOptions { on_conflict }).await
-    };
     engine.shutdown(false).await;
-    let report = result.map_err(|e| match e {
-        jobfile::ImportError::Problems(p) => problems_failure(&args.file, &p),
+    let (report, count) = result.map_err(|e| match e {
+        jobfile::ImportError::Problems(p) => problems_failure(&source, &p),
         other => import_failure(other),
     })?;
     let result = ImportResult {
@@ -199,8 +197,7 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> Result<String, Failure> 
         let mut out = String::new();
         if result.dry_run {
             out.push_str(&format!(
-                "dry run: the file is good ({} job(s)); nothing was changed\n",
-                parsed.file.jobs.len()
+                "dry run: the file is good ({count} job(s)); nothing was changed\n"
             ));
         }
         let r = &result.report;
