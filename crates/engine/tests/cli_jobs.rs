@@ -386,6 +386,69 @@ fn jobs_edit_from_an_exported_file_keeps_masked_secrets_and_refuses_a_bare_mask(
     assert_eq!(json(data, &["jobs", "show", "plain"])["revision"], 1);
 }
 
+#[test]
+fn logs_follow_prints_a_run_written_by_another_process_until_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.as_path();
+    let gate = dir.path().join("gate");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&gate)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let body = format!("echo one; cat '{}' > /dev/null; echo two", gate.display());
+    ok(data, &["jobs", "add", "--name", "slow", "--command", &body]);
+    // `jobs run` executes the run in its own process and waits for it.
+    let mut runner = Command::new(env!("CARGO_BIN_EXE_sundialctl"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["jobs", "run", "slow"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let run_id = loop {
+        let running = json(data, &["runs", "list", "--status", "running"]);
+        if let Some(id) = running[0]["id"].as_str() {
+            break id.to_string();
+        }
+        assert!(Instant::now() < deadline, "the run did not start");
+        // Another process: no event to wait on, so look again.
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_sundialctl"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["logs", "follow", &run_id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = follower.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = |want: &str| loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("no {want:?} from logs follow: {e}"));
+        if line.contains(want) {
+            return line;
+        }
+    };
+    next("stdout  one");
+    // Let the job go on: it prints "two" and ends; follow prints it and ends too.
+    drop(std::fs::OpenOptions::new().write(true).open(&gate).unwrap());
+    next("stdout  two");
+    assert!(follower.wait().unwrap().success());
+    assert!(runner.wait().unwrap().success());
+}
+
 // ----- the daemon and the lease --------------------------------------------------------------
 
 struct Daemon {

@@ -10,9 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::validate::validate_spec;
-use crate::domain::{
-    EnvVar, Job, JobId, JobKind, JobSpec, Policies, SECRET_MASK, Trigger, ValidationErrors,
-};
+use crate::domain::{EnvVar, Job, JobId, JobKind, JobSpec, Policies, SECRET_MASK, Trigger};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -836,20 +834,4 @@ async fn apply(
         }
     }
     Ok(report)
-}
-
-/// Validation errors as import problems of one job.
-pub fn problems_of(index: usize, name: &str, errors: &ValidationErrors) -> Vec<ImportProblem> {
-    errors
-        .0
-        .iter()
-        .map(|e| ImportProblem {
-            line: None,
-            column: None,
-            job: Some(index + 1),
-            job_name: Some(name.to_string()),
-            field: e.field.clone(),
-            message: e.message.clone(),
-        })
-        .collect()
 }
