@@ -845,6 +845,8 @@ fn systemd_on_calendar_fires_when_sundial_does() {
         ("0 0 L * *", "UTC"),
         ("0 12 * JAN,JUL 1-5", "Europe/Berlin"),
         ("0 9 * * 7", "UTC"),
+        ("5-55/10 8-18 * * 6,0", "Europe/Riga"),
+        ("0 0 1,15 * 5", "America/New_York"),
     ];
     let n = 12;
     for (expr, zone) in cases {
@@ -1053,4 +1055,40 @@ fn kubernetes_export_maps_schedule_zone_overlap_and_grace() {
         .find(|u| u.job == "python script")
         .unwrap();
     assert!(python.reason.contains("seconds"), "{}", python.reason);
+}
+
+#[test]
+fn on_calendar_translations_are_exact() {
+    let cases: [(&str, &[&str]); 7] = [
+        ("0 9 * * MON-FRI", &["Mon..Fri *-*-* 09:00:00 Europe/Riga"]),
+        (
+            "0 0 1,15 * 5",
+            &[
+                "*-*-01,15 00:00:00 Europe/Riga",
+                "Fri *-*-* 00:00:00 Europe/Riga",
+            ],
+        ),
+        ("0 0 L * *", &["*-*~01 00:00:00 Europe/Riga"]),
+        ("15 30 6 * * SUN", &["Sun *-*-* 06:30:15 Europe/Riga"]),
+        (
+            "0 12 * JAN,JUL 1-5",
+            &["Mon..Fri *-01,07-* 12:00:00 Europe/Riga"],
+        ),
+        ("@hourly", &["*-*-* *:00:00 Europe/Riga"]),
+        (
+            "5-55/10 8-18 * * 6,0",
+            &["Sat,Sun *-*-* 08..18:05,15,25,35,45,55:00 Europe/Riga"],
+        ),
+    ];
+    for (expr, expected) in cases {
+        assert_eq!(
+            on_calendar(expr, "Europe/Riga").unwrap(),
+            expected,
+            "{expr}"
+        );
+    }
+    let refused = on_calendar("0 0 */2 * 1", "UTC").unwrap_err();
+    assert!(refused.contains("disagree"), "{refused}");
+    assert!(on_calendar("0 0 * * 5#3", "UTC").is_err());
+    assert!(on_calendar("0 0 15W * *", "UTC").is_err());
 }
