@@ -1,7 +1,8 @@
 //! The scheduler lease: the desktop app and `sundialctl daemon` share one database, and only
 //! one of them may fire jobs. The one that starts first takes the lease and renews it every
 //! [`RENEW_EVERY`]; a second one is told who holds it and does not schedule. A holder that
-//! crashes stops renewing, and its lease can be taken once it expires ([`LEASE_TTL`]).
+//! crashes stops renewing, and its lease can be taken once it expires ([`LEASE_TTL`]) — at
+//! once when the holder was on this machine and its process is gone.
 
 use std::fmt;
 use std::time::Duration;
@@ -83,7 +84,20 @@ impl Lease {
             renewed_at: now,
             expires_at: now + ttl_of(ttl),
         };
-        let got = store.acquire_lease(&want, now).await?;
+        let mut got = store.acquire_lease(&want, now).await?;
+        // A holder on this machine whose process is gone crashed: no need to wait for expiry.
+        if got.token != want.token
+            && got.host == want.host
+            && !process_alive(got.pid)
+            && store.take_over_lease(&want, &got.token).await?
+        {
+            tracing::warn!(
+                holder = %got.holder,
+                pid = got.pid,
+                "took over the scheduler lease of a process that is gone"
+            );
+            got = want.clone();
+        }
         if got.token == want.token {
             Ok(Ok(Lease {
                 store: store.clone(),
@@ -116,6 +130,29 @@ impl Lease {
     /// Gives the lease up so the next scheduler can start at once.
     pub async fn release(self) -> Result<(), StoreError> {
         self.store.release_lease(&self.record.token).await
+    }
+}
+
+/// Whether a process with this pid exists on this machine (a pid reused by another process
+/// counts as alive: the lease then waits for its expiry, the safe side).
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = i32::try_from(pid) else {
+            return true;
+        };
+        if pid <= 0 {
+            return true;
+        }
+        !matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
     }
 }
 

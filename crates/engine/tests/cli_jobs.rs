@@ -535,6 +535,21 @@ fn a_second_scheduler_is_refused_and_says_who_holds_the_lease() {
     assert!(third.child.wait().unwrap().success());
 }
 
+#[test]
+fn a_crashed_daemon_on_this_machine_does_not_block_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let mut crashed = start_daemon(data, &[]);
+    crashed.expect_line("sundialctl daemon: scheduling");
+    crashed.signal(nix::sys::signal::Signal::SIGKILL);
+    crashed.child.wait().unwrap();
+    // Its lease is still in the database, unexpired, but its process is gone.
+    let next = start_daemon(data, &[]);
+    next.expect_line("sundialctl daemon: scheduling");
+    next.signal(nix::sys::signal::Signal::SIGTERM);
+    next.expect_line("stopped");
+}
+
 #[tokio::test]
 async fn a_lease_expires_when_its_holder_stops_renewing() {
     let dir = tempfile::tempdir().unwrap();

@@ -836,6 +836,29 @@ impl Store {
         .await
     }
 
+    /// Takes the lease from the holder with token `from` (whose process is known to be gone),
+    /// unless it changed hands meanwhile. True when the lease is now `want`'s.
+    pub async fn take_over_lease(&self, want: &LeaseRecord, from: &str) -> StoreResult<bool> {
+        self.held(async {
+            let done = sqlx::query(
+                "UPDATE scheduler_lease SET token = ?, holder = ?, pid = ?, host = ?, since = ?, \
+                 renewed_at = ?, expires_at = ? WHERE slot = 1 AND token = ?",
+            )
+            .bind(&want.token)
+            .bind(&want.holder)
+            .bind(i64::from(want.pid))
+            .bind(&want.host)
+            .bind(ms(want.since))
+            .bind(ms(want.renewed_at))
+            .bind(ms(want.expires_at))
+            .bind(from)
+            .execute(&mut *self.writer().await)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
     /// Gives the lease up (only if it is still ours).
     pub async fn release_lease(&self, token: &str) -> StoreResult<()> {
         self.held(async {
