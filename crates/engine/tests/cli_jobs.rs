@@ -149,6 +149,29 @@ fn jobs_commands_refuse_bad_input_with_specific_errors_and_change_nothing() {
     );
     assert_eq!(out.code, 2);
     assert!(out.stdout.starts_with("trigger.expr: "), "{}", out.stdout);
+    let out = ctl(
+        data,
+        &[
+            "--json",
+            "jobs",
+            "add",
+            "--name",
+            "",
+            "--command",
+            "true",
+            "--cron",
+            "61 * * * *",
+        ],
+    );
+    assert_eq!(out.code, 2);
+    let errors: Value = serde_json::from_str(&out.stdout).unwrap();
+    let fields: Vec<&str> = errors["field_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "trigger.expr"], "{}", out.stdout);
     let out = ctl(data, &["jobs", "add", "--name", "x"]);
     assert_eq!(out.code, 2);
     assert_eq!(out.stderr.lines().count(), 1);
@@ -250,6 +273,16 @@ fn import_and_export_over_the_cli() {
     );
     let out = ctl(data, &["import", bad.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}", out.stdout);
+    // The same for programs.
+    let out = ctl(data, &["--json", "import", bad.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 3);
+    assert_eq!(problems[0]["line"], 3);
+    assert_eq!(problems[0]["job"], 1);
+    assert_eq!(problems[0]["field"], "trigger.expr");
+    assert_eq!(problems[2]["field"], "priority");
     assert_eq!(json(data, &["jobs", "list"]).as_array().unwrap().len(), 2);
 
     // A real cron.d file: jobs plus the report of lines not imported.

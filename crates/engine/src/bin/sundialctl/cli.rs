@@ -90,6 +90,14 @@ pub enum Failure {
     BadInput(String),
     /// The job spec is invalid: `field: message` lines for stdout (exit 2).
     Invalid(String),
+    /// Field errors of a job (exit 2): `field: message` lines, or JSON with --json.
+    FieldErrors(Vec<sundial_engine::domain::FieldError>),
+    /// Problems of a file, each with its position (exit 2): one line per problem on stdout
+    /// (JSON with --json) and a summary line on stderr.
+    Problems {
+        source: String,
+        problems: Vec<sundial_engine::files::ImportProblem>,
+    },
     /// The command ran but did not succeed (a failed run, an I/O error): stdout text, one
     /// stderr line, and the exit status.
     Failed {
@@ -109,6 +117,7 @@ pub fn main() -> ExitCode {
         }
         Err(e) => return fail(&usage_line(&e)),
     };
+    let json = cli.json;
     let ctx = super::context::Context::new(cli.data_dir, cli.json);
     let result = match cli.command {
         Command::Next(args) => next(&args, Utc::now()),
@@ -131,6 +140,42 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(Failure::BadInput(message)) => fail(&message),
+        Err(Failure::FieldErrors(errors)) => {
+            if json {
+                print_out(&format!(
+                    "{}\n",
+                    serde_json::json!({ "field_errors": errors })
+                ));
+            } else {
+                print_out(
+                    &errors
+                        .iter()
+                        .map(|e| format!("{}: {}\n", e.field, one_line(&e.message)))
+                        .collect::<String>(),
+                );
+            }
+            ExitCode::from(2)
+        }
+        Err(Failure::Problems { source, problems }) => {
+            if json {
+                print_out(&format!(
+                    "{}\n",
+                    serde_json::json!({ "source": source, "problems": problems })
+                ));
+            } else {
+                print_out(
+                    &problems
+                        .iter()
+                        .map(|p| format!("{source}: {}\n", one_line(&p.to_string())))
+                        .collect::<String>(),
+                );
+            }
+            eprintln!(
+                "sundialctl: {source:?} has {} problem(s); nothing was changed",
+                problems.len()
+            );
+            ExitCode::from(2)
+        }
         Err(Failure::Failed { out, message, code }) => {
             print_out(&out);
             eprintln!("sundialctl: {}", one_line(&message));

@@ -86,13 +86,7 @@ pub fn failed(message: impl Into<String>) -> Failure {
 /// bad input, anything else as a failure.
 pub fn engine_failure(e: EngineError) -> Failure {
     match e {
-        EngineError::Invalid(errors) => Failure::Invalid(
-            errors
-                .0
-                .iter()
-                .map(|e| format!("{}: {}\n", e.field, crate::cli::one_line(&e.message)))
-                .collect(),
-        ),
+        EngineError::Invalid(errors) => Failure::FieldErrors(errors.0),
         EngineError::NotFound { what } => Failure::BadInput(format!("{what} was not found")),
         other => failed(other.to_string()),
     }

@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use sundial_engine::domain::{
-    CommandSpec, Interpreter, Job, JobKind, JobSpec, Program, Run, Trigger,
+    CommandSpec, FieldError, Interpreter, Job, JobKind, JobSpec, Program, Run, Trigger,
 };
 use sundial_engine::files::jobfile::{self, FileFormat, ImportError, ImportOptions};
 use sundial_engine::schedule::{Schedule, describe_trigger};
@@ -371,23 +371,26 @@ fn keep_masked_secrets(spec: &mut JobSpec, stored: &JobSpec) -> Result<(), Failu
         (JobKind::Command(n), _) => ("kind.env", &mut n.env, &empty),
         (JobKind::Http(n), _) => ("kind.headers", &mut n.headers, &empty),
     };
-    let mut problems = String::new();
+    let mut problems = Vec::new();
     for (i, var) in new.iter_mut().enumerate() {
         if !(var.secret && var.value == SECRET_MASK) {
             continue;
         }
         match old.iter().find(|o| o.secret && o.name == var.name) {
             Some(old) => var.value = old.value.clone(),
-            None => problems.push_str(&format!(
-                "{field}[{i}].value: is the mask of secret {:?}, not its value, and the job has no stored value for it: write the real value\n",
-                var.name
+            None => problems.push(FieldError::new(
+                format!("{field}[{i}].value"),
+                format!(
+                    "is the mask of secret {:?}, not its value, and the job has no stored value for it: write the real value",
+                    var.name
+                ),
             )),
         }
     }
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Invalid(problems))
+        Err(Failure::FieldErrors(problems))
     }
 }
 
@@ -399,17 +402,10 @@ pub fn read_job_file(path: &str) -> Result<jobfile::ParsedJobFile, Failure> {
     jobfile::parse_job_file(&text, format).map_err(|problems| problems_failure(path, &problems))
 }
 
-pub fn problems_failure(path: &str, problems: &[jobfile::ImportProblem]) -> Failure {
-    Failure::Failed {
-        out: problems
-            .iter()
-            .map(|p| format!("{path}: {}\n", crate::cli::one_line(&p.to_string())))
-            .collect(),
-        message: format!(
-            "{path:?} has {} problem(s); nothing was changed",
-            problems.len()
-        ),
-        code: 2,
+pub fn problems_failure(source: &str, problems: &[jobfile::ImportProblem]) -> Failure {
+    Failure::Problems {
+        source: source.to_string(),
+        problems: problems.to_vec(),
     }
 }
 
