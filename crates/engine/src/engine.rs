@@ -87,6 +87,7 @@ struct Inner {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<EngineEvent>,
     task: Mutex<Option<JoinHandle<()>>>,
+    scheduling: bool,
 }
 
 impl Engine {
@@ -142,6 +143,7 @@ impl Engine {
                 commands,
                 events,
                 task: Mutex::new(Some(task)),
+                scheduling: config.scheduling,
             }),
         })
     }
@@ -422,14 +424,28 @@ impl Engine {
 
     /// Stops all scheduled firings (runs going are not touched). Persists across restarts.
     pub async fn pause(&self) -> Result<(), EngineError> {
+        self.refuse_if_passive()?;
         self.ask(|ack| Command::SetPaused { paused: true, ack })
             .await?
     }
 
     /// Resumes scheduling from now; firings that fell inside the pause do not run.
     pub async fn resume(&self) -> Result<(), EngineError> {
+        self.refuse_if_passive()?;
         self.ask(|ack| Command::SetPaused { paused: false, ack })
             .await?
+    }
+
+    /// A passive engine's loop is held paused whatever the setting, so pausing or resuming
+    /// through it would record a state it does not apply.
+    fn refuse_if_passive(&self) -> Result<(), EngineError> {
+        if self.inner.scheduling {
+            Ok(())
+        } else {
+            Err(EngineError::Conflict(
+                "this engine does not schedule (it is passive): pause and resume belong to the scheduler that holds the lease".into(),
+            ))
+        }
     }
 
     pub async fn is_paused(&self) -> Result<bool, EngineError> {

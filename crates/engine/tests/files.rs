@@ -1092,3 +1092,15 @@ fn on_calendar_translations_are_exact() {
     assert!(on_calendar("0 0 * * 5#3", "UTC").is_err());
     assert!(on_calendar("0 0 15W * *", "UTC").is_err());
 }
+
+#[tokio::test]
+async fn a_passive_engine_refuses_pause_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = passive_engine(dir.path()).await;
+    let err = engine.pause().await.unwrap_err();
+    assert_eq!(err.code(), "conflict");
+    assert!(err.to_string().contains("passive"), "{err}");
+    assert!(engine.resume().await.is_err());
+    assert!(!engine.is_paused().await.unwrap(), "nothing was recorded");
+    engine.shutdown(false).await;
+}
