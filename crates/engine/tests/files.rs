@@ -293,6 +293,31 @@ trigger = { type = "cron", expr = "* * * * *", timezone = 5 }
 }
 
 #[test]
+fn json_job_problems_give_the_line_where_the_job_starts() {
+    let text = r#"{
+  "version": 1,
+  "jobs": [
+    {"name": "a {[\"]}", "kind": {"type": "command", "program": {"mode": "exec", "program": "/bin/true"}},
+     "trigger": {"type": "manual"}},
+    {
+      "name": "b",
+      "kind": {"type": "command", "program": {"mode": "exec", "program": "/bin/true"}},
+      "trigger": {"type": "manual"},
+      "colour": "red"
+    }
+  ]
+}"#;
+    let problems = parse_job_file(text, FileFormat::Json).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        (problems[0].job, problems[0].line),
+        (Some(2), Some(6)),
+        "{problems:?}"
+    );
+    assert_eq!(problems[0].field, "colour");
+}
+
+#[test]
 fn syntax_errors_give_line_and_column() {
     let toml_text = "version = 1\n\n[[jobs]]\nname = \"x\nkind = 3\n";
     let p = parse_job_file(toml_text, FileFormat::Toml).unwrap_err();

@@ -196,6 +196,58 @@ fn toml_job_lines(text: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Line numbers where the objects of the top-level `"jobs"` array start, in order (a small
+/// scanner: serde_json gives positions only for syntax errors).
+fn json_job_lines(text: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let mut line = 1;
+    let mut depth = 0usize;
+    let mut jobs_depth: Option<usize> = None;
+    let mut last_top_string = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '"' => {
+                let mut s = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        '\n' => {
+                            line += 1;
+                            s.push(c);
+                        }
+                        c => s.push(c),
+                    }
+                }
+                if depth == 1 {
+                    last_top_string = s;
+                }
+            }
+            '{' | '[' => {
+                if c == '{' && jobs_depth == Some(depth) {
+                    lines.push(line);
+                }
+                if c == '[' && depth == 1 && last_top_string == "jobs" && jobs_depth.is_none() {
+                    jobs_depth = Some(depth + 1);
+                }
+                depth += 1;
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                if jobs_depth.is_some_and(|d| depth < d) && c == ']' {
+                    jobs_depth = Some(usize::MAX);
+                }
+            }
+            _ => {}
+        }
+    }
+    lines
+}
+
 /// Reads a job file. Every problem in it is reported: syntax (with line and column), the
 /// version, and each job's shape (unknown or missing fields, wrong types) with its path.
 pub fn parse_job_file(text: &str, format: FileFormat) -> Result<ParsedJobFile, Vec<ImportProblem>> {
@@ -302,7 +354,9 @@ pub fn parse_job_file_leniently(
             if !problems.is_empty() {
                 return Err(problems);
             }
-            let lines = vec![None; jobs.len()];
+            let mut lines: Vec<Option<usize>> =
+                json_job_lines(text).into_iter().map(Some).collect();
+            lines.resize(jobs.len(), None);
             (version, jobs, lines)
         }
     };
