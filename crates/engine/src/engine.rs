@@ -35,6 +35,10 @@ pub struct EngineConfig {
     pub hold_paused_clock: bool,
     /// The run logs, so retention and job deletion remove files with their rows.
     pub logs: Option<LogStore>,
+    /// False for a passive engine (the CLI's one-shot commands): it edits jobs and runs them
+    /// on request, but never fires schedules and leaves runs of another process alone (no
+    /// crash recovery at start). Only the holder of the scheduler lease should schedule.
+    pub scheduling: bool,
 }
 
 impl EngineConfig {
@@ -44,6 +48,15 @@ impl EngineConfig {
             max_parallel: std::thread::available_parallelism().map_or(2, usize::from),
             hold_paused_clock: false,
             logs: None,
+            scheduling: true,
+        }
+    }
+
+    /// A passive engine: see [`EngineConfig::scheduling`].
+    pub fn passive(database: impl Into<PathBuf>) -> Self {
+        Self {
+            scheduling: false,
+            ..Self::new(database)
         }
     }
 }
@@ -80,6 +93,7 @@ struct Inner {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<EngineEvent>,
     task: Mutex<Option<JoinHandle<()>>>,
+    scheduling: bool,
 }
 
 impl Engine {
@@ -92,7 +106,11 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let store = Store::open_with(&config.database, config.hold_paused_clock).await?;
         let now = clock.now();
-        let interrupted = store.interrupt_unfinished_runs(now).await?;
+        let interrupted = if config.scheduling {
+            store.interrupt_unfinished_runs(now).await?
+        } else {
+            Vec::new()
+        };
         if let Some(logs) = &config.logs {
             // Lines written after the last index update before the crash are in the file; the
             // rebuilt index makes them visible, and the run row gets the true size.
@@ -116,10 +134,14 @@ impl Engine {
                 "runs left going by a previous stop are now interrupted"
             );
         }
-        store.purge_deleted_jobs().await?;
-        let paused = store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true");
+        if config.scheduling {
+            store.purge_deleted_jobs().await?;
+        }
+        // A passive engine's loop is held paused (in memory only): it never fires schedules.
+        let paused = !config.scheduling
+            || store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true");
         let retention = RetentionPolicy::load(&store).await?;
-        if let Some(logs) = config.logs.clone() {
+        if let (Some(logs), true) = (config.logs.clone(), config.scheduling) {
             let store = store.clone();
             tokio::spawn(async move {
                 match retention::sweep_orphan_logs(&store, &logs).await {
@@ -151,7 +173,15 @@ impl Engine {
                 max_parallel: config.max_parallel,
                 paused,
                 logs: config.logs.clone(),
-                retention,
+                // Only the scheduling engine prunes; a passive one (the CLI) leaves history be.
+                retention: if config.scheduling {
+                    retention
+                } else {
+                    RetentionPolicy {
+                        keep_runs: None,
+                        keep_days: None,
+                    }
+                },
             },
             jobs,
         );
@@ -164,6 +194,7 @@ impl Engine {
                 commands,
                 events,
                 task: Mutex::new(Some(task)),
+                scheduling: config.scheduling,
             }),
         })
     }
@@ -344,6 +375,30 @@ impl Engine {
         self.ask(|ack| Command::NextFire { job_id: id, ack }).await
     }
 
+    /// Brings the loop in line with the stored job after another process (the CLI) changed or
+    /// deleted it in the shared database.
+    pub async fn reload_job(&self, id: JobId) -> Result<(), EngineError> {
+        match self.inner.store.get_job(id).await? {
+            Some(stored) => {
+                let cursor = stored.schedule_cursor.unwrap_or(stored.job.created_at);
+                let job = Box::new(stored.job);
+                self.ask(|ack| Command::Upsert { job, cursor, ack }).await?;
+                let _ = self
+                    .inner
+                    .events
+                    .send(EngineEvent::JobChanged { job_id: id });
+            }
+            None => {
+                self.ask(|ack| Command::Remove { job_id: id, ack }).await?;
+                let _ = self
+                    .inner
+                    .events
+                    .send(EngineEvent::JobDeleted { job_id: id });
+            }
+        }
+        Ok(())
+    }
+
     async fn load(&self, id: JobId) -> Result<crate::store::StoredJob, EngineError> {
         self.inner
             .store
@@ -441,14 +496,28 @@ impl Engine {
 
     /// Stops all scheduled firings (runs going are not touched). Persists across restarts.
     pub async fn pause(&self) -> Result<(), EngineError> {
+        self.refuse_if_passive()?;
         self.ask(|ack| Command::SetPaused { paused: true, ack })
             .await?
     }
 
     /// Resumes scheduling from now; firings that fell inside the pause do not run.
     pub async fn resume(&self) -> Result<(), EngineError> {
+        self.refuse_if_passive()?;
         self.ask(|ack| Command::SetPaused { paused: false, ack })
             .await?
+    }
+
+    /// A passive engine's loop is held paused whatever the setting, so pausing or resuming
+    /// through it would record a state it does not apply.
+    fn refuse_if_passive(&self) -> Result<(), EngineError> {
+        if self.inner.scheduling {
+            Ok(())
+        } else {
+            Err(EngineError::Conflict(
+                "this engine does not schedule (it is passive): pause and resume belong to the scheduler that holds the lease".into(),
+            ))
+        }
     }
 
     pub async fn is_paused(&self) -> Result<bool, EngineError> {

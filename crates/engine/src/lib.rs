@@ -7,6 +7,8 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod executor;
+pub mod files;
+pub mod lease;
 pub mod logs;
 pub mod paths;
 pub mod retention;

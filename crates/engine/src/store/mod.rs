@@ -968,3 +968,172 @@ fn decode_run(row: &SqliteRow) -> StoreResult<Run> {
         log_lines: u64::try_from(log_lines).unwrap_or(0),
     })
 }
+
+// ----- lease ------------------------------------------------------------------------------
+//
+// The scheduler lease (see `crate::lease`) and what a lease holder needs to follow edits made
+// by other processes in the same database.
+
+/// Who holds the scheduler lease.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeaseRecord {
+    pub token: String,
+    pub holder: String,
+    pub pid: u32,
+    pub host: String,
+    pub since: DateTime<Utc>,
+    pub renewed_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Takes the lease for `want` unless a different, unexpired holder has it. Returns the
+    /// lease as it is afterwards: ours when its token is `want.token`.
+    pub async fn acquire_lease(
+        &self,
+        want: &LeaseRecord,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LeaseRecord> {
+        self.held(async {
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
+            let current = sqlx::query(
+                "SELECT token, holder, pid, host, since, renewed_at, expires_at \
+                 FROM scheduler_lease WHERE slot = 1",
+            )
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| decode_lease(&r))
+            .transpose()?;
+            if let Some(current) = current
+                && current.token != want.token
+                && current.expires_at > now
+            {
+                tx.commit().await?;
+                return Ok(current);
+            }
+            sqlx::query(
+                "INSERT INTO scheduler_lease \
+                 (slot, token, holder, pid, host, since, renewed_at, expires_at) \
+                 VALUES (1, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (slot) DO UPDATE SET token = excluded.token, \
+                 holder = excluded.holder, pid = excluded.pid, host = excluded.host, \
+                 since = excluded.since, renewed_at = excluded.renewed_at, \
+                 expires_at = excluded.expires_at",
+            )
+            .bind(&want.token)
+            .bind(&want.holder)
+            .bind(i64::from(want.pid))
+            .bind(&want.host)
+            .bind(ms(want.since))
+            .bind(ms(want.renewed_at))
+            .bind(ms(want.expires_at))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(want.clone())
+        })
+        .await
+    }
+
+    /// Extends our lease to `expires_at`. False when it is no longer ours (it expired and was
+    /// taken over): the caller must stop scheduling.
+    pub async fn renew_lease(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.held(async {
+            let done = sqlx::query(
+                "UPDATE scheduler_lease SET renewed_at = ?, expires_at = ? \
+                 WHERE slot = 1 AND token = ?",
+            )
+            .bind(ms(now))
+            .bind(ms(expires_at))
+            .bind(token)
+            .execute(&mut *self.writer().await)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    /// Takes the lease from the holder with token `from` (whose process is known to be gone),
+    /// unless it changed hands meanwhile. True when the lease is now `want`'s.
+    pub async fn take_over_lease(&self, want: &LeaseRecord, from: &str) -> StoreResult<bool> {
+        self.held(async {
+            let done = sqlx::query(
+                "UPDATE scheduler_lease SET token = ?, holder = ?, pid = ?, host = ?, since = ?, \
+                 renewed_at = ?, expires_at = ? WHERE slot = 1 AND token = ?",
+            )
+            .bind(&want.token)
+            .bind(&want.holder)
+            .bind(i64::from(want.pid))
+            .bind(&want.host)
+            .bind(ms(want.since))
+            .bind(ms(want.renewed_at))
+            .bind(ms(want.expires_at))
+            .bind(from)
+            .execute(&mut *self.writer().await)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    /// Gives the lease up (only if it is still ours).
+    pub async fn release_lease(&self, token: &str) -> StoreResult<()> {
+        self.held(async {
+            sqlx::query("DELETE FROM scheduler_lease WHERE slot = 1 AND token = ?")
+                .bind(token)
+                .execute(&mut *self.writer().await)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The lease as stored (possibly expired).
+    pub async fn current_lease(&self) -> StoreResult<Option<LeaseRecord>> {
+        self.held(async {
+            sqlx::query(
+                "SELECT token, holder, pid, host, since, renewed_at, expires_at \
+                 FROM scheduler_lease WHERE slot = 1",
+            )
+            .fetch_optional(&mut *self.reader().await)
+            .await?
+            .map(|r| decode_lease(&r))
+            .transpose()
+        })
+        .await
+    }
+
+    /// (id, revision) of every live job: a lease holder compares it with what it has loaded
+    /// to pick up edits made by other processes.
+    pub async fn job_revisions(&self) -> StoreResult<Vec<(JobId, i64)>> {
+        self.held(async {
+            let rows: Vec<(String, i64)> =
+                sqlx::query_as("SELECT id, revision FROM jobs WHERE deleted_at IS NULL")
+                    .fetch_all(&mut *self.reader().await)
+                    .await?;
+            rows.into_iter()
+                .map(|(id, rev)| Ok((parse_id(&id)?, rev)))
+                .collect()
+        })
+        .await
+    }
+}
+
+fn decode_lease(row: &SqliteRow) -> StoreResult<LeaseRecord> {
+    let pid: i64 = row.try_get("pid")?;
+    Ok(LeaseRecord {
+        token: row.try_get("token")?,
+        holder: row.try_get("holder")?,
+        pid: u32::try_from(pid).unwrap_or(0),
+        host: row.try_get("host")?,
+        since: from_ms(row.try_get("since")?),
+        renewed_at: from_ms(row.try_get("renewed_at")?),
+        expires_at: from_ms(row.try_get("expires_at")?),
+    })
+}

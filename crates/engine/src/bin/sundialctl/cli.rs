@@ -1,8 +1,9 @@
 //! Argument handling for `sundialctl`. Each subcommand is a function from its arguments to the
 //! text it prints, so the output and the exit status are decided in one place.
 //!
-//! Later subcommands (`daemon`, `jobs`, `runs`) that open the database go in [`Command`] next
-//! to the pure ones below; nothing here touches the store.
+//! The pure subcommands (`next`, `describe`, `validate`) are here; the ones that open the
+//! database have a module each (`jobs`, `runs`, `logs`, `transfer`, `daemon`), over a
+//! [`context::Context`].
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -21,6 +22,13 @@ const MAX_COUNT: usize = 10_000;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Sundial's data folder (database, run logs); default: $SUNDIAL_DATA_DIR, else the
+    /// per-user folder the desktop app uses.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// Print JSON for programs instead of text for people.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +39,21 @@ enum Command {
     Describe(DescribeArgs),
     /// Check a job spec (JSON); print each problem as `field: message`.
     Validate(ValidateArgs),
+    /// List, show, add, edit, remove, enable, disable and run jobs.
+    #[command(subcommand)]
+    Jobs(super::jobs::JobsCommand),
+    /// Run history.
+    #[command(subcommand)]
+    Runs(super::runs::RunsCommand),
+    /// Show or follow a run's log.
+    #[command(subcommand)]
+    Logs(super::logs::LogsCommand),
+    /// Import jobs from a job file (TOML/JSON) or a crontab.
+    Import(super::transfer::ImportArgs),
+    /// Export jobs as a job file, systemd units or Kubernetes CronJobs.
+    Export(super::transfer::ExportArgs),
+    /// Run the scheduler without a window until SIGINT/SIGTERM.
+    Daemon(super::daemon::DaemonArgs),
 }
 
 #[derive(Debug, Args)]
@@ -62,11 +85,26 @@ struct ValidateArgs {
 
 /// Why a command did not succeed.
 #[derive(Debug)]
-enum Failure {
-    /// Bad input: one line for stderr.
+pub enum Failure {
+    /// Bad input: one line for stderr (exit 2).
     BadInput(String),
-    /// The job spec is invalid: `field: message` lines for stdout.
+    /// The job spec is invalid: `field: message` lines for stdout (exit 2).
     Invalid(String),
+    /// Field errors of a job (exit 2): `field: message` lines, or JSON with --json.
+    FieldErrors(Vec<sundial_engine::domain::FieldError>),
+    /// Problems of a file, each with its position (exit 2): one line per problem on stdout
+    /// (JSON with --json) and a summary line on stderr.
+    Problems {
+        source: String,
+        problems: Vec<sundial_engine::files::ImportProblem>,
+    },
+    /// The command ran but did not succeed (a failed run, an I/O error): stdout text, one
+    /// stderr line, and the exit status.
+    Failed {
+        out: String,
+        message: String,
+        code: u8,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -79,10 +117,18 @@ pub fn main() -> ExitCode {
         }
         Err(e) => return fail(&usage_line(&e)),
     };
+    let json = cli.json;
+    let ctx = super::context::Context::new(cli.data_dir, cli.json);
     let result = match cli.command {
         Command::Next(args) => next(&args, Utc::now()),
         Command::Describe(args) => describe(&args),
         Command::Validate(args) => validate(&args, Utc::now()),
+        Command::Jobs(cmd) => ctx.block_on(super::jobs::run(&ctx, cmd)),
+        Command::Runs(cmd) => ctx.block_on(super::runs::run(&ctx, cmd)),
+        Command::Logs(cmd) => ctx.block_on(super::logs::run(&ctx, cmd)),
+        Command::Import(args) => ctx.block_on(super::transfer::import(&ctx, args)),
+        Command::Export(args) => ctx.block_on(super::transfer::export(&ctx, args)),
+        Command::Daemon(args) => ctx.block_on(super::daemon::run(&ctx, args)),
     };
     match result {
         Ok(out) => {
@@ -94,11 +140,52 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(Failure::BadInput(message)) => fail(&message),
+        Err(Failure::FieldErrors(errors)) => {
+            if json {
+                print_out(&format!(
+                    "{}\n",
+                    serde_json::json!({ "field_errors": errors })
+                ));
+            } else {
+                print_out(
+                    &errors
+                        .iter()
+                        .map(|e| format!("{}: {}\n", e.field, one_line(&e.message)))
+                        .collect::<String>(),
+                );
+            }
+            ExitCode::from(2)
+        }
+        Err(Failure::Problems { source, problems }) => {
+            if json {
+                print_out(&format!(
+                    "{}\n",
+                    serde_json::json!({ "source": source, "problems": problems })
+                ));
+            } else {
+                print_out(
+                    &problems
+                        .iter()
+                        .map(|p| format!("{source}: {}\n", one_line(&p.to_string())))
+                        .collect::<String>(),
+                );
+            }
+            eprintln!(
+                "sundialctl: {source:?} has {} problem(s); nothing was changed",
+                problems.len()
+            );
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed { out, message, code }) => {
+            print_out(&out);
+            eprintln!("sundialctl: {}", one_line(&message));
+            ExitCode::from(code)
+        }
     }
 }
 
 /// Writes to stdout; a closed pipe (`sundialctl next … | head -1`) is not an error.
-fn print_out(text: &str) {
+pub fn print_out(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
@@ -108,14 +195,14 @@ fn fail(message: &str) -> ExitCode {
 }
 
 /// The message with line breaks turned into spaces (quoted input keeps its own spacing).
-fn one_line(message: &str) -> String {
+pub fn one_line(message: &str) -> String {
     message.trim().replace(['\r', '\n'], " ")
 }
 
 /// Clap's error message in one line, without its `error: ` prefix and usage block.
 fn usage_line(e: &clap::Error) -> String {
     if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-        return "a command is required: next, describe or validate (see sundialctl --help)".into();
+        return "a command is required: next, describe or validate, or jobs, runs, logs, import, export, daemon (see sundialctl --help)".into();
     }
     let rendered = e.render().to_string();
     let message: Vec<&str> = rendered

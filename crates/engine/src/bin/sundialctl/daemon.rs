@@ -1,0 +1,199 @@
+//! `sundialctl daemon`: the scheduler without a window.
+//!
+//! It takes the scheduler lease (or says who holds it and exits 3), runs the engine with the
+//! real runner, follows edits other processes (the CLI) make in the database, optionally
+//! keeps a jobs folder in sync, and stops cleanly on SIGINT or SIGTERM.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::SecondsFormat;
+use clap::Args;
+use sundial_engine::files::folder::JOBS_DIR_SETTING;
+use sundial_engine::files::{FolderEvent, JobsFolder};
+use sundial_engine::lease::{LEASE_TTL, Lease, RENEW_EVERY};
+use sundial_engine::store::Store;
+use sundial_engine::{Clock, EngineConfig, SystemClock};
+
+use crate::cli::Failure;
+use crate::context::{Context, failed};
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Keep the jobs of the job files in this folder in sync with it (default: the folder
+    /// in the `jobs_dir` setting, if any).
+    #[arg(long, value_name = "DIR")]
+    jobs_dir: Option<PathBuf>,
+    /// Runs still going at SIGINT/SIGTERM are waited for instead of cancelled.
+    #[arg(long)]
+    wait_for_runs: bool,
+}
+
+/// How often the daemon looks for jobs changed by another process.
+const SYNC_EVERY: Duration = Duration::from_millis(500);
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
+    let clock = SystemClock;
+    let db = ctx.paths.database();
+    let store = Store::open(&db)
+        .await
+        .map_err(|e| failed(format!("cannot open {}: {e}", db.display())))?;
+    let mut lease = match Lease::acquire(&store, "sundialctl daemon", clock.now(), LEASE_TTL)
+        .await
+        .map_err(|e| failed(e.to_string()))?
+    {
+        Ok(lease) => lease,
+        Err(held) => {
+            store.close().await;
+            return Err(Failure::Failed {
+                out: String::new(),
+                message: format!("{held}; this daemon does not schedule"),
+                code: 3,
+            });
+        }
+    };
+    let engine = match ctx.start_engine(EngineConfig::new(&db)).await {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = lease.release().await;
+            return Err(e);
+        }
+    };
+    let jobs_dir = match &args.jobs_dir {
+        Some(dir) => Some(dir.clone()),
+        None => store
+            .get_setting(JOBS_DIR_SETTING)
+            .await
+            .ok()
+            .flatten()
+            .filter(|d| !d.trim().is_empty())
+            .map(PathBuf::from),
+    };
+    let folder = match &jobs_dir {
+        Some(dir) => match JobsFolder::start(engine.clone(), dir.clone()).await {
+            Ok((folder, initial)) => {
+                for event in &initial {
+                    report(event);
+                }
+                Some(folder)
+            }
+            Err(e) => {
+                engine.shutdown(false).await;
+                let _ = lease.release().await;
+                return Err(Failure::BadInput(e.to_string()));
+            }
+        },
+        None => None,
+    };
+    let mut folder_events = folder.as_ref().map(|f| f.subscribe());
+    let mut known: HashMap<_, _> = store
+        .job_revisions()
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .into_iter()
+        .collect();
+    // Signal handlers go in before the ready line, so a signal right after it is not lost.
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| failed(format!("cannot handle SIGTERM: {e}")))?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| failed(format!("cannot handle SIGINT: {e}")))?;
+    say(&format!(
+        "sundialctl daemon: scheduling {} job(s) from {} (pid {}, lease since {})",
+        known.len(),
+        db.display(),
+        std::process::id(),
+        lease
+            .record()
+            .since
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+    ));
+    let mut renew = tokio::time::interval(RENEW_EVERY);
+    let mut sync = tokio::time::interval(SYNC_EVERY);
+    let outcome: Result<(), String> = loop {
+        #[cfg(unix)]
+        let (terminated, interrupted) = (term.recv(), interrupt.recv());
+        #[cfg(not(unix))]
+        let (terminated, interrupted) = (std::future::pending::<Option<()>>(), async {
+            tokio::signal::ctrl_c().await.ok()
+        });
+        tokio::select! {
+            _ = interrupted => break Ok(()),
+            _ = terminated => break Ok(()),
+            _ = renew.tick() => match lease.renew(clock.now()).await {
+                Ok(true) => {}
+                Ok(false) => break Err("the scheduler lease was lost (this daemon stopped renewing it in time and another scheduler took it); stopping".into()),
+                Err(e) => eprintln!("sundialctl daemon: could not renew the lease: {e}"),
+            },
+            _ = sync.tick() => {
+                // Edits made by other processes (sundialctl jobs …) in the shared database.
+                if let Ok(current) = store.job_revisions().await {
+                    let current: HashMap<_, _> = current.into_iter().collect();
+                    for (id, rev) in &current {
+                        if known.get(id) != Some(rev) {
+                            let _ = engine.reload_job(*id).await;
+                        }
+                    }
+                    for id in known.keys() {
+                        if !current.contains_key(id) {
+                            let _ = engine.reload_job(*id).await;
+                        }
+                    }
+                    known = current;
+                }
+            },
+            Some(event) = async {
+                match folder_events.as_mut() {
+                    Some(rx) => rx.recv().await.ok(),
+                    None => std::future::pending().await,
+                }
+            } => report(&event),
+        }
+    };
+    say("sundialctl daemon: stopping");
+    if let Some(folder) = folder {
+        folder.stop().await;
+    }
+    engine.shutdown(!args.wait_for_runs).await;
+    let _ = lease.release().await;
+    store.close().await;
+    match outcome {
+        Ok(()) => Ok("sundialctl daemon: stopped\n".into()),
+        Err(message) => Err(failed(message)),
+    }
+}
+
+fn report(event: &FolderEvent) {
+    match event {
+        FolderEvent::Synced {
+            file,
+            created,
+            updated,
+            deleted,
+            ..
+        } => say(&format!(
+            "jobs folder: {file}: {} created, {} updated, {} deleted",
+            created.len(),
+            updated.len(),
+            deleted.len()
+        )),
+        FolderEvent::Removed { file, deleted } => say(&format!(
+            "jobs folder: {file} removed: {} job(s) deleted",
+            deleted.len()
+        )),
+        FolderEvent::Broken { file, problems } => {
+            for p in problems {
+                eprintln!("jobs folder: {file}: {p} (its jobs keep their last good definition)");
+            }
+        }
+    }
+}

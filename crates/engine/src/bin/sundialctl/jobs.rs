@@ -1,0 +1,417 @@
+//! `sundialctl jobs …`: list, show, add, edit, rm, enable, disable, run.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use sundial_engine::domain::{
+    CommandSpec, FieldError, Interpreter, Job, JobKind, JobSpec, Program, Run, Trigger,
+};
+use sundial_engine::files::jobfile::{self, FileFormat, ImportError, ImportOptions};
+use sundial_engine::schedule::{Schedule, describe_trigger};
+use sundial_engine::{Engine, EngineEvent};
+
+use crate::cli::Failure;
+use crate::context::{Context, engine_failure, failed, find_job};
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Every job with its trigger and next fire time.
+    List,
+    /// One job in full (secret values masked).
+    Show {
+        job: String,
+    },
+    /// Add jobs from a job file, or one from flags (name, command, cron).
+    Add(AddArgs),
+    /// Change a job from a job file holding one job, or from flags.
+    Edit(EditArgs),
+    /// Delete a job and its history.
+    Rm {
+        job: String,
+    },
+    Enable {
+        job: String,
+    },
+    Disable {
+        job: String,
+    },
+    /// Run a job now, in this process, and wait for it to end (exit 1 if it did not succeed).
+    Run {
+        job: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// A job file (TOML or JSON, see docs/JOB_FILES.md).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["name", "command", "cron"])]
+    file: Option<String>,
+    #[command(flatten)]
+    fields: JobFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The job: its id or its name.
+    job: String,
+    /// A job file holding exactly one job: the job's new definition.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["name", "command", "cron"])]
+    file: Option<String>,
+    #[command(flatten)]
+    fields: JobFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct JobFlags {
+    #[arg(long)]
+    name: Option<String>,
+    /// A shell command line (run with sh -c).
+    #[arg(long)]
+    command: Option<String>,
+    /// A cron expression; without it the job is manual.
+    #[arg(long)]
+    cron: Option<String>,
+    /// IANA time zone of the cron expression (default: the system's).
+    #[arg(long, value_name = "ZONE", requires = "cron")]
+    tz: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// Create the job disabled.
+    #[arg(long)]
+    disabled: bool,
+}
+
+#[derive(Serialize)]
+struct JobView {
+    #[serde(flatten)]
+    job: Job,
+    next_fire: Option<DateTime<Utc>>,
+}
+
+fn fmt_time(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "-".into(),
+        |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
+    )
+}
+
+/// When a job fires next, computed from its trigger (the passive engine does not schedule).
+fn next_fire(job: &Job, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !job.spec.enabled {
+        return None;
+    }
+    Schedule::from_trigger(&job.spec.trigger, job.created_at)
+        .ok()?
+        .next_after(now)
+}
+
+fn view(job: &Job, now: DateTime<Utc>) -> JobView {
+    JobView {
+        job: job.masked(),
+        next_fire: next_fire(job, now),
+    }
+}
+
+pub async fn run(ctx: &Context, cmd: JobsCommand) -> Result<String, Failure> {
+    let engine = ctx.engine().await?;
+    let result = dispatch(ctx, &engine, cmd).await;
+    engine.shutdown(false).await;
+    result
+}
+
+async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<String, Failure> {
+    let now = engine.now();
+    match cmd {
+        JobsCommand::List => {
+            let jobs = engine.list_jobs().await.map_err(engine_failure)?;
+            let views: Vec<JobView> = jobs.iter().map(|j| view(j, now)).collect();
+            Ok(ctx.output(&views, || {
+                if views.is_empty() {
+                    return "no jobs\n".into();
+                }
+                let mut out = format!(
+                    "{:<26}  {:<30}  {:<8}  {:<20}  {}\n",
+                    "ID", "NAME", "ENABLED", "NEXT", "TRIGGER"
+                );
+                for v in &views {
+                    out.push_str(&format!(
+                        "{:<26}  {:<30}  {:<8}  {:<20}  {}\n",
+                        v.job.id,
+                        v.job.spec.name,
+                        if v.job.spec.enabled { "yes" } else { "no" },
+                        fmt_time(v.next_fire),
+                        describe_trigger(&v.job.spec.trigger, None)
+                    ));
+                }
+                out
+            }))
+        }
+        JobsCommand::Show { job } => {
+            let job = find_job(engine, &job).await?;
+            let v = view(&job, now);
+            Ok(ctx.output(&v, || {
+                let file = jobfile::export_jobs(
+                    std::slice::from_ref(&job),
+                    FileFormat::Toml,
+                    Default::default(),
+                );
+                format!(
+                    "id:        {}\nname:      {}\nrevision:  {}\nenabled:   {}\ntrigger:   {}\nnext fire: {}\ncreated:   {}\nupdated:   {}\n\n{}",
+                    job.id,
+                    job.spec.name,
+                    job.revision,
+                    job.spec.enabled,
+                    describe_trigger(&job.spec.trigger, None),
+                    fmt_time(v.next_fire),
+                    fmt_time(Some(job.created_at)),
+                    fmt_time(Some(job.updated_at)),
+                    file
+                )
+            }))
+        }
+        JobsCommand::Add(args) => {
+            if let Some(path) = args.file {
+                let parsed = read_job_file(&path)?;
+                let report = jobfile::import_jobs(engine, &parsed, ImportOptions::default())
+                    .await
+                    .map_err(import_failure)?;
+                return Ok(ctx.output(&report, || {
+                    report
+                        .created
+                        .iter()
+                        .map(|j| format!("added {} “{}”\n", j.id, j.name))
+                        .collect()
+                }));
+            }
+            let f = args.fields;
+            let (Some(name), Some(command)) = (f.name, f.command) else {
+                return Err(Failure::BadInput(
+                    "jobs add needs --file PATH, or --name and --command (and --cron for a schedule)".into(),
+                ));
+            };
+            let spec = JobSpec {
+                name,
+                description: f.description.unwrap_or_default(),
+                tags: Vec::new(),
+                enabled: !f.disabled,
+                kind: shell_kind(command),
+                trigger: match f.cron {
+                    Some(expr) => Trigger::Cron {
+                        expr,
+                        timezone: f.tz,
+                    },
+                    None => Trigger::Manual,
+                },
+                policies: Default::default(),
+            };
+            let job = engine.create_job(spec).await.map_err(engine_failure)?;
+            Ok(ctx.output(&view(&job, now), || {
+                format!("added {} “{}”\n", job.id, job.spec.name)
+            }))
+        }
+        JobsCommand::Edit(args) => {
+            let job = find_job(engine, &args.job).await?;
+            let spec = match args.file {
+                Some(path) => {
+                    let parsed = read_job_file(&path)?;
+                    if parsed.file.jobs.len() != 1 {
+                        return Err(Failure::BadInput(format!(
+                            "{path:?}: holds {} jobs; jobs edit takes a file with exactly one",
+                            parsed.file.jobs.len()
+                        )));
+                    }
+                    let mut spec = parsed.file.jobs[0].spec();
+                    keep_masked_secrets(&mut spec, &job.spec)?;
+                    spec
+                }
+                None => {
+                    let f = args.fields;
+                    let mut spec = job.spec.clone();
+                    if f.name.is_none()
+                        && f.command.is_none()
+                        && f.cron.is_none()
+                        && f.description.is_none()
+                    {
+                        return Err(Failure::BadInput(
+                            "jobs edit needs --file PATH or at least one of --name, --command, --cron, --description".into(),
+                        ));
+                    }
+                    if let Some(name) = f.name {
+                        spec.name = name;
+                    }
+                    if let Some(command) = f.command {
+                        spec.kind = shell_kind(command);
+                    }
+                    if let Some(expr) = f.cron {
+                        spec.trigger = Trigger::Cron {
+                            expr,
+                            timezone: f.tz,
+                        };
+                    }
+                    if let Some(d) = f.description {
+                        spec.description = d;
+                    }
+                    spec
+                }
+            };
+            let job = engine
+                .update_job(job.id, spec, job.revision)
+                .await
+                .map_err(engine_failure)?;
+            Ok(ctx.output(&view(&job, now), || {
+                format!(
+                    "updated {} “{}” (revision {})\n",
+                    job.id, job.spec.name, job.revision
+                )
+            }))
+        }
+        JobsCommand::Rm { job } => {
+            let job = find_job(engine, &job).await?;
+            engine.delete_job(job.id).await.map_err(engine_failure)?;
+            Ok(ctx.output(
+                &serde_json::json!({"deleted": job.id, "name": job.spec.name}),
+                || format!("deleted {} “{}”\n", job.id, job.spec.name),
+            ))
+        }
+        JobsCommand::Enable { job } => set_enabled(ctx, engine, &job, true, now).await,
+        JobsCommand::Disable { job } => set_enabled(ctx, engine, &job, false, now).await,
+        JobsCommand::Run { job } => {
+            let job = find_job(engine, &job).await?;
+            let mut events = engine.subscribe();
+            let run = engine.run_now(job.id).await.map_err(engine_failure)?;
+            let run = wait_for_run(engine, &mut events, run).await?;
+            let out = ctx.output(&run, || {
+                format!(
+                    "run {} of “{}”: {}{}{}\nlog: sundialctl logs show {}\n",
+                    run.id,
+                    job.spec.name,
+                    run.status.as_str(),
+                    run.exit_code
+                        .map(|c| format!(" (exit code {c})"))
+                        .unwrap_or_default(),
+                    run.error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default(),
+                    run.id
+                )
+            });
+            if run.status == sundial_engine::domain::RunStatus::Succeeded {
+                Ok(out)
+            } else {
+                Err(Failure::Failed {
+                    out,
+                    message: format!("the run ended {}", run.status.as_str()),
+                    code: 1,
+                })
+            }
+        }
+    }
+}
+
+async fn set_enabled(
+    ctx: &Context,
+    engine: &Engine,
+    which: &str,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> Result<String, Failure> {
+    let job = find_job(engine, which).await?;
+    let job = engine
+        .set_enabled(job.id, enabled)
+        .await
+        .map_err(engine_failure)?;
+    Ok(ctx.output(&view(&job, now), || {
+        format!(
+            "{} {} “{}”\n",
+            if enabled { "enabled" } else { "disabled" },
+            job.id,
+            job.spec.name
+        )
+    }))
+}
+
+async fn wait_for_run(
+    engine: &Engine,
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    run: Run,
+) -> Result<Run, Failure> {
+    let id = run.id;
+    loop {
+        let current = engine.get_run(id).await.map_err(engine_failure)?;
+        if current.status.is_terminal() {
+            return Ok(current);
+        }
+        match events.recv().await {
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(_) => return Err(failed("the engine stopped before the run ended")),
+        }
+    }
+}
+
+fn shell_kind(command: String) -> JobKind {
+    JobKind::Command(CommandSpec {
+        program: Program::Script {
+            interpreter: Interpreter::Sh,
+            body: command,
+        },
+        working_dir: None,
+        env: Vec::new(),
+    })
+}
+
+/// An edit from a file exported with masked secrets keeps the job's stored secret values; a
+/// mask with no stored value behind it is refused (it would be stored as the value).
+fn keep_masked_secrets(spec: &mut JobSpec, stored: &JobSpec) -> Result<(), Failure> {
+    use sundial_engine::domain::SECRET_MASK;
+    let empty = Vec::new();
+    let (field, new, old) = match (&mut spec.kind, &stored.kind) {
+        (JobKind::Command(n), JobKind::Command(o)) => ("kind.env", &mut n.env, &o.env),
+        (JobKind::Http(n), JobKind::Http(o)) => ("kind.headers", &mut n.headers, &o.headers),
+        (JobKind::Command(n), _) => ("kind.env", &mut n.env, &empty),
+        (JobKind::Http(n), _) => ("kind.headers", &mut n.headers, &empty),
+    };
+    let mut problems = Vec::new();
+    for (i, var) in new.iter_mut().enumerate() {
+        if !(var.secret && var.value == SECRET_MASK) {
+            continue;
+        }
+        match old.iter().find(|o| o.secret && o.name == var.name) {
+            Some(old) => var.value = old.value.clone(),
+            None => problems.push(FieldError::new(
+                format!("{field}[{i}].value"),
+                format!(
+                    "is the mask of secret {:?}, not its value, and the job has no stored value for it: write the real value",
+                    var.name
+                ),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::FieldErrors(problems))
+    }
+}
+
+pub fn read_job_file(path: &str) -> Result<jobfile::ParsedJobFile, Failure> {
+    let format = FileFormat::from_path(std::path::Path::new(path))
+        .ok_or_else(|| Failure::BadInput(format!("{path:?}: a job file ends in .toml or .json")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::BadInput(format!("cannot read {path:?}: {e}")))?;
+    jobfile::parse_job_file(&text, format).map_err(|problems| problems_failure(path, &problems))
+}
+
+pub fn problems_failure(source: &str, problems: &[jobfile::ImportProblem]) -> Failure {
+    Failure::Problems {
+        source: source.to_string(),
+        problems: problems.to_vec(),
+    }
+}
+
+pub fn import_failure(e: ImportError) -> Failure {
+    match e {
+        ImportError::Problems(problems) => problems_failure("file", &problems),
+        ImportError::Engine(e) => engine_failure(e),
+    }
+}

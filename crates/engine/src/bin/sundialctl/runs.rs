@@ -1,0 +1,111 @@
+//! `sundialctl runs list`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::Subcommand;
+use std::str::FromStr;
+use sundial_engine::domain::RunStatus;
+use sundial_engine::store::RunFilter;
+
+use crate::cli::Failure;
+use crate::context::{Context, engine_failure, find_job};
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Runs, newest first.
+    List {
+        /// Only this job's runs (id or name).
+        #[arg(long)]
+        job: Option<String>,
+        /// Only runs with this status (queued, running, succeeded, failed, timed_out,
+        /// cancelled, skipped, interrupted); repeatable.
+        #[arg(long)]
+        status: Vec<String>,
+        /// At most this many runs (1 to 10000).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+fn fmt_time(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "-".into(),
+        |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
+    )
+}
+
+pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
+    let RunsCommand::List { job, status, limit } = cmd;
+    if limit == 0 || limit > 10_000 {
+        return Err(Failure::BadInput(format!(
+            "--limit {limit}: must be from 1 to 10000"
+        )));
+    }
+    let mut statuses = Vec::new();
+    for s in &status {
+        statuses.push(RunStatus::from_str(s).map_err(|_| {
+            Failure::BadInput(format!(
+                "--status {s:?}: use queued, running, succeeded, failed, timed_out, cancelled, skipped or interrupted"
+            ))
+        })?);
+    }
+    let engine = ctx.engine().await?;
+    let result = async {
+        let (job_id, names) = match &job {
+            Some(which) => {
+                let job = find_job(&engine, which).await?;
+                (Some(job.id), vec![(job.id, job.spec.name)])
+            }
+            None => (
+                None,
+                engine
+                    .list_jobs()
+                    .await
+                    .map_err(engine_failure)?
+                    .into_iter()
+                    .map(|j| (j.id, j.spec.name))
+                    .collect(),
+            ),
+        };
+        let runs = engine
+            .list_runs(&RunFilter {
+                job_id,
+                statuses,
+                limit,
+                ..Default::default()
+            })
+            .await
+            .map_err(engine_failure)?;
+        Ok(ctx.output(&runs, || {
+            if runs.is_empty() {
+                return "no runs\n".into();
+            }
+            let mut out = format!(
+                "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {}\n",
+                "RUN", "JOB", "STATUS", "REASON", "SCHEDULED", "FINISHED", "EXIT"
+            );
+            for r in &runs {
+                let name = names
+                    .iter()
+                    .find(|(id, _)| *id == r.job_id)
+                    .map_or_else(|| r.job_id.to_string(), |(_, n)| n.clone());
+                out.push_str(&format!(
+                    "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {}\n",
+                    r.id,
+                    name,
+                    r.status.as_str(),
+                    r.reason.as_str(),
+                    fmt_time(Some(r.scheduled_for)),
+                    fmt_time(r.finished_at),
+                    r.exit_code
+                        .map(|c| c.to_string())
+                        .or(r.http_status.map(|s| format!("HTTP {s}")))
+                        .unwrap_or_else(|| "-".into())
+                ));
+            }
+            out
+        }))
+    }
+    .await;
+    engine.shutdown(false).await;
+    result
+}

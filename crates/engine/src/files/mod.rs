@@ -1,0 +1,15 @@
+//! Jobs as files: the versioned job file format (export/import), a live jobs folder, crontab
+//! import, and translation to systemd timers and Kubernetes CronJobs.
+
+pub mod crontab;
+pub mod folder;
+pub mod jobfile;
+pub mod translate;
+
+pub use crontab::{CrontabFlavor, CrontabImport, CrontabOptions, parse_crontab};
+pub use folder::{FolderEvent, JobsFolder};
+pub use jobfile::{
+    ExportOptions, FileFormat, FileJob, ImportOptions, ImportProblem, ImportReport,
+    JOB_FILE_VERSION, JobFile, OnConflict, export_jobs, import_jobs, parse_job_file,
+};
+pub use translate::{KubernetesOptions, Translation, Untranslatable, to_kubernetes, to_systemd};
