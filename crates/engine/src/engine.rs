@@ -44,6 +44,7 @@ impl EngineConfig {
 }
 
 /// "Something changed": the UI refetches what it shows.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EngineEvent {
