@@ -42,14 +42,6 @@ pub async fn start_engine(paths: &AppPaths) -> Result<Engine, Box<dyn std::error
 pub fn run() {
     let paths = AppPaths::for_user();
     let settings = Settings::load(paths.data_dir());
-    let app_log = match logging::init(&paths.app_logs(), settings.app_log_days) {
-        Ok(log) => Some(log),
-        Err(e) => {
-            eprintln!("sundial: cannot write the application log: {e}");
-            None
-        }
-    };
-    tracing::info!(data_dir = %paths.data_dir().display(), "Sundial is starting");
 
     let app = tauri::Builder::default()
         // First, so that a second launch exits before touching the database or the log.
@@ -64,13 +56,19 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(commands::handler())
         .setup(move |app| {
+            // The log opens here, after the single-instance check: a second launch never
+            // writes to it (one writer only).
+            match logging::init(&paths.app_logs(), settings.app_log_days) {
+                Ok(log) => {
+                    app.manage(log);
+                }
+                Err(e) => eprintln!("sundial: cannot write the application log: {e}"),
+            }
+            tracing::info!(data_dir = %paths.data_dir().display(), "Sundial is starting");
             let engine = tauri::async_runtime::block_on(start_engine(&paths)).inspect_err(|e| {
                 tracing::error!(error = %e, "the engine could not start");
             })?;
             app.manage(AppState::new(engine, paths, settings));
-            if let Some(log) = app_log {
-                app.manage(log);
-            }
             tray::build(app.handle())?;
             events::spawn_forwarder(app.handle().clone());
             tracing::info!("Sundial is ready");
