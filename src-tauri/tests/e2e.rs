@@ -181,6 +181,13 @@ impl Session<'_> {
         }
     }
 
+    /// Runs `script` in the page; it calls `done(value)` (its last argument) with the result.
+    async fn execute_async(&self, script: &str, args: Value) -> Value {
+        let body = format!("const done = arguments[arguments.length - 1];\n{script}");
+        self.post("/execute/async", json!({"script": body, "args": args}))
+            .await
+    }
+
     async fn close(self) {
         let path = format!("/session/{}", self.id);
         self.driver.send(reqwest::Method::DELETE, &path, None).await;
@@ -258,6 +265,46 @@ async fn the_window_talks_to_the_engine_through_ipc() {
             t == ["Succeeded"]
         })
         .await;
+
+    // A finished run's log streams through a Channel in batches, and ends with `done`; the
+    // same IPC the log viewer uses (the page's Channel helper is re-created with Tauri's
+    // internals here, since the test cannot import the UI's modules).
+    let streamed = session
+        .execute_async(
+            r#"
+            const ipc = window.__TAURI_INTERNALS__;
+            const runs = await ipc.invoke("list_runs", { query: { limit: 1 } });
+            const batches = [];
+            const id = ipc.transformCallback((raw) => {
+              if (!("message" in raw)) return;
+              batches.push(raw.message);
+              if (raw.message.done) done({ runId: runs[0].id, batches });
+            });
+            ipc.invoke("follow_run_log", { runId: runs[0].id, fromLine: 0, onBatch: `__CHANNEL__:${id}` })
+              .catch((error) => done({ error }));
+            "#,
+            json!([]),
+        )
+        .await;
+    assert!(streamed.get("error").is_none(), "{streamed}");
+    let batches = streamed["batches"].as_array().unwrap();
+    assert!(batches.last().unwrap()["done"].as_bool().unwrap());
+    let texts: Vec<&str> = batches
+        .iter()
+        .flat_map(|b| b["lines"].as_array().unwrap())
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert!(texts.contains(&"hello from sundial"), "{texts:?}");
+    // And a bad id from the page comes back as Sundial's structured error.
+    let refused = session
+        .execute_async(
+            r#"window.__TAURI_INTERNALS__.invoke("get_job", { id: "nope" })
+                 .then(() => done(null), (error) => done(error));"#,
+            json!([]),
+        )
+        .await;
+    assert_eq!(refused["code"], "invalid", "{refused}");
+    assert_eq!(refused["fields"][0]["field"], "id", "{refused}");
 
     // Pause all from the page.
     let toggle = session.find_all("[data-testid=pause-toggle]").await;
