@@ -39,6 +39,10 @@ pub struct EngineConfig {
     /// on request, but never fires schedules and leaves runs of another process alone (no
     /// crash recovery at start). Only the holder of the scheduler lease should schedule.
     pub scheduling: bool,
+    /// The scheduler lease this engine schedules under (decisions/0003): the engine renews it
+    /// while it runs and gives it back in [`Engine::shutdown`], so the next scheduler can start
+    /// at once.
+    pub lease: Option<crate::lease::Lease>,
 }
 
 impl EngineConfig {
@@ -49,6 +53,7 @@ impl EngineConfig {
             hold_paused_clock: false,
             logs: None,
             scheduling: true,
+            lease: None,
         }
     }
 
@@ -62,6 +67,7 @@ impl EngineConfig {
 }
 
 /// "Something changed": the UI refetches what it shows.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EngineEvent {
@@ -94,6 +100,8 @@ struct Inner {
     events: broadcast::Sender<EngineEvent>,
     task: Mutex<Option<JoinHandle<()>>>,
     scheduling: bool,
+    /// The lease keeper: told to stop (and give the lease back) at shutdown.
+    lease_task: Mutex<Option<(tokio_util::sync::CancellationToken, JoinHandle<()>)>>,
 }
 
 impl Engine {
@@ -186,6 +194,11 @@ impl Engine {
             jobs,
         );
         let task = tokio::spawn(scheduler.run(command_rx));
+        let lease_task = config.lease.map(|lease| {
+            let stop = tokio_util::sync::CancellationToken::new();
+            let keeper = tokio::spawn(keep_lease(lease, clock.clone(), stop.clone()));
+            (stop, keeper)
+        });
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
@@ -195,6 +208,7 @@ impl Engine {
                 events,
                 task: Mutex::new(Some(task)),
                 scheduling: config.scheduling,
+                lease_task: Mutex::new(lease_task),
             }),
         })
     }
@@ -205,6 +219,11 @@ impl Engine {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
+    }
+
+    /// The run logs this engine was given (share this one: clones know which runs are live).
+    pub fn logs(&self) -> Option<&LogStore> {
+        self.inner.logs.as_ref()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
@@ -568,7 +587,43 @@ impl Engine {
         if let Some(task) = task {
             let _ = task.await;
         }
+        let lease = self
+            .inner
+            .lease_task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((stop, keeper)) = lease {
+            stop.cancel();
+            let _ = keeper.await;
+        }
         self.inner.store.close().await;
+    }
+}
+
+/// Renews the scheduler lease until told to stop, then gives it back.
+async fn keep_lease(
+    mut lease: crate::lease::Lease,
+    clock: Arc<dyn Clock>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(crate::lease::RENEW_EVERY) => {
+                match lease.renew(clock.now()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::error!("the scheduler lease was lost to another scheduler");
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not renew the scheduler lease"),
+                }
+            }
+        }
+    }
+    if let Err(e) = lease.release().await {
+        tracing::warn!(error = %e, "could not give the scheduler lease back");
     }
 }
 

@@ -512,3 +512,36 @@ async fn on_the_system_clock_jobs_fire_on_their_second() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_engine_gives_its_scheduler_lease_back_when_it_shuts_down() {
+    use sundial_engine::lease::{LEASE_TTL, Lease};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sundial.db");
+    let store = Store::open(&db).await.unwrap();
+    let lease = Lease::acquire(&store, "first", Utc::now(), LEASE_TTL)
+        .await
+        .unwrap()
+        .expect("a free lease");
+    let mut config = sundial_engine::EngineConfig::new(&db);
+    config.lease = Some(lease);
+    let clock = sundial_engine::FakeClock::new(Utc::now());
+    let engine = sundial_engine::Engine::start(
+        config,
+        std::sync::Arc::new(sundial_engine::SystemClock),
+        std::sync::Arc::new(ScriptedExecutor::new(clock)),
+    )
+    .await
+    .unwrap();
+    // While it runs, the lease is its own: a second scheduler in this process is refused.
+    let held = Lease::acquire(&store, "second", Utc::now(), LEASE_TTL)
+        .await
+        .unwrap();
+    assert_eq!(held.unwrap_err().0.holder, "first");
+    engine.shutdown(false).await;
+    // Given back at shutdown: the next scheduler starts at once, not after the TTL.
+    let next = Lease::acquire(&store, "second", Utc::now(), LEASE_TTL)
+        .await
+        .unwrap();
+    assert_eq!(next.expect("the lease is free").record().holder, "second");
+}

@@ -10,6 +10,7 @@ use super::policy::Policies;
 use super::trigger::Trigger;
 
 /// The part of a job a user edits. Everything here round-trips through the editor and job files.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
@@ -31,10 +32,12 @@ fn default_true() -> bool {
 }
 
 /// A stored job: the spec plus what the engine keeps about it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: JobId,
     /// Incremented by every edit; each run records the revision it ran.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub revision: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -52,6 +55,7 @@ impl Job {
 }
 
 /// What a run of the job does.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobKind {
@@ -68,6 +72,7 @@ impl JobKind {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
@@ -80,6 +85,7 @@ pub struct CommandSpec {
 }
 
 /// Either an executable with arguments (no shell involved) or a script body for an interpreter.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Program {
@@ -95,6 +101,7 @@ pub enum Program {
 }
 
 /// Interpreters a script body can be run with. `Custom` takes a program name or path.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Interpreter {
@@ -126,6 +133,7 @@ pub const SECRET_MASK: &str = "••••••";
 
 /// A name/value pair (environment variable or HTTP header). Secret values are masked in
 /// `Debug` output, in [`Job::masked`] and in run logs.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvVar {
@@ -174,6 +182,7 @@ impl fmt::Debug for EnvVar {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
@@ -203,6 +212,7 @@ fn default_body_log_kib() -> u32 {
     64
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusRange {

@@ -2,11 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policies {
     /// Seconds a run may take before its process tree is stopped; `None` = no limit.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub timeout_secs: Option<u64>,
     #[serde(default)]
     pub retry: RetryPolicy,
@@ -20,12 +22,15 @@ pub struct Policies {
 
 /// `max_attempts` counts the first attempt: 1 means no retry. The n-th retry waits
 /// `initial_delay_secs * multiplier^(n-1)`, never more than `max_delay_secs`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub initial_delay_secs: u64,
     pub multiplier: f64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub max_delay_secs: u64,
 }
 
@@ -51,6 +56,7 @@ impl RetryPolicy {
 }
 
 /// What to do when a firing comes while the previous run of the same job is still going.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum OverlapPolicy {
@@ -66,6 +72,7 @@ pub enum OverlapPolicy {
 }
 
 /// Firings that were due while the app was closed or the machine asleep.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MissedRunPolicy {
@@ -73,6 +80,7 @@ pub struct MissedRunPolicy {
     /// For `run_all`: at most this many catch-up runs (the most recent ones); the rest are skipped.
     pub max_catch_up: u32,
     /// A firing at most this late still runs as a normal scheduled run.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub grace_secs: u64,
 }
 
@@ -86,6 +94,7 @@ impl Default for MissedRunPolicy {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MissedRunMode {
@@ -97,6 +106,7 @@ pub enum MissedRunMode {
     RunAll,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum NotifyPolicy {

@@ -8,11 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{JobId, RunId};
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     pub id: RunId,
     pub job_id: JobId,
     /// The job's revision this run used.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub job_revision: i64,
     pub reason: RunReason,
     /// 1 for the first attempt; retries count up.
@@ -29,10 +31,13 @@ pub struct Run {
     pub http_status: Option<u16>,
     /// Why it failed or was skipped, in words a person understands.
     pub error: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub log_bytes: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub log_lines: u64,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunReason {
@@ -43,6 +48,7 @@ pub enum RunReason {
     Chain,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::JobId;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Trigger {
@@ -17,6 +18,7 @@ pub enum Trigger {
     },
     /// Every `every` units, counted from `anchor` (the time the job was created when absent).
     Interval {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         every: u64,
         unit: IntervalUnit,
         #[serde(default)]
@@ -40,6 +42,7 @@ impl Trigger {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IntervalUnit {
@@ -66,6 +69,7 @@ impl IntervalUnit {
 }
 
 /// Which outcome of the upstream job starts the downstream one.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChainOn {

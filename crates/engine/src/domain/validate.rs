@@ -13,6 +13,7 @@ use crate::schedule;
 
 /// One problem with one field. `field` is a dotted path into [`JobSpec`]
 /// (`name`, `trigger.expr`, `kind.env[2].name`, `policies.retry.max_attempts`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
@@ -29,6 +30,7 @@ impl FieldError {
 }
 
 /// Every problem found, in field order.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, thiserror::Error)]
 pub struct ValidationErrors(pub Vec<FieldError>);
 

@@ -14,6 +14,7 @@ pub const PREFIX_LEN: usize = TIME_LEN + 3;
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
 
 /// Where a line came from.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
@@ -49,9 +50,11 @@ impl Stream {
 }
 
 /// One record of a run log, as the viewer shows it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogLine {
     /// 0-based record number in the file.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub number: u64,
     /// RFC 3339 UTC with milliseconds, exactly as stored.
     pub time: String,

@@ -268,6 +268,7 @@ fn next_interval_slot(
 }
 
 /// How a previewed fire time relates to a daylight-saving change in the job's zone.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DstNote {
@@ -293,6 +294,7 @@ impl DstNote {
 }
 
 /// One previewed fire time, with its local rendering in the job's zone.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FireTime {
     pub at: DateTime<Utc>,

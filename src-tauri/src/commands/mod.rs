@@ -1,0 +1,60 @@
+//! The IPC commands. Each one parses its input (ids with `FromStr`, specs with serde, bounds
+//! on counts), calls the engine, and maps the error to [`crate::error::IpcError`].
+//! Build.rs lists the same names for the capability file.
+
+pub mod app;
+pub mod jobs;
+pub mod runs;
+
+use serde::de::DeserializeOwned;
+use tauri::Runtime;
+use tauri::ipc::Invoke;
+
+use crate::error::IpcError;
+
+/// The handler with every command, for the app and for the command-layer tests.
+pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        jobs::list_jobs,
+        jobs::get_job,
+        jobs::create_job,
+        jobs::update_job,
+        jobs::set_job_enabled,
+        jobs::delete_job,
+        jobs::run_job_now,
+        jobs::preview_trigger,
+        runs::list_runs,
+        runs::get_run,
+        runs::cancel_run,
+        runs::read_log_lines,
+        runs::follow_run_log,
+        app::get_status,
+        app::pause_all,
+        app::resume_all,
+        app::get_settings,
+        app::update_settings,
+        app::get_autostart,
+        app::set_autostart,
+    ]
+}
+
+/// Structured input (a job spec, a trigger) is taken as JSON and parsed here, so that a
+/// malformed value is an `invalid` error on its field rather than a bare string from Tauri.
+pub(crate) fn parse<T: DeserializeOwned>(
+    field: &str,
+    value: serde_json::Value,
+) -> Result<T, IpcError> {
+    serde_json::from_value(value).map_err(|e| IpcError::invalid_field(field, e.to_string()))
+}
+
+/// A count from the UI, checked against its bounds.
+pub(crate) fn bounded(field: &str, value: u32, max: u32) -> Result<u32, IpcError> {
+    if (1..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(IpcError::invalid_field(
+            field,
+            format!("must be between 1 and {max}"),
+        ))
+    }
+}

@@ -1,0 +1,184 @@
+//! Sundial's desktop shell: wires the engine to a Tauri window, the tray and the OS.
+//! All scheduling logic lives in `sundial-engine`; this crate only starts it, exposes it over
+//! IPC (commands/), forwards its events (events.rs) and handles the app's lifecycle.
+
+pub mod bindings;
+pub mod commands;
+pub mod error;
+pub mod events;
+pub mod log_stream;
+pub mod logging;
+pub mod settings;
+pub mod shutdown;
+pub mod state;
+pub mod status;
+pub mod tray;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use chrono::Utc;
+use sundial_engine::lease::{LEASE_TTL, Lease};
+use sundial_engine::store::Store;
+use sundial_engine::{AppPaths, Engine, EngineConfig, LogStore, Runner, RunnerConfig, SystemClock};
+use tauri::{AppHandle, Manager, RunEvent, Runtime, WindowEvent};
+use tauri_plugin_notification::NotificationExt;
+
+use crate::logging::AppLog;
+use crate::settings::Settings;
+use crate::shutdown::{QuitPlan, plan_quit};
+use crate::state::AppState;
+
+/// Opens the database in the shared data folder and starts the engine with the real runner.
+///
+/// Only one scheduler may fire a database's jobs (decisions/0003): the app takes the scheduler
+/// lease, and the engine renews it while it runs and gives it back when it shuts down. When `sundialctl daemon` already holds it, the app starts
+/// passive: it shows and edits jobs, and the daemon fires them.
+pub async fn start_engine(paths: &AppPaths) -> Result<Engine, Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(paths.data_dir())?;
+    let logs = LogStore::new(paths.run_logs());
+    let runner = Runner::new(RunnerConfig::default(), logs.clone())?;
+    let lease_store = Store::open(&paths.database()).await?;
+    let mut config = match Lease::acquire(&lease_store, "Sundial app", Utc::now(), LEASE_TTL)
+        .await?
+    {
+        Ok(lease) => EngineConfig {
+            lease: Some(lease),
+            ..EngineConfig::new(paths.database())
+        },
+        Err(held) => {
+            let holder = held.0;
+            tracing::warn!(
+                holder = %holder.holder,
+                pid = holder.pid,
+                host = %holder.host,
+                "another scheduler holds the lease; this window shows and edits jobs but does not fire them"
+            );
+            EngineConfig::passive(paths.database())
+        }
+    };
+    config.logs = Some(logs);
+    let engine = Engine::start(config, Arc::new(SystemClock), Arc::new(runner)).await?;
+    Ok(engine)
+}
+
+pub fn run() {
+    let paths = AppPaths::for_user();
+    let settings = Settings::load(paths.data_dir());
+
+    let app = tauri::Builder::default()
+        // First, so that a second launch exits before touching the database or the log.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            tracing::info!("a second launch asked for the window");
+            show_main_window(app);
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
+        .plugin(tauri_plugin_notification::init())
+        .invoke_handler(commands::handler())
+        .setup(move |app| {
+            // The log opens here, after the single-instance check: a second launch never
+            // writes to it (one writer only).
+            match logging::init(&paths.app_logs(), settings.app_log_days) {
+                Ok(log) => {
+                    app.manage(log);
+                }
+                Err(e) => eprintln!("sundial: cannot write the application log: {e}"),
+            }
+            tracing::info!(data_dir = %paths.data_dir().display(), "Sundial is starting");
+            let engine = tauri::async_runtime::block_on(start_engine(&paths)).inspect_err(|e| {
+                tracing::error!(error = %e, "the engine could not start");
+            })?;
+            app.manage(AppState::new(engine, paths, settings));
+            tray::build(app.handle())?;
+            events::spawn_forwarder(app.handle().clone());
+            tracing::info!("Sundial is ready");
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                // Closing keeps Sundial running in the tray; Quit is in the tray menu.
+                api.prevent_close();
+                let _ = window.hide();
+                close_notice_once(window.app_handle());
+            }
+        })
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "Sundial could not start");
+            panic!("Sundial could not start: {e}");
+        });
+
+    app.run(|app, event| match event {
+        // The last window went away by other means than Quit: keep running in the tray.
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } if !app.state::<AppState>().quitting.load(Ordering::SeqCst) => api.prevent_exit(),
+        RunEvent::Exit => {
+            tracing::info!("Sundial has quit");
+            if let Some(log) = app.try_state::<AppLog>() {
+                log.flush();
+            }
+        }
+        _ => {}
+    });
+}
+
+pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+/// The first time the window is closed, say that Sundial keeps running.
+fn close_notice_once<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    let mut settings = state.settings.lock().unwrap_or_else(|e| e.into_inner());
+    if settings.close_notice_shown {
+        return;
+    }
+    settings.close_notice_shown = true;
+    if let Err(e) = settings.save(state.paths.data_dir()) {
+        tracing::warn!(error = %e, "could not save the settings");
+    }
+    let shown = app
+        .notification()
+        .builder()
+        .title("Sundial keeps running")
+        .body("Your jobs still run on schedule. Open or quit Sundial from its tray icon.")
+        .show();
+    if let Err(e) = shown {
+        tracing::warn!(error = %e, "could not show the close notice");
+    }
+}
+
+/// Quit from the tray: stop scheduling, then wait for or cancel the runs going (the setting),
+/// so that every run ends with a recorded status; then exit.
+pub fn quit<R: Runtime>(app: AppHandle<R>) {
+    let state = app.state::<AppState>();
+    if state.quitting.swap(true, Ordering::SeqCst) {
+        tracing::info!("quit is already under way");
+        return;
+    }
+    let behaviour = state.settings().quit_behaviour;
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        let running = state.engine.active_runs().await.map_or(0, |r| r.len());
+        let plan = plan_quit(running, behaviour);
+        tracing::info!(?plan, "quitting");
+        if let QuitPlan::WaitForRuns { running } = plan
+            && let Some(tray) = app.try_state::<tray::Tray<R>>()
+            && let Ok(status) = status::app_status(&state.engine).await
+        {
+            let note = format!("Quitting after {running} running job(s) finish");
+            tray::show(&tray, &status, Some(&note));
+        }
+        state.engine.shutdown(plan.cancel_running()).await;
+        tracing::info!("the engine has stopped; every run is recorded");
+        app.exit(0);
+    });
+}

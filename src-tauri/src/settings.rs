@@ -1,0 +1,129 @@
+//! The shell's own settings, in `desktop.json` next to the database. They are read before the
+//! engine starts (the application log needs its retention first), so they are a small file
+//! rather than rows in the engine's store.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sundial_engine::domain::ValidationErrors;
+use ts_rs::TS;
+
+use crate::shutdown::QuitBehaviour;
+
+pub const FILE_NAME: &str = "desktop.json";
+pub const MAX_APP_LOG_DAYS: u32 = 365;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct Settings {
+    /// What Quit does while runs are going.
+    pub quit_behaviour: QuitBehaviour,
+    /// How many daily application-log files are kept (1 to 365); older ones are deleted at
+    /// start-up and at each rotation.
+    pub app_log_days: u32,
+    /// Desktop notifications for finished runs (each job's notify policy decides which).
+    pub notifications: bool,
+    /// Set once the "Sundial keeps running in the tray" notice has been shown.
+    pub close_notice_shown: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            quit_behaviour: QuitBehaviour::Wait,
+            app_log_days: 14,
+            notifications: true,
+            close_notice_shown: false,
+        }
+    }
+}
+
+impl Settings {
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join(FILE_NAME)
+    }
+
+    /// The saved settings; defaults when the file is missing or unreadable (a broken file must
+    /// not keep the app from starting; it is logged and rewritten on the next save).
+    pub fn load(data_dir: &Path) -> Self {
+        match std::fs::read_to_string(Self::path(data_dir)) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "desktop settings unreadable; using defaults");
+                Self::default()
+            }),
+            Err(_) => Self::default(),
+        }
+    }
+
+    /// Writes atomically (temp file, then rename).
+    pub fn save(&self, data_dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = Self::path(data_dir);
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(tmp, path)
+    }
+
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        if !(1..=MAX_APP_LOG_DAYS).contains(&self.app_log_days) {
+            errors.push(
+                "app_log_days",
+                format!("keep between 1 and {MAX_APP_LOG_DAYS} days of application log"),
+            );
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_and_loads_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            quit_behaviour: QuitBehaviour::Cancel,
+            app_log_days: 3,
+            notifications: false,
+            close_notice_shown: true,
+        };
+        settings.save(dir.path()).unwrap();
+        assert_eq!(Settings::load(dir.path()), settings);
+    }
+
+    #[test]
+    fn missing_or_broken_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Settings::load(dir.path()), Settings::default());
+        std::fs::write(Settings::path(dir.path()), "{not json").unwrap();
+        assert_eq!(Settings::load(dir.path()), Settings::default());
+    }
+
+    #[test]
+    fn log_days_out_of_range_is_a_field_error() {
+        for days in [0, MAX_APP_LOG_DAYS + 1] {
+            let errors = Settings {
+                app_log_days: days,
+                ..Settings::default()
+            }
+            .validate()
+            .unwrap_err();
+            assert_eq!(errors.0[0].field, "app_log_days");
+        }
+        assert!(
+            Settings {
+                app_log_days: 1,
+                ..Settings::default()
+            }
+            .validate()
+            .is_ok()
+        );
+    }
+}

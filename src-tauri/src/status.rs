@@ -1,0 +1,87 @@
+//! Summaries the window and the tray show: each job with its schedule in words, next fire and
+//! last run; and the app-wide status (paused, running count, next run).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sundial_engine::domain::{Job, JobId, Run, Trigger};
+use sundial_engine::schedule::describe_trigger;
+use sundial_engine::store::RunFilter;
+use sundial_engine::{Engine, EngineError};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct JobSummary {
+    /// Secrets masked.
+    pub job: Job,
+    /// The trigger in plain words, from the engine.
+    pub schedule: String,
+    /// None: paused, disabled, manual, after-job, or no more fires.
+    pub next_fire: Option<DateTime<Utc>>,
+    pub last_run: Option<Run>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct NextRun {
+    pub job_id: JobId,
+    pub job_name: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct AppStatus {
+    pub paused: bool,
+    pub running: u32,
+    pub next_run: Option<NextRun>,
+}
+
+pub async fn job_summaries(engine: &Engine) -> Result<Vec<JobSummary>, EngineError> {
+    let jobs = engine.list_jobs().await?;
+    let mut summaries = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        let upstream = match &job.spec.trigger {
+            Trigger::AfterJob { job_id, .. } => jobs
+                .iter()
+                .find(|j| j.id == *job_id)
+                .map(|j| j.spec.name.as_str()),
+            _ => None,
+        };
+        let last_run = engine
+            .list_runs(&RunFilter {
+                job_id: Some(job.id),
+                limit: 1,
+                ..RunFilter::default()
+            })
+            .await?
+            .into_iter()
+            .next();
+        summaries.push(JobSummary {
+            schedule: describe_trigger(&job.spec.trigger, upstream),
+            next_fire: engine.next_fire(job.id).await?,
+            last_run,
+            job: job.masked(),
+        });
+    }
+    Ok(summaries)
+}
+
+pub async fn app_status(engine: &Engine) -> Result<AppStatus, EngineError> {
+    let paused = engine.is_paused().await?;
+    let running = engine.active_runs().await?.len();
+    let mut next_run: Option<NextRun> = None;
+    for job in engine.list_jobs().await? {
+        if let Some(at) = engine.next_fire(job.id).await?
+            && next_run.as_ref().is_none_or(|n| at < n.at)
+        {
+            next_run = Some(NextRun {
+                job_id: job.id,
+                job_name: job.spec.name,
+                at,
+            });
+        }
+    }
+    Ok(AppStatus {
+        paused,
+        running: u32::try_from(running).unwrap_or(u32::MAX),
+        next_run,
+    })
+}

@@ -1,0 +1,41 @@
+import type { RunStatus } from "../../bindings/RunStatus";
+
+/** A fire time for the list: time only today, weekday and date otherwise, in local time. */
+export function formatWhen(iso: string, now: Date = new Date()): string {
+  const at = new Date(iso);
+  const time = at.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+  if (at.toDateString() === now.toDateString()) return `Today ${time}`;
+  const tomorrow = new Date(now);
+  tomorrow.setDate(now.getDate() + 1);
+  if (at.toDateString() === tomorrow.toDateString()) return `Tomorrow ${time}`;
+  const date = at.toLocaleDateString(undefined, {
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    ...(at.getFullYear() === now.getFullYear() ? {} : { year: "numeric" }),
+  });
+  return `${date} ${time}`;
+}
+
+export const statusLabel: Record<RunStatus, string> = {
+  queued: "Queued",
+  running: "Running",
+  succeeded: "Succeeded",
+  failed: "Failed",
+  timed_out: "Timed out",
+  cancelled: "Cancelled",
+  skipped: "Skipped",
+  interrupted: "Interrupted",
+};
+
+/** Colour and icon per status, so a failure stands out without reading. */
+export const statusStyle: Record<RunStatus, { icon: string; className: string }> = {
+  queued: { icon: "◷", className: "text-slate-600 dark:text-slate-300" },
+  running: { icon: "▶", className: "text-sky-700 dark:text-sky-300" },
+  succeeded: { icon: "✓", className: "text-emerald-700 dark:text-emerald-400" },
+  failed: { icon: "✕", className: "text-red-700 dark:text-red-400" },
+  timed_out: { icon: "⏱", className: "text-red-700 dark:text-red-400" },
+  cancelled: { icon: "■", className: "text-amber-700 dark:text-amber-400" },
+  skipped: { icon: "↷", className: "text-slate-500 dark:text-slate-400" },
+  interrupted: { icon: "!", className: "text-red-700 dark:text-red-400" },
+};

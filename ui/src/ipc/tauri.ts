@@ -1,0 +1,49 @@
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { EngineEvent } from "../bindings/EngineEvent";
+import type { LogBatch } from "../bindings/LogBatch";
+import { type Backend, BackendError, type Change } from "./backend";
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (raw) {
+    throw BackendError.from(raw);
+  }
+}
+
+/** The real backend: Sundial's commands over Tauri IPC. Names match src-tauri/src/commands. */
+export const tauriBackend: Backend = {
+  listJobs: () => call("list_jobs"),
+  getJob: (id) => call("get_job", { id }),
+  createJob: (spec) => call("create_job", { spec }),
+  updateJob: (id, spec, expectedRevision) => call("update_job", { id, spec, expectedRevision }),
+  setJobEnabled: (id, enabled) => call("set_job_enabled", { id, enabled }),
+  deleteJob: (id) => call("delete_job", { id }),
+  runJobNow: (id) => call("run_job_now", { id }),
+  previewTrigger: (trigger, count) => call("preview_trigger", { trigger, count }),
+  listRuns: (query) => call("list_runs", { query }),
+  getRun: (id) => call("get_run", { id }),
+  cancelRun: (id) => call("cancel_run", { id }),
+  readLogLines: (runId, start, count) => call("read_log_lines", { runId, start, count }),
+  followRunLog: (runId, fromLine, onBatch) => {
+    const onBatchChannel = new Channel<LogBatch>();
+    onBatchChannel.onmessage = onBatch;
+    return call("follow_run_log", { runId, fromLine, onBatch: onBatchChannel });
+  },
+  getStatus: () => call("get_status"),
+  pauseAll: () => call("pause_all"),
+  resumeAll: () => call("resume_all"),
+  getSettings: () => call("get_settings"),
+  updateSettings: (settings) => call("update_settings", { settings }),
+  getAutostart: () => call("get_autostart"),
+  setAutostart: (enabled) => call("set_autostart", { enabled }),
+  subscribe: async (onChange: (change: Change) => void) => {
+    const stopEvents = await listen<EngineEvent>("engine-event", (e) => onChange(e.payload));
+    const stopResync = await listen("engine-resync", () => onChange({ type: "resync" }));
+    return () => {
+      stopEvents();
+      stopResync();
+    };
+  },
+};
