@@ -102,6 +102,28 @@ pub async fn prune_job(
     Ok(deleted)
 }
 
+/// Prunes every job's finished runs beyond the policy, in one query per limit.
+pub async fn prune_all(
+    store: &Store,
+    logs: Option<&LogStore>,
+    policy: RetentionPolicy,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let before = policy.keep_days.map(|d| now - Duration::days(i64::from(d)));
+    let ids = store.runs_to_prune_all(policy.keep_runs, before).await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut deleted = 0;
+    for chunk in ids.chunks(10_000) {
+        deleted += store.delete_runs(chunk).await?;
+    }
+    if let Some(logs) = logs {
+        remove_logs(logs, &ids);
+    }
+    Ok(deleted)
+}
+
 fn remove_logs(logs: &LogStore, ids: &[RunId]) {
     for id in ids {
         if let Err(e) = logs.remove(*id) {

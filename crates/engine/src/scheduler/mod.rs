@@ -85,7 +85,8 @@ struct Finished {
 
 struct JobState {
     job: Job,
-    schedule: Schedule,
+    /// Cronie's fixed-time class (kept so a clock set back needs no compiled schedule).
+    fixed_time: bool,
     cursor: DateTime<Utc>,
     next_due: Option<DateTime<Utc>>,
     generation: u64,
@@ -239,7 +240,7 @@ impl Scheduler {
         let ids: Vec<JobId> = self
             .jobs
             .iter()
-            .filter(|(_, s)| !s.schedule.is_fixed_time() && s.cursor > now)
+            .filter(|(_, s)| !s.fixed_time && s.cursor > now)
             .map(|(id, _)| *id)
             .collect();
         let mut updates = Vec::new();
@@ -283,12 +284,11 @@ impl Scheduler {
         if !job.spec.enabled || !job.spec.trigger.is_timed() {
             if job.spec.enabled {
                 // Manual and after-job triggers: kept for chains and run-now, never timed.
-                let schedule = Schedule::Never;
                 self.jobs.insert(
                     id,
                     JobState {
                         job,
-                        schedule,
+                        fixed_time: false,
                         cursor,
                         next_due: None,
                         generation: 0,
@@ -304,11 +304,14 @@ impl Scheduler {
                 return;
             }
         };
+        // The compiled schedule is not kept: a croner pattern holds a year table of several
+        // KiB, and a job needs its schedule only when it fires or changes.
+        let fixed_time = schedule.is_fixed_time();
         self.jobs.insert(
             id,
             JobState {
                 job,
-                schedule,
+                fixed_time,
                 cursor,
                 next_due: None,
                 generation: 0,
@@ -324,7 +327,7 @@ impl Scheduler {
             return;
         };
         state.generation = generation;
-        state.next_due = state.schedule.next_after(state.cursor);
+        state.next_due = compile(&state.job).and_then(|s| s.next_after(state.cursor));
         if let Some(due) = state.next_due {
             self.heap.push(Reverse((due, id, generation)));
         }
@@ -361,12 +364,10 @@ impl Scheduler {
                 continue;
             };
             let job = state.job.clone();
-            let firings = plan_due_firings(
-                &state.schedule,
-                state.cursor,
-                now,
-                &job.spec.policies.missed,
-            );
+            let Some(schedule) = compile(&job) else {
+                continue;
+            };
+            let firings = plan_due_firings(&schedule, state.cursor, now, &job.spec.policies.missed);
             let mut active = self.active.get(id).map_or(0, Vec::len);
             let mut has_waiting = self.waiting.contains_key(id);
             for firing in firings {
@@ -537,10 +538,17 @@ impl Scheduler {
         if !will_retry {
             self.start_chains(&run, &outcome, now).await;
         }
-        if let Err(e) =
-            retention::prune_job(&self.store, self.logs.as_ref(), job.id, self.retention, now).await
-        {
-            tracing::error!(error = %e, "could not prune old runs");
+        // Pruning this job's history is not the loop's business: a task of its own.
+        if self.retention.keep_runs.is_some() || self.retention.keep_days.is_some() {
+            let (store, logs, policy) = (self.store.clone(), self.logs.clone(), self.retention);
+            let job_id = job.id;
+            self.tracker.spawn(async move {
+                if let Err(e) =
+                    retention::prune_job(&store, logs.as_ref(), job_id, policy, now).await
+                {
+                    tracing::error!(error = %e, "could not prune old runs");
+                }
+            });
         }
         if self.deleted.contains(&job.id) && !self.active.contains_key(&job.id) {
             self.deleted.remove(&job.id);
@@ -796,17 +804,12 @@ impl Scheduler {
     /// Prunes every job on a task of its own, so the loop never waits for it.
     fn prune_all(&self, now: DateTime<Utc>) {
         let (store, logs, policy) = (self.store.clone(), self.logs.clone(), self.retention);
+        if policy.keep_runs.is_none() && policy.keep_days.is_none() {
+            return;
+        }
         self.tracker.spawn(async move {
-            let jobs = match store.list_jobs().await {
-                Ok(jobs) => jobs,
-                Err(e) => return tracing::error!(error = %e, "could not list jobs to prune"),
-            };
-            for stored in jobs {
-                if let Err(e) =
-                    retention::prune_job(&store, logs.as_ref(), stored.job.id, policy, now).await
-                {
-                    tracing::error!(error = %e, "could not prune old runs");
-                }
+            if let Err(e) = retention::prune_all(&store, logs.as_ref(), policy, now).await {
+                tracing::error!(error = %e, "could not prune old runs");
             }
         });
     }
@@ -817,6 +820,19 @@ impl Scheduler {
             job_id: run.job_id,
             status: run.status,
         });
+    }
+}
+
+/// A timed job's schedule (None for manual and after-job triggers, or a stored trigger that no
+/// longer compiles, which is logged).
+fn compile(job: &Job) -> Option<Schedule> {
+    match Schedule::from_trigger(&job.spec.trigger, job.created_at) {
+        Ok(Schedule::Never) => None,
+        Ok(schedule) => Some(schedule),
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %e, "stored trigger is invalid; job not scheduled");
+            None
+        }
     }
 }
 

@@ -690,6 +690,44 @@ impl Store {
         .await
     }
 
+    /// [`Store::runs_to_prune`] for every job at once, in one query per limit.
+    pub async fn runs_to_prune_all(
+        &self,
+        keep_runs: Option<u32>,
+        finished_before: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<RunId>> {
+        self.held(async {
+            let mut ids: Vec<String> = Vec::new();
+            if let Some(keep) = keep_runs {
+                ids.extend(
+                    sqlx::query_scalar::<_, String>(
+                        "SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
+                         (PARTITION BY job_id ORDER BY id DESC) AS newer FROM runs \
+                         WHERE status NOT IN ('queued', 'running')) WHERE newer > ?",
+                    )
+                    .bind(i64::from(keep))
+                    .fetch_all(&mut *self.reader().await)
+                    .await?,
+                );
+            }
+            if let Some(before) = finished_before {
+                ids.extend(
+                    sqlx::query_scalar::<_, String>(
+                        "SELECT id FROM runs WHERE status NOT IN ('queued', 'running') \
+                         AND finished_at < ?",
+                    )
+                    .bind(ms(before))
+                    .fetch_all(&mut *self.reader().await)
+                    .await?,
+                );
+            }
+            ids.sort();
+            ids.dedup();
+            ids.iter().map(|id| parse_id(id)).collect()
+        })
+        .await
+    }
+
     /// Deletes run rows (retention), in one transaction.
     pub async fn delete_runs(&self, ids: &[RunId]) -> StoreResult<u64> {
         self.held(async {
