@@ -90,8 +90,29 @@ fn main() {
             }
         }
     }
+    // With --only, the other scenarios' rows of the existing report are kept.
+    let kept: Vec<String> = if args.only.is_empty() {
+        Vec::new()
+    } else {
+        std::fs::read_to_string(&args.out)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.strip_prefix("| B")
+                    .and_then(|rest| rest.split(' ').next())
+                    .is_some_and(|n| {
+                        !args
+                            .only
+                            .iter()
+                            .any(|o| o.eq_ignore_ascii_case(&format!("b{n}")))
+                    })
+            })
+            .map(str::to_string)
+            .collect()
+    };
     let text = report::render(
         &rows,
+        &kept,
         &sizes,
         &std::env::args().collect::<Vec<_>>().join(" "),
     );

@@ -44,7 +44,8 @@ fn number(v: f64) -> String {
     }
 }
 
-pub fn render(rows: &[Row], sizes: &Sizes, command: &str) -> String {
+/// `kept`: table lines of scenarios not re-run (from the previous report).
+pub fn render(rows: &[Row], kept: &[String], sizes: &Sizes, command: &str) -> String {
     let mut out = String::new();
     out.push_str("# Benchmarks\n\n");
     out.push_str(
@@ -69,6 +70,7 @@ pub fn render(rows: &[Row], sizes: &Sizes, command: &str) -> String {
     out.push_str(&format!("- This run: `{command}`\n\n"));
     out.push_str("| id | measure | Sundial | peer | peer's figure | advantage | target | met |\n");
     out.push_str("|---|---|---|---|---|---|---|---|\n");
+    let mut lines: Vec<String> = kept.to_vec();
     for row in rows {
         let peer_value = row.peer_value.map_or_else(
             || "–".to_string(),
@@ -82,8 +84,8 @@ pub fn render(rows: &[Row], sizes: &Sizes, command: &str) -> String {
             Some(false) => "**no**",
             None => "–",
         };
-        out.push_str(&format!(
-            "| {} | {} | {} {} | {} | {} | {} | {} | {} |\n",
+        lines.push(format!(
+            "| {} | {} | {} {} | {} | {} | {} | {} | {} |",
             row.id,
             row.measure,
             number(row.sundial),
@@ -94,6 +96,12 @@ pub fn render(rows: &[Row], sizes: &Sizes, command: &str) -> String {
             row.target,
             met
         ));
+    }
+    // Scenario order (B1…B6), each scenario's rows in the order measured.
+    lines.sort_by_key(|l| l.split('|').nth(1).map(|id| id.trim().to_string()));
+    for line in lines {
+        out.push_str(&line);
+        out.push('\n');
     }
     out.push('\n');
     out.push_str(include_str!("../NOTES.md"));

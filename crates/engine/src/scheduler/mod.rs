@@ -307,17 +307,31 @@ impl Scheduler {
         // The compiled schedule is not kept: a croner pattern holds a year table of several
         // KiB, and a job needs its schedule only when it fires or changes.
         let fixed_time = schedule.is_fixed_time();
+        let next_due = schedule.next_after(cursor);
         self.jobs.insert(
             id,
             JobState {
                 job,
                 fixed_time,
                 cursor,
-                next_due: None,
+                next_due,
                 generation: 0,
             },
         );
-        self.reschedule(id);
+        self.push_due(id, next_due);
+    }
+
+    /// Puts a job's next firing on the heap under a new generation.
+    fn push_due(&mut self, id: JobId, next_due: Option<DateTime<Utc>>) {
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        if let Some(state) = self.jobs.get_mut(&id) {
+            state.generation = generation;
+            state.next_due = next_due;
+            if let Some(due) = next_due {
+                self.heap.push(Reverse((due, id, generation)));
+            }
+        }
     }
 
     fn reschedule(&mut self, id: JobId) {
