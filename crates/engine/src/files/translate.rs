@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     EnvVar, Interpreter, Job, JobKind, MissedRunMode, OverlapPolicy, Program, Trigger,
 };
+use crate::schedule::MACROS;
 use crate::schedule::{CronSchedule, system_zone};
 
 /// Files to write (name, content), and the jobs that could not be translated.
@@ -42,16 +43,6 @@ const MONTHS: [&str; 12] = [
 ];
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 const SYSTEMD_DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-
-const MACROS: &[(&str, &str)] = &[
-    ("@yearly", "0 0 1 1 *"),
-    ("@annually", "0 0 1 1 *"),
-    ("@monthly", "0 0 1 * *"),
-    ("@weekly", "0 0 * * 0"),
-    ("@daily", "0 0 * * *"),
-    ("@midnight", "0 0 * * *"),
-    ("@hourly", "0 * * * *"),
-];
 
 /// A cron expression as sets of values: seconds, minutes, hours, days of month, months,
 /// days of week (0 = Sunday).

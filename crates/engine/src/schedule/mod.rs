@@ -24,7 +24,8 @@ pub struct CronSchedule {
     expr: String,
 }
 
-const MACROS: &[(&str, &str)] = &[
+/// The `@` shortcuts and the 5-field expressions they stand for.
+pub const MACROS: &[(&str, &str)] = &[
     ("@yearly", "0 0 1 1 *"),
     ("@annually", "0 0 1 1 *"),
     ("@monthly", "0 0 1 * *"),
