@@ -265,18 +265,8 @@ impl Engine {
             .insert_job(&job)
             .await
             .map_err(name_taken_as_field_error)?;
-        let (job_for_loop, cursor) = (Box::new(job.clone()), job.created_at);
-        self.ask(|ack| Command::Upsert {
-            job: job_for_loop,
-            cursor,
-            ack,
-        })
-        .await?;
-        let _ = self
-            .inner
-            .events
-            .send(EngineEvent::JobChanged { job_id: job.id });
-        Ok(job)
+        let cursor = job.created_at;
+        self.apply(job, cursor).await
     }
 
     /// Saves an edit made on `expected_revision` of the job; a concurrent edit is a conflict.
@@ -327,9 +317,14 @@ impl Engine {
         } else {
             stored.schedule_cursor.unwrap_or(job.created_at)
         };
-        let job_for_loop = Box::new(job.clone());
+        self.apply(job, cursor).await
+    }
+
+    /// Puts a saved job into effect: the loop has applied it when this returns; the UI is told.
+    async fn apply(&self, job: Job, cursor: DateTime<Utc>) -> Result<Job, EngineError> {
+        let for_loop = Box::new(job.clone());
         self.ask(|ack| Command::Upsert {
-            job: job_for_loop,
+            job: for_loop,
             cursor,
             ack,
         })
@@ -337,7 +332,7 @@ impl Engine {
         let _ = self
             .inner
             .events
-            .send(EngineEvent::JobChanged { job_id: id });
+            .send(EngineEvent::JobChanged { job_id: job.id });
         Ok(job)
     }
 

@@ -80,11 +80,12 @@ impl RetentionPolicy {
     }
 }
 
-/// Prunes one job's finished runs beyond the policy. Returns how many went.
-pub async fn prune_job(
+/// Prunes finished runs beyond the policy, of one job (`Some`) or of every job (`None`).
+/// Returns how many went.
+pub async fn prune(
     store: &Store,
     logs: Option<&LogStore>,
-    job_id: JobId,
+    job_id: Option<JobId>,
     policy: RetentionPolicy,
     now: DateTime<Utc>,
 ) -> StoreResult<u64> {
@@ -92,28 +93,6 @@ pub async fn prune_job(
     let ids = store
         .runs_to_prune(job_id, policy.keep_runs, before)
         .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let deleted = store.delete_runs(&ids).await?;
-    if let Some(logs) = logs {
-        remove_logs(logs, &ids);
-    }
-    Ok(deleted)
-}
-
-/// Prunes every job's finished runs beyond the policy, in one query per limit.
-pub async fn prune_all(
-    store: &Store,
-    logs: Option<&LogStore>,
-    policy: RetentionPolicy,
-    now: DateTime<Utc>,
-) -> StoreResult<u64> {
-    let before = policy.keep_days.map(|d| now - Duration::days(i64::from(d)));
-    let ids = store.runs_to_prune_all(policy.keep_runs, before).await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
     let mut deleted = 0;
     for chunk in ids.chunks(10_000) {
         deleted += store.delete_runs(chunk).await?;

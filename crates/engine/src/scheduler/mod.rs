@@ -558,7 +558,7 @@ impl Scheduler {
             let job_id = job.id;
             self.tracker.spawn(async move {
                 if let Err(e) =
-                    retention::prune_job(&store, logs.as_ref(), job_id, policy, now).await
+                    retention::prune(&store, logs.as_ref(), Some(job_id), policy, now).await
                 {
                     tracing::error!(error = %e, "could not prune old runs");
                 }
@@ -822,7 +822,7 @@ impl Scheduler {
             return;
         }
         self.tracker.spawn(async move {
-            if let Err(e) = retention::prune_all(&store, logs.as_ref(), policy, now).await {
+            if let Err(e) = retention::prune(&store, logs.as_ref(), None, policy, now).await {
                 tracing::error!(error = %e, "could not prune old runs");
             }
         });

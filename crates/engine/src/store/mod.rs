@@ -200,14 +200,10 @@ impl Store {
         self.readers[start % self.readers.len()].lock().await
     }
 
-    /// For tests that pause tokio's clock: SQLite works on its own thread, which tokio cannot
-    /// see, so a paused clock would jump ahead while a query is in flight. With this set, each
-    /// store call keeps a blocking task alive, which holds tokio's auto-advance until it ends.
-    pub fn hold_paused_clock(mut self, hold: bool) -> Self {
-        self.hold_paused_clock = hold;
-        self
-    }
-
+    /// For tests that pause tokio's clock (set through [`Store::open_with`]): SQLite works on
+    /// its own thread, which tokio cannot see, so a paused clock would jump ahead while a query
+    /// is in flight. Each store call then keeps a blocking task alive, which holds tokio's
+    /// auto-advance until it ends.
     async fn held<T>(&self, work: impl std::future::Future<Output = T>) -> T {
         hold_clock(self.hold_paused_clock, work).await
     }
@@ -222,29 +218,11 @@ impl Store {
 
     /// Inserts a new job; its schedule starts from its creation instant.
     pub async fn insert_job(&self, job: &Job) -> StoreResult<()> {
-        self.held(async {
-            let spec = encode_spec(&job.spec)?;
-            let result = sqlx::query(
-                "INSERT INTO jobs (id, name, revision, enabled, spec, created_at, updated_at, \
-                 schedule_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(job.id.to_string())
-            .bind(&job.spec.name)
-            .bind(job.revision)
-            .bind(job.spec.enabled)
-            .bind(spec)
-            .bind(ms(job.created_at))
-            .bind(ms(job.updated_at))
-            .bind(ms(job.created_at))
-            .execute(&mut *self.writer().await)
-            .await;
-            map_name_conflict(result, &job.spec.name)?;
-            Ok(())
-        })
-        .await
+        self.insert_jobs(std::slice::from_ref(job)).await
     }
 
-    /// Inserts many new jobs in one transaction: all or none.
+    /// Inserts new jobs in one transaction, all or none; each schedule starts from its job's
+    /// creation instant.
     pub async fn insert_jobs(&self, jobs: &[Job]) -> StoreResult<()> {
         self.held(async {
             let mut conn = self.writer().await;
@@ -633,41 +611,50 @@ impl Store {
         .await
     }
 
-    /// Number of runs per status for one job (or all jobs).
-    /// Finished runs of a job that retention removes: beyond the newest `keep_runs`, or
-    /// finished before `finished_before`. Queued and running runs are never chosen.
+    /// Finished runs that retention removes, of one job or of all: beyond each job's newest
+    /// `keep_runs`, or finished before `finished_before`. Queued and running runs are never
+    /// chosen. One query per limit, whatever the number of jobs.
     pub async fn runs_to_prune(
         &self,
-        job_id: JobId,
+        job_id: Option<JobId>,
         keep_runs: Option<u32>,
         finished_before: Option<DateTime<Utc>>,
     ) -> StoreResult<Vec<RunId>> {
         self.held(async {
+            let job_filter = if job_id.is_some() {
+                " AND job_id = ?"
+            } else {
+                ""
+            };
+            let job = job_id.map(|j| j.to_string());
             let mut ids: Vec<String> = Vec::new();
             if let Some(keep) = keep_runs {
+                let sql = format!(
+                    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
+                     (PARTITION BY job_id ORDER BY id DESC) AS newer FROM runs \
+                     WHERE status NOT IN ('queued', 'running'){job_filter}) WHERE newer > ?"
+                );
+                let mut query = sqlx::query_scalar::<_, String>(&sql);
+                if let Some(job) = &job {
+                    query = query.bind(job);
+                }
                 ids.extend(
-                    sqlx::query_scalar::<_, String>(
-                        "SELECT id FROM runs WHERE job_id = ? \
-                         AND status NOT IN ('queued', 'running') \
-                         ORDER BY id DESC LIMIT -1 OFFSET ?",
-                    )
-                    .bind(job_id.to_string())
-                    .bind(i64::from(keep))
-                    .fetch_all(&mut *self.reader().await)
-                    .await?,
+                    query
+                        .bind(i64::from(keep))
+                        .fetch_all(&mut *self.reader().await)
+                        .await?,
                 );
             }
             if let Some(before) = finished_before {
-                ids.extend(
-                    sqlx::query_scalar::<_, String>(
-                        "SELECT id FROM runs WHERE job_id = ? \
-                         AND status NOT IN ('queued', 'running') AND finished_at < ?",
-                    )
-                    .bind(job_id.to_string())
-                    .bind(ms(before))
-                    .fetch_all(&mut *self.reader().await)
-                    .await?,
+                let sql = format!(
+                    "SELECT id FROM runs WHERE status NOT IN ('queued', 'running') \
+                     AND finished_at < ?{job_filter}"
                 );
+                let mut query = sqlx::query_scalar::<_, String>(&sql).bind(ms(before));
+                if let Some(job) = &job {
+                    query = query.bind(job);
+                }
+                ids.extend(query.fetch_all(&mut *self.reader().await).await?);
             }
             ids.sort();
             ids.dedup();
@@ -685,44 +672,6 @@ impl Store {
             .bind(job_id.to_string())
             .fetch_all(&mut *self.reader().await)
             .await?;
-            ids.iter().map(|id| parse_id(id)).collect()
-        })
-        .await
-    }
-
-    /// [`Store::runs_to_prune`] for every job at once, in one query per limit.
-    pub async fn runs_to_prune_all(
-        &self,
-        keep_runs: Option<u32>,
-        finished_before: Option<DateTime<Utc>>,
-    ) -> StoreResult<Vec<RunId>> {
-        self.held(async {
-            let mut ids: Vec<String> = Vec::new();
-            if let Some(keep) = keep_runs {
-                ids.extend(
-                    sqlx::query_scalar::<_, String>(
-                        "SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
-                         (PARTITION BY job_id ORDER BY id DESC) AS newer FROM runs \
-                         WHERE status NOT IN ('queued', 'running')) WHERE newer > ?",
-                    )
-                    .bind(i64::from(keep))
-                    .fetch_all(&mut *self.reader().await)
-                    .await?,
-                );
-            }
-            if let Some(before) = finished_before {
-                ids.extend(
-                    sqlx::query_scalar::<_, String>(
-                        "SELECT id FROM runs WHERE status NOT IN ('queued', 'running') \
-                         AND finished_at < ?",
-                    )
-                    .bind(ms(before))
-                    .fetch_all(&mut *self.reader().await)
-                    .await?,
-                );
-            }
-            ids.sort();
-            ids.dedup();
             ids.iter().map(|id| parse_id(id)).collect()
         })
         .await
@@ -765,28 +714,6 @@ impl Store {
                 }
             }
             Ok(found)
-        })
-        .await
-    }
-
-    pub async fn count_runs(&self, job_id: Option<JobId>, status: RunStatus) -> StoreResult<i64> {
-        self.held(async {
-            let count: i64 = match job_id {
-                Some(job) => {
-                    sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE job_id = ? AND status = ?")
-                        .bind(job.to_string())
-                        .bind(status.as_str())
-                        .fetch_one(&mut *self.reader().await)
-                        .await?
-                }
-                None => {
-                    sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE status = ?")
-                        .bind(status.as_str())
-                        .fetch_one(&mut *self.reader().await)
-                        .await?
-                }
-            };
-            Ok(count)
         })
         .await
     }
