@@ -359,51 +359,22 @@ impl Sync {
                     ),
                 );
             }
-            if let crate::domain::JobKind::Command(c) = &mut spec.kind {
-                for (i, var) in c.env.iter_mut().enumerate() {
-                    if var.secret && var.value == SECRET_MASK {
-                        let kept = previous.and_then(|p| match &p.spec.kind {
-                            crate::domain::JobKind::Command(pc) => pc
-                                .env
-                                .iter()
-                                .find(|v| v.secret && v.name == var.name)
-                                .map(|v| v.value.clone()),
-                            _ => None,
-                        });
-                        match kept {
-                            Some(v) => var.value = v,
-                            None => push(
-                                &format!("kind.env[{i}].value"),
-                                format!(
-                                    "is the mask of secret {:?}, not its value: write the real value",
-                                    var.name
-                                ),
+            // Masked secrets keep the value stored for this file's job, else are refused.
+            for (field, var) in super::jobfile::secret_vars(&mut spec.kind) {
+                if var.secret && var.value == SECRET_MASK {
+                    let kept = previous.and_then(|p| {
+                        super::jobfile::stored_secret(&p.spec.kind, &field, &var.name)
+                            .map(str::to_string)
+                    });
+                    match kept {
+                        Some(v) => var.value = v,
+                        None => push(
+                            &format!("{field}.value"),
+                            format!(
+                                "is the mask of secret {:?}, not its value: write the real value",
+                                var.name
                             ),
-                        }
-                    }
-                }
-            }
-            if let crate::domain::JobKind::Http(h) = &mut spec.kind {
-                for (i, var) in h.headers.iter_mut().enumerate() {
-                    if var.secret && var.value == SECRET_MASK {
-                        let kept = previous.and_then(|p| match &p.spec.kind {
-                            crate::domain::JobKind::Http(ph) => ph
-                                .headers
-                                .iter()
-                                .find(|v| v.secret && v.name == var.name)
-                                .map(|v| v.value.clone()),
-                            _ => None,
-                        });
-                        match kept {
-                            Some(v) => var.value = v,
-                            None => push(
-                                &format!("kind.headers[{i}].value"),
-                                format!(
-                                    "is the mask of secret {:?}, not its value: write the real value",
-                                    var.name
-                                ),
-                            ),
-                        }
+                        ),
                     }
                 }
             }

@@ -772,7 +772,7 @@ async fn plan(
 }
 
 /// The env vars (command) or headers (http) of a kind, with their field paths.
-fn secret_vars(kind: &mut JobKind) -> Vec<(String, &mut EnvVar)> {
+pub(crate) fn secret_vars(kind: &mut JobKind) -> Vec<(String, &mut EnvVar)> {
     match kind {
         JobKind::Command(c) => c
             .env
@@ -789,7 +789,7 @@ fn secret_vars(kind: &mut JobKind) -> Vec<(String, &mut EnvVar)> {
     }
 }
 
-fn stored_secret<'a>(kind: &'a JobKind, field: &str, name: &str) -> Option<&'a str> {
+pub(crate) fn stored_secret<'a>(kind: &'a JobKind, field: &str, name: &str) -> Option<&'a str> {
     let vars = match kind {
         JobKind::Command(c) if field.starts_with("kind.env") => &c.env,
         JobKind::Http(h) if field.starts_with("kind.headers") => &h.headers,
