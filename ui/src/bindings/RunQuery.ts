@@ -4,4 +4,12 @@ import type { RunStatus } from "./RunStatus";
 /**
  * Which runs to list; pages go back in time from `before`.
  */
-export type RunQuery = { job_id?: string, statuses?: Array<RunStatus>, before?: string, limit: number, };
+export type RunQuery = { job_id?: string, statuses?: Array<RunStatus>, 
+/**
+ * Only runs scheduled at or after this instant (RFC 3339).
+ */
+from?: string, 
+/**
+ * Only runs scheduled before this instant (RFC 3339).
+ */
+to?: string, before?: string, limit: number, };

@@ -1,5 +1,6 @@
 // The one interface between the UI and Sundial's engine. `tauri.ts` implements it over IPC;
 // `fake.ts` implements it in memory for unit tests. Nothing else imports @tauri-apps/*.
+import type { AppLogFile } from "../bindings/AppLogFile";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorCode } from "../bindings/ErrorCode";
@@ -8,7 +9,13 @@ import type { Job } from "../bindings/Job";
 import type { JobSpec } from "../bindings/JobSpec";
 import type { JobSummary } from "../bindings/JobSummary";
 import type { LogBatch } from "../bindings/LogBatch";
+import type { LogInfo } from "../bindings/LogInfo";
 import type { LogLine } from "../bindings/LogLine";
+import type { LogSearch } from "../bindings/LogSearch";
+import type { LogSearchResult } from "../bindings/LogSearchResult";
+import type { LogSource } from "../bindings/LogSource";
+import type { LogView } from "../bindings/LogView";
+import type { RetentionPolicy } from "../bindings/RetentionPolicy";
 import type { Run } from "../bindings/Run";
 import type { RunQuery } from "../bindings/RunQuery";
 import type { SchedulePreview } from "../bindings/SchedulePreview";
@@ -30,9 +37,23 @@ export interface Backend {
   listRuns(query: RunQuery): Promise<Run[]>;
   getRun(id: string): Promise<Run>;
   cancelRun(id: string): Promise<void>;
-  readLogLines(runId: string, start: number, count: number): Promise<LogLine[]>;
-  /** Streams a run's log in batches until `done`; returns once the stream is set up. */
+  /** How many lines a log view has now, the file's size and path, and whether it is live. */
+  logInfo(view: LogView): Promise<LogInfo>;
+  /** Lines at positions `start..start+count` of a view (at most 5,000): never a whole file. */
+  readLogLines(view: LogView, start: number, count: number): Promise<LogLine[]>;
+  /** The position in a view of the first line whose number is at least `line`. */
+  locateLogLine(view: LogView, line: number): Promise<number>;
+  /** Counts every match from `search.from` on and returns the first `max_matches`. */
+  searchLog(view: LogView, search: LogSearch): Promise<LogSearchResult>;
+  /** Streams a run's log (every stream, by line number) in batches until `done`; returns once
+   * the stream is set up. */
   followRunLog(runId: string, fromLine: number, onBatch: (batch: LogBatch) => void): Promise<void>;
+  /** The application log's daily files, newest first. */
+  listAppLogs(): Promise<AppLogFile[]>;
+  /** Opens the folder holding a log file in the system's file manager. */
+  revealLog(source: LogSource): Promise<void>;
+  getRetention(): Promise<RetentionPolicy>;
+  setRetention(policy: RetentionPolicy): Promise<RetentionPolicy>;
   getStatus(): Promise<AppStatus>;
   pauseAll(): Promise<AppStatus>;
   resumeAll(): Promise<AppStatus>;

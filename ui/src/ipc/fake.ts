@@ -1,11 +1,20 @@
 // An in-memory backend with the same interface, for unit tests (and for working on screens
 // without the app). It keeps jobs, runs and the pause state, and emits changes like the engine.
+import type { AppLogFile } from "../bindings/AppLogFile";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { Job } from "../bindings/Job";
 import type { JobSpec } from "../bindings/JobSpec";
 import type { JobSummary } from "../bindings/JobSummary";
+import type { LogInfo } from "../bindings/LogInfo";
 import type { LogLine } from "../bindings/LogLine";
+import type { LogMatch } from "../bindings/LogMatch";
+import type { LogSearch } from "../bindings/LogSearch";
+import type { LogSearchResult } from "../bindings/LogSearchResult";
+import type { LogSource } from "../bindings/LogSource";
+import type { LogView } from "../bindings/LogView";
+import type { RetentionPolicy } from "../bindings/RetentionPolicy";
 import type { Run } from "../bindings/Run";
+import type { RunQuery } from "../bindings/RunQuery";
 import type { Settings } from "../bindings/Settings";
 import { type Backend, BackendError, type Change } from "./backend";
 
@@ -14,6 +23,42 @@ let counter = 0;
 function newId(): string {
   counter += 1;
   return `01FAKE${String(counter).padStart(20, "0")}`;
+}
+
+/** A log the fake serves by range: lines are made on demand, so a test can have ten million. */
+export interface FakeLog {
+  /** Lines in the file now; a test may raise it to make the log grow. */
+  lines: number;
+  line(number: number): LogLine;
+  live?: boolean;
+}
+
+/** A log made of the given lines. */
+export function fakeLog(lines: LogLine[], live = false): FakeLog {
+  return { lines: lines.length, line: (n) => lines[n]!, live };
+}
+
+/** A log of `count` generated stdout lines (every 7th on stderr): "line N of a long log". */
+export function generatedLog(count: number): FakeLog {
+  return {
+    lines: count,
+    line: (n) => ({
+      number: n,
+      time: new Date(Date.UTC(2026, 10, 21, 8, 0, 0) + n).toISOString(),
+      stream: n % 7 === 6 ? "stderr" : "stdout",
+      continued: false,
+      text: `line ${n} of a long log`,
+    }),
+  };
+}
+
+function utf16Ranges(text: string, pattern: RegExp): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  for (const m of text.matchAll(pattern)) {
+    if (m[0].length === 0) continue;
+    ranges.push([m.index, m.index + m[0].length]);
+  }
+  return ranges;
 }
 
 export interface FakeJob {
@@ -25,13 +70,20 @@ export interface FakeJob {
 export class FakeBackend implements Backend {
   jobs: FakeJob[] = [];
   runs: Run[] = [];
-  logs = new Map<string, LogLine[]>();
+  /** Run logs by run id. */
+  logs = new Map<string, FakeLog>();
+  /** Application logs by day (YYYY-MM-DD). */
+  appLogs = new Map<string, FakeLog>();
+  retention: RetentionPolicy = { keep_runs: 1000, keep_days: 90 };
   paused = false;
   settings: Settings = {
     quit_behaviour: "wait",
     app_log_days: 14,
     notifications: true,
     close_notice_shown: false,
+    max_parallel: 4,
+    max_log_mib: 256,
+    theme: "system",
   };
   autostart = false;
   /** Every call, by name, for assertions. */
@@ -187,8 +239,24 @@ export class FakeBackend implements Backend {
   previewTrigger() {
     return this.attempt("previewTrigger", () => ({ description: "Only when run by hand", fires: [] }));
   }
-  listRuns() {
-    return this.record("listRuns", [...this.runs].reverse());
+  /** Newest first, filtered and paged like the engine's keyset query. */
+  listRuns(query: RunQuery) {
+    return this.attempt("listRuns", () => {
+      if (query.limit < 1 || query.limit > 1000) {
+        throw new BackendError("invalid", "limit: must be between 1 and 1000", [{ field: "limit", message: "must be between 1 and 1000" }]);
+      }
+      return [...this.runs]
+        .sort((a, b) => b.id.localeCompare(a.id))
+        .filter(
+          (r) =>
+            (query.job_id === undefined || r.job_id === query.job_id) &&
+            (query.statuses === undefined || query.statuses.length === 0 || query.statuses.includes(r.status)) &&
+            (query.from === undefined || r.scheduled_for >= query.from) &&
+            (query.to === undefined || r.scheduled_for < query.to) &&
+            (query.before === undefined || r.id < query.before),
+        )
+        .slice(0, query.limit);
+    });
   }
   getRun(id: string) {
     return this.attempt("getRun", () => {
@@ -202,12 +270,131 @@ export class FakeBackend implements Backend {
       this.finishRun(id, "cancelled", null);
     });
   }
-  readLogLines(runId: string, start: number, count: number) {
-    return this.record("readLogLines", (this.logs.get(runId) ?? []).slice(start, start + count));
+  private source(source: LogSource): FakeLog {
+    const log = source.kind === "run" ? this.logs.get(source.run_id) : this.appLogs.get(source.day);
+    if (!log) {
+      const what = source.kind === "run" ? `the log of run ${source.run_id}` : `the application log of ${source.day}`;
+      throw new BackendError("not_found", `${what} was not found`);
+    }
+    return log;
+  }
+  /** The line numbers of a view: `null` when it is the whole log (position = line number). */
+  private positions(view: LogView): number[] | null {
+    if (!view.stream) return null;
+    const log = this.source(view.source);
+    const out: number[] = [];
+    for (let n = 0; n < log.lines; n++) if (log.line(n).stream === view.stream) out.push(n);
+    return out;
+  }
+  logInfo(view: LogView) {
+    return this.attempt("logInfo", (): LogInfo => {
+      const log = this.source(view.source);
+      const positions = this.positions(view);
+      const path = view.source.kind === "run" ? `/data/runs/${view.source.run_id}.log` : `/data/logs/sundial.${view.source.day}.log`;
+      return { lines: positions ? positions.length : log.lines, bytes: log.lines * 40, path, live: log.live ?? false };
+    });
+  }
+  readLogLines(view: LogView, start: number, count: number) {
+    return this.attempt("readLogLines", () => {
+      if (count < 1 || count > 5000) {
+        throw new BackendError("invalid", "count: must be between 1 and 5000", [{ field: "count", message: "must be between 1 and 5000" }]);
+      }
+      const log = this.source(view.source);
+      const positions = this.positions(view);
+      const lines: LogLine[] = [];
+      const end = Math.min(start + count, positions ? positions.length : log.lines);
+      for (let p = start; p < end; p++) lines.push(log.line(positions ? positions[p]! : p));
+      return lines;
+    });
+  }
+  locateLogLine(view: LogView, line: number) {
+    return this.attempt("locateLogLine", () => {
+      const log = this.source(view.source);
+      const positions = this.positions(view);
+      if (!positions) return Math.min(line, log.lines);
+      const found = positions.findIndex((n) => n >= line);
+      return found === -1 ? positions.length : found;
+    });
+  }
+  searchLog(view: LogView, search: LogSearch) {
+    return this.attempt("searchLog", (): LogSearchResult => {
+      if (search.pattern === "") {
+        throw new BackendError("invalid", "pattern: the pattern is empty", [{ field: "pattern", message: "the pattern is empty" }]);
+      }
+      const log = this.source(view.source);
+      const positions = this.positions(view);
+      let pattern: RegExp;
+      try {
+        const source = search.regex ? search.pattern : search.pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        pattern = new RegExp(source, search.case_sensitive ? "g" : "gi");
+      } catch (e) {
+        throw new BackendError("invalid", `pattern: ${String(e)}`, [{ field: "pattern", message: String(e) }]);
+      }
+      const size = positions ? positions.length : log.lines;
+      const matches: LogMatch[] = [];
+      let total = 0;
+      let next = size;
+      for (let p = search.from; p < size; p++) {
+        const line = log.line(positions ? positions[p]! : p);
+        const ranges = utf16Ranges(line.text, pattern);
+        if (ranges.length === 0) continue;
+        total += 1;
+        if (matches.length < search.max_matches) {
+          matches.push({ position: p, line: line.number, ranges });
+          next = p + 1;
+        }
+      }
+      if (matches.length < search.max_matches) next = size;
+      return { total, matches, next };
+    });
   }
   followRunLog(runId: string, fromLine: number, onBatch: Parameters<Backend["followRunLog"]>[2]) {
     return this.attempt("followRunLog", () => {
-      onBatch({ lines: (this.logs.get(runId) ?? []).slice(fromLine), done: true });
+      const log = this.source({ kind: "run", run_id: runId });
+      const lines: LogLine[] = [];
+      for (let n = fromLine; n < log.lines; n++) lines.push(log.line(n));
+      this.followers.set(runId, { onBatch, sent: log.lines });
+      onBatch({ lines, done: !log.live });
+    });
+  }
+  private followers = new Map<string, { onBatch: Parameters<Backend["followRunLog"]>[2]; sent: number }>();
+  /** Appends lines to a live run log and sends them to its follower, as the engine would;
+   * `done` ends the run's log. */
+  appendLog(runId: string, lines: LogLine[], done = false): void {
+    const log = this.logs.get(runId);
+    if (!log) throw new Error(`no log for run ${runId}`);
+    const before = log.line.bind(log);
+    const start = log.lines;
+    log.line = (n) => (n < start ? before(n) : lines[n - start]!);
+    log.lines += lines.length;
+    log.live = !done;
+    const follower = this.followers.get(runId);
+    if (follower) {
+      follower.onBatch({ lines, done });
+      follower.sent = log.lines;
+      if (done) this.followers.delete(runId);
+    }
+  }
+  listAppLogs() {
+    return this.record(
+      "listAppLogs",
+      [...this.appLogs.entries()]
+        .map(([day, log]): AppLogFile => ({ day, bytes: log.lines * 40 }))
+        .sort((a, b) => b.day.localeCompare(a.day)),
+    );
+  }
+  revealLog(source: LogSource) {
+    return this.attempt("revealLog", () => {
+      this.source(source);
+    });
+  }
+  getRetention() {
+    return this.record("getRetention", this.retention);
+  }
+  setRetention(policy: RetentionPolicy) {
+    return this.attempt("setRetention", () => {
+      this.retention = policy;
+      return policy;
     });
   }
   getStatus() {
