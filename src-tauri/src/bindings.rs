@@ -6,10 +6,12 @@ use std::path::Path;
 
 use sundial_engine::EngineEvent;
 use sundial_engine::domain::{Job, JobSpec, Run, Trigger};
+use sundial_engine::retention::RetentionPolicy;
 use sundial_engine::schedule::FireTime;
 use ts_rs::{ExportError, TS};
 
 use crate::commands::jobs::SchedulePreview;
+use crate::commands::logs::{AppLogFile, LogInfo, LogSearch, LogSearchResult, LogView};
 use crate::commands::runs::RunQuery;
 use crate::error::IpcError;
 use crate::log_stream::LogBatch;
@@ -31,5 +33,11 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     LogBatch::export_all_to(dir)?;
     IpcError::export_all_to(dir)?;
     Settings::export_all_to(dir)?;
+    RetentionPolicy::export_all_to(dir)?;
+    LogView::export_all_to(dir)?;
+    LogInfo::export_all_to(dir)?;
+    LogSearch::export_all_to(dir)?;
+    LogSearchResult::export_all_to(dir)?;
+    AppLogFile::export_all_to(dir)?;
     Ok(())
 }

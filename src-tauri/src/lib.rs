@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod log_stream;
 pub mod logging;
+pub mod reveal;
 pub mod settings;
 pub mod shutdown;
 pub mod state;
@@ -34,10 +35,17 @@ use crate::state::AppState;
 /// Only one scheduler may fire a database's jobs (decisions/0003): the app takes the scheduler
 /// lease, and the engine renews it while it runs and gives it back when it shuts down. When `sundialctl daemon` already holds it, the app starts
 /// passive: it shows and edits jobs, and the daemon fires them.
-pub async fn start_engine(paths: &AppPaths) -> Result<Engine, Box<dyn std::error::Error>> {
+pub async fn start_engine(
+    paths: &AppPaths,
+    settings: &Settings,
+) -> Result<(Engine, Runner), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(paths.data_dir())?;
     let logs = LogStore::new(paths.run_logs());
-    let runner = Runner::new(RunnerConfig::default(), logs.clone())?;
+    let runner_config = RunnerConfig {
+        max_log_bytes: settings.max_log_bytes(),
+        ..RunnerConfig::default()
+    };
+    let runner = Runner::new(runner_config, logs.clone())?;
     let lease_store = Store::open(&paths.database()).await?;
     let mut config = match Lease::acquire(&lease_store, "Sundial app", Utc::now(), LEASE_TTL)
         .await?
@@ -58,8 +66,9 @@ pub async fn start_engine(paths: &AppPaths) -> Result<Engine, Box<dyn std::error
         }
     };
     config.logs = Some(logs);
-    let engine = Engine::start(config, Arc::new(SystemClock), Arc::new(runner)).await?;
-    Ok(engine)
+    config.max_parallel = settings.max_parallel as usize;
+    let engine = Engine::start(config, Arc::new(SystemClock), Arc::new(runner.clone())).await?;
+    Ok((engine, runner))
 }
 
 pub fn run() {
@@ -88,10 +97,11 @@ pub fn run() {
                 Err(e) => eprintln!("sundial: cannot write the application log: {e}"),
             }
             tracing::info!(data_dir = %paths.data_dir().display(), "Sundial is starting");
-            let engine = tauri::async_runtime::block_on(start_engine(&paths)).inspect_err(|e| {
-                tracing::error!(error = %e, "the engine could not start");
-            })?;
-            app.manage(AppState::new(engine, paths, settings));
+            let (engine, runner) = tauri::async_runtime::block_on(start_engine(&paths, &settings))
+                .inspect_err(|e| {
+                    tracing::error!(error = %e, "the engine could not start");
+                })?;
+            app.manage(AppState::new(engine, paths, settings).with_runner(runner));
             tray::build(app.handle())?;
             events::spawn_forwarder(app.handle().clone());
             tracing::info!("Sundial is ready");

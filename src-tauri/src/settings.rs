@@ -12,6 +12,19 @@ use crate::shutdown::QuitBehaviour;
 
 pub const FILE_NAME: &str = "desktop.json";
 pub const MAX_APP_LOG_DAYS: u32 = 365;
+pub const MAX_PARALLEL: u32 = 64;
+pub const MAX_LOG_MIB: u32 = 65_536;
+
+/// The window's colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// Light or dark as the system is.
+    #[default]
+    System,
+    Light,
+    Dark,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
@@ -25,6 +38,13 @@ pub struct Settings {
     pub notifications: bool,
     /// Set once the "Sundial keeps running in the tray" notice has been shown.
     pub close_notice_shown: bool,
+    /// How many runs may go at once (1 to 64); more wait as queued. Applies at once.
+    pub max_parallel: u32,
+    /// Per-run cap on a run's log, in MiB (1 to 65536); output past it is dropped behind a
+    /// marker line. Applies to runs that start after the change.
+    pub max_log_mib: u32,
+    /// The window's colours: follow the system, or always light or dark.
+    pub theme: Theme,
 }
 
 impl Default for Settings {
@@ -34,6 +54,11 @@ impl Default for Settings {
             app_log_days: 14,
             notifications: true,
             close_notice_shown: false,
+            max_parallel: std::thread::available_parallelism()
+                .map_or(2, |n| n.get() as u32)
+                .clamp(2, 8),
+            max_log_mib: 256,
+            theme: Theme::System,
         }
     }
 }
@@ -65,8 +90,25 @@ impl Settings {
         std::fs::rename(tmp, path)
     }
 
+    /// The run-log cap in bytes.
+    pub fn max_log_bytes(&self) -> u64 {
+        u64::from(self.max_log_mib) * 1024 * 1024
+    }
+
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
+        if !(1..=MAX_PARALLEL).contains(&self.max_parallel) {
+            errors.push(
+                "max_parallel",
+                format!("allow between 1 and {MAX_PARALLEL} runs at once"),
+            );
+        }
+        if !(1..=MAX_LOG_MIB).contains(&self.max_log_mib) {
+            errors.push(
+                "max_log_mib",
+                format!("cap each run's log at between 1 and {MAX_LOG_MIB} MiB"),
+            );
+        }
         if !(1..=MAX_APP_LOG_DAYS).contains(&self.app_log_days) {
             errors.push(
                 "app_log_days",
@@ -93,6 +135,9 @@ mod tests {
             app_log_days: 3,
             notifications: false,
             close_notice_shown: true,
+            max_parallel: 3,
+            max_log_mib: 10,
+            theme: Theme::Dark,
         };
         settings.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), settings);
@@ -104,6 +149,33 @@ mod tests {
         assert_eq!(Settings::load(dir.path()), Settings::default());
         std::fs::write(Settings::path(dir.path()), "{not json").unwrap();
         assert_eq!(Settings::load(dir.path()), Settings::default());
+    }
+
+    #[test]
+    fn a_file_from_an_older_version_gets_defaults_for_new_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            Settings::path(dir.path()),
+            r#"{"quit_behaviour":"cancel","app_log_days":5,"notifications":true,"close_notice_shown":true}"#,
+        )
+        .unwrap();
+        let loaded = Settings::load(dir.path());
+        assert_eq!(loaded.quit_behaviour, QuitBehaviour::Cancel);
+        assert_eq!(loaded.max_log_mib, 256);
+        assert_eq!(loaded.theme, Theme::System);
+    }
+
+    #[test]
+    fn caps_out_of_range_are_field_errors() {
+        let errors = Settings {
+            max_parallel: 0,
+            max_log_mib: MAX_LOG_MIB + 1,
+            ..Settings::default()
+        }
+        .validate()
+        .unwrap_err();
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["max_parallel", "max_log_mib"]);
     }
 
     #[test]

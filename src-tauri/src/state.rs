@@ -1,15 +1,21 @@
 //! What the shell manages: the engine handle, the run-log reader, paths and settings.
 
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
-use sundial_engine::{AppPaths, Engine, LogStore};
+use sundial_engine::{AppPaths, Engine, LogStore, Runner};
 
+use crate::commands::logs::LogViews;
 use crate::settings::Settings;
 
 pub struct AppState {
     pub engine: Engine,
     pub logs: LogStore,
+    /// The indexes of the log views the window has open.
+    pub views: Arc<LogViews>,
+    /// The runner, for settings that change how runs are made (the output cap); `None` in
+    /// the command tests.
+    pub runner: Option<Runner>,
     pub paths: AppPaths,
     pub settings: Mutex<Settings>,
     /// Set once Quit is under way, so a second Quit does not start a second shutdown.
@@ -26,9 +32,24 @@ impl AppState {
         Self {
             engine,
             logs,
+            views: Arc::default(),
+            runner: None,
             paths,
             settings: Mutex::new(settings),
             quitting: AtomicBool::new(false),
+        }
+    }
+
+    pub fn with_runner(mut self, runner: Runner) -> Self {
+        self.runner = Some(runner);
+        self
+    }
+
+    /// Puts the settings the engine and runner read into effect.
+    pub fn apply_settings(&self, settings: &Settings) {
+        self.engine.set_max_parallel(settings.max_parallel as usize);
+        if let Some(runner) = &self.runner {
+            runner.set_max_log_bytes(settings.max_log_bytes());
         }
     }
 

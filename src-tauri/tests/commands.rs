@@ -22,13 +22,16 @@ impl Harness {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let paths = AppPaths::new(dir.path());
-        let engine = tauri::async_runtime::block_on(sundial_desktop::start_engine(&paths)).unwrap();
+        let settings = Settings::default();
+        let (engine, runner) =
+            tauri::async_runtime::block_on(sundial_desktop::start_engine(&paths, &settings))
+                .unwrap();
         let app = mock_builder()
             .invoke_handler(commands::handler())
             // The real context: its capabilities (ACL) decide what the web view may call.
             .build(tauri::generate_context!(test = true))
             .unwrap();
-        app.manage(AppState::new(engine, paths, Settings::default()));
+        app.manage(AppState::new(engine, paths, settings).with_runner(runner));
         let window = WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .unwrap();
@@ -116,7 +119,11 @@ fn malformed_ids_are_invalid_on_the_id_field() {
         ("cancel_run", json!({"id": "1"})),
         (
             "read_log_lines",
-            json!({"runId": "zz", "start": 0, "count": 10}),
+            json!({"view": {"source": {"kind": "run", "run_id": "zz"}}, "start": 0, "count": 10}),
+        ),
+        (
+            "log_info",
+            json!({"view": {"source": {"kind": "run", "run_id": "../x"}}}),
         ),
     ] {
         let e = h.err(cmd, args);
@@ -139,7 +146,11 @@ fn unknown_ids_are_not_found() {
         ("get_run", json!({"id": UNKNOWN_ID})),
         (
             "read_log_lines",
-            json!({"runId": UNKNOWN_ID, "start": 0, "count": 10}),
+            json!({"view": {"source": {"kind": "run", "run_id": UNKNOWN_ID}}, "start": 0, "count": 10}),
+        ),
+        (
+            "log_info",
+            json!({"view": {"source": {"kind": "app", "day": "2001-01-01"}}}),
         ),
     ] {
         let e = h.err(cmd, args);
@@ -295,4 +306,233 @@ fn only_the_app_itself_may_call_commands() {
         .call("plugin:shell|open", json!({"path": "https://example.com"}))
         .unwrap_err();
     assert!(e.as_str().unwrap().contains("not"), "{e}");
+}
+
+/// Runs a job printing `script` through sh and waits for it to end; returns the run id.
+fn run_script(h: &Harness, name: &str, script: &str) -> String {
+    let job = h.ok(
+        "create_job",
+        json!({"spec": {
+            "name": name,
+            "kind": {"type": "command", "program": {"mode": "script", "interpreter": "sh", "body": script}},
+            "trigger": {"type": "manual"},
+        }}),
+    );
+    let run = h.ok("run_job_now", json!({"id": job["id"]}));
+    let id = run["id"].as_str().unwrap().to_string();
+    let mut events = h.engine().subscribe();
+    tauri::async_runtime::block_on(async {
+        loop {
+            let run = h.ok("get_run", json!({"id": id}));
+            if run["finished_at"].is_string() {
+                assert_eq!(run["status"], "succeeded", "{run}");
+                break;
+            }
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv()).await;
+        }
+    });
+    id
+}
+
+#[test]
+fn a_log_view_reads_ranges_filters_a_stream_and_searches() {
+    let h = Harness::new();
+    let run = run_script(
+        &h,
+        "chatty",
+        "i=0; while [ $i -lt 300 ]; do echo \"out $i\"; if [ $((i % 10)) -eq 0 ]; then echo \"err $i é\" >&2; fi; i=$((i+1)); done",
+    );
+    let all = json!({"source": {"kind": "run", "run_id": run}});
+    let stderr = json!({"source": {"kind": "run", "run_id": run}, "stream": "stderr"});
+    let info = h.ok("log_info", json!({"view": all}));
+    let total = info["lines"].as_u64().unwrap();
+    assert!(total >= 330, "{info}"); // 300 + 30 lines, and Sundial's own start/end notes
+    assert_eq!(info["live"], false);
+    assert!(info["path"].as_str().unwrap().ends_with(".log"));
+    assert_eq!(h.ok("log_info", json!({"view": stderr}))["lines"], 30);
+
+    let page = h.ok(
+        "read_log_lines",
+        json!({"view": stderr, "start": 10, "count": 5}),
+    );
+    let texts: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "err 100 é",
+            "err 110 é",
+            "err 120 é",
+            "err 130 é",
+            "err 140 é"
+        ]
+    );
+
+    // Jumping to a file line in the filtered view lands on the first stderr line at or
+    // after it (the two pipes are read separately, so their lines need not alternate).
+    let every = h.ok(
+        "read_log_lines",
+        json!({"view": all, "start": 0, "count": 5000}),
+    );
+    let every = every.as_array().unwrap();
+    let out_101 = every.iter().position(|l| l["text"] == "out 101").unwrap() as u64;
+    let err_100 = every.iter().position(|l| l["text"] == "err 100 é").unwrap();
+    assert_eq!(
+        page[0]["number"],
+        json!(err_100),
+        "lines keep their numbers in the file"
+    );
+    let expected = every
+        .iter()
+        .filter(|l| l["stream"] == "stderr")
+        .position(|l| l["number"].as_u64().unwrap() >= out_101)
+        .unwrap_or(30);
+    assert_eq!(
+        h.ok("locate_log_line", json!({"view": stderr, "line": out_101})),
+        json!(expected)
+    );
+    let last_err = every.iter().rposition(|l| l["stream"] == "stderr").unwrap() as u64;
+    assert_eq!(
+        h.ok("locate_log_line", json!({"view": stderr, "line": last_err})),
+        29
+    );
+
+    // Search: every match counted, a page returned, ranges in UTF-16 units.
+    let found = h.ok(
+        "search_log",
+        json!({"view": stderr, "search": {"pattern": "0 é", "regex": false, "case_sensitive": true, "from": 0, "max_matches": 4}}),
+    );
+    assert_eq!(found["total"], 30);
+    let matches = found["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 4);
+    assert_eq!(matches[1]["position"], 1);
+    assert_eq!(
+        matches[1]["ranges"],
+        json!([[5, 8]]),
+        "\"err 10 é\": é is one unit"
+    );
+    assert_eq!(found["next"], 4);
+    let rest = h.ok(
+        "search_log",
+        json!({"view": stderr, "search": {"pattern": "ERR \\d+5?0 ", "regex": true, "case_sensitive": false, "from": 4, "max_matches": 100}}),
+    );
+    assert_eq!(rest["total"], 26);
+    assert_eq!(rest["next"], 30);
+
+    let e = h.err(
+        "search_log",
+        json!({"view": all, "search": {"pattern": "(unclosed", "regex": true, "case_sensitive": true, "from": 0, "max_matches": 10}}),
+    );
+    assert_eq!(e["code"], "invalid", "{e}");
+    let e = h.err(
+        "search_log",
+        json!({"view": all, "search": {"pattern": "x", "regex": false, "case_sensitive": true, "from": 0, "max_matches": 10001}}),
+    );
+    assert_eq!(fields(&e), ["search.max_matches"], "{e}");
+    let e = h.err(
+        "read_log_lines",
+        json!({"view": all, "start": 0, "count": 5001}),
+    );
+    assert_eq!(fields(&e), ["count"], "{e}");
+}
+
+#[test]
+fn the_application_log_is_listed_and_read_like_a_run_log() {
+    let h = Harness::new();
+    let dir = h.app.state::<AppState>().paths.app_logs();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("sundial.2026-11-20.log"),
+        "2026-11-20T08:00:00.000000Z  INFO sundial: started\n2026-11-20T08:00:01.000000Z ERROR sundial: the disk is full\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a log").unwrap();
+    let files = h.ok("list_app_logs", json!({}));
+    let days: Vec<&str> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["day"].as_str().unwrap())
+        .collect();
+    assert!(days.contains(&"2026-11-20"), "{files}");
+    assert!(
+        days.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {files}"
+    );
+    let view = json!({"source": {"kind": "app", "day": "2026-11-20"}});
+    assert_eq!(h.ok("log_info", json!({"view": view}))["lines"], 2);
+    let lines = h.ok(
+        "read_log_lines",
+        json!({"view": view, "start": 0, "count": 10}),
+    );
+    assert_eq!(lines[1]["stream"], "stderr", "errors stand out");
+    assert_eq!(lines[1]["time"], "2026-11-20T08:00:01.000000Z");
+    let errors = json!({"source": {"kind": "app", "day": "2026-11-20"}, "stream": "stderr"});
+    assert_eq!(h.ok("log_info", json!({"view": errors}))["lines"], 1);
+    for day in ["../../etc/passwd", "2026-13-01", ""] {
+        let e = h.err(
+            "log_info",
+            json!({"view": {"source": {"kind": "app", "day": day}}}),
+        );
+        assert_eq!(fields(&e), ["source.day"], "{day}: {e}");
+    }
+}
+
+#[test]
+fn the_parallel_cap_and_retention_apply_when_saved() {
+    let h = Harness::new();
+    let mut settings = h.ok("get_settings", json!({}));
+    settings["max_parallel"] = json!(5);
+    settings["max_log_mib"] = json!(1);
+    settings["theme"] = json!("dark");
+    h.ok("update_settings", json!({"settings": settings}));
+    assert_eq!(h.engine().max_parallel(), 5);
+    let state = h.app.state::<AppState>();
+    assert_eq!(state.runner.as_ref().unwrap().max_log_bytes(), 1024 * 1024);
+    settings["max_parallel"] = json!(0);
+    let e = h.err("update_settings", json!({"settings": settings}));
+    assert_eq!(fields(&e), ["max_parallel"]);
+    assert_eq!(
+        h.engine().max_parallel(),
+        5,
+        "a refused change changes nothing"
+    );
+
+    let kept = h.ok(
+        "set_retention",
+        json!({"policy": {"keep_runs": 50, "keep_days": null}}),
+    );
+    assert_eq!(kept, json!({"keep_runs": 50, "keep_days": null}));
+    assert_eq!(h.ok("get_retention", json!({})), kept);
+    let e = h.err(
+        "set_retention",
+        json!({"policy": {"keep_runs": 0, "keep_days": 5}}),
+    );
+    assert_eq!(fields(&e), ["keep_runs"]);
+    assert_eq!(h.ok("get_retention", json!({})), kept);
+}
+
+#[test]
+fn history_filters_by_time() {
+    let h = Harness::new();
+    let run = run_script(&h, "quick", "echo hi");
+    let all = h.ok(
+        "list_runs",
+        json!({"query": {"limit": 10, "from": "2000-01-01T00:00:00Z"}}),
+    );
+    assert_eq!(all[0]["id"], json!(run));
+    let none = h.ok(
+        "list_runs",
+        json!({"query": {"limit": 10, "to": "2000-01-01T00:00:00Z"}}),
+    );
+    assert_eq!(none, json!([]));
+    let e = h.err(
+        "list_runs",
+        json!({"query": {"limit": 10, "from": "yesterday"}}),
+    );
+    assert_eq!(fields(&e), ["from"], "{e}");
 }

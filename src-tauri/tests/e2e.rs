@@ -201,7 +201,10 @@ fn app_binary() -> PathBuf {
 }
 
 async fn engine_on(paths: &AppPaths) -> Engine {
-    sundial_desktop::start_engine(paths).await.unwrap()
+    sundial_desktop::start_engine(paths, &sundial_desktop::settings::Settings::default())
+        .await
+        .unwrap()
+        .0
 }
 
 async fn seed(paths: &AppPaths) -> (JobId, JobId) {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
@@ -102,6 +102,80 @@ struct Inner {
     scheduling: bool,
     /// The lease keeper: told to stop (and give the lease back) at shutdown.
     lease_task: Mutex<Option<(tokio_util::sync::CancellationToken, JoinHandle<()>)>>,
+    parallel: Arc<ParallelLimit>,
+}
+
+/// A job shown to the user has its secrets masked ([`Job::masked`]); saved back unchanged,
+/// a masked value keeps the value stored for that variable, so an edit of another field never
+/// overwrites a secret with its mask. A mask with no stored secret behind it is refused.
+fn restore_masked_secrets(spec: &mut JobSpec, previous: &JobSpec) -> Result<(), EngineError> {
+    use crate::domain::SECRET_MASK;
+    use crate::files::jobfile::{secret_vars, stored_secret};
+    let mut errors = ValidationErrors::default();
+    for (field, var) in secret_vars(&mut spec.kind) {
+        if var.secret && var.value == SECRET_MASK {
+            match stored_secret(&previous.kind, &field, &var.name) {
+                Some(value) => var.value = value.to_string(),
+                None => errors.push(
+                    format!("{field}.value"),
+                    format!(
+                        "is the mask of secret {:?}, not its value: type the value",
+                        var.name
+                    ),
+                ),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::Invalid(errors))
+    }
+}
+
+/// The global cap on runs going at once, changeable while runs go: raising it lets queued
+/// runs start at once; lowering it lets the runs going finish and starts new ones only below
+/// the new cap.
+struct ParallelLimit {
+    permits: Arc<Semaphore>,
+    cap: std::sync::Mutex<usize>,
+}
+
+impl ParallelLimit {
+    fn new(cap: usize) -> Self {
+        let cap = cap.max(1);
+        Self {
+            permits: Arc::new(Semaphore::new(cap)),
+            cap: std::sync::Mutex::new(cap),
+        }
+    }
+
+    fn semaphore(&self) -> Arc<Semaphore> {
+        self.permits.clone()
+    }
+
+    fn get(&self) -> usize {
+        *self.cap.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, cap: usize) {
+        let cap = cap.max(1);
+        let mut current = self.cap.lock().unwrap_or_else(|e| e.into_inner());
+        if cap > *current {
+            self.permits.add_permits(cap - *current);
+        } else if cap < *current {
+            // Take the surplus permits as they come free, and drop them for good. The
+            // semaphore is fair, so runs queued after this wait for the lower cap.
+            let surplus = u32::try_from(*current - cap).unwrap_or(u32::MAX);
+            let permits = self.permits.clone();
+            tokio::spawn(async move {
+                if let Ok(taken) = permits.acquire_many_owned(surplus).await {
+                    taken.forget();
+                }
+            });
+        }
+        *current = cap;
+    }
 }
 
 impl Engine {
@@ -170,6 +244,7 @@ impl Engine {
                 (s.job, cursor)
             })
             .collect();
+        let parallel = Arc::new(ParallelLimit::new(config.max_parallel));
         let (events, _) = broadcast::channel(4096);
         let (commands, command_rx) = mpsc::unbounded_channel();
         let scheduler = Scheduler::new(
@@ -178,7 +253,7 @@ impl Engine {
                 clock: clock.clone(),
                 executor,
                 events: events.clone(),
-                max_parallel: config.max_parallel,
+                permits: parallel.semaphore(),
                 paused,
                 logs: config.logs.clone(),
                 // Only the scheduling engine prunes; a passive one (the CLI) leaves history be.
@@ -209,6 +284,7 @@ impl Engine {
                 task: Mutex::new(Some(task)),
                 scheduling: config.scheduling,
                 lease_task: Mutex::new(lease_task),
+                parallel,
             }),
         })
     }
@@ -279,6 +355,7 @@ impl Engine {
         let now = self.now();
         let stored = self.load(id).await?;
         let previous = &stored.job.spec;
+        restore_masked_secrets(&mut spec, previous)?;
         validate_spec(&spec, now, Some(previous))?;
         self.check_upstream(Some(id), &spec).await?;
         if let (Trigger::Interval { anchor, .. }, Trigger::Interval { anchor: old, .. }) =
@@ -506,7 +583,18 @@ impl Engine {
         self.ask(|ack| Command::SetRetention { policy, ack }).await
     }
 
-    // ----- pause ------------------------------------------------------------------------
+    // ----- pause and the parallel cap ------------------------------------------------------
+
+    /// How many runs may go at once.
+    pub fn max_parallel(&self) -> usize {
+        self.inner.parallel.get()
+    }
+
+    /// Changes the cap on runs going at once, effective immediately (runs going are never
+    /// stopped for it).
+    pub fn set_max_parallel(&self, cap: usize) {
+        self.inner.parallel.set(cap);
+    }
 
     /// Stops all scheduled firings (runs going are not touched). Persists across restarts.
     pub async fn pause(&self) -> Result<(), EngineError> {

@@ -13,7 +13,9 @@ use crate::store::{Store, StoreResult};
 pub const KEEP_RUNS_SETTING: &str = "retention.keep_runs";
 pub const KEEP_DAYS_SETTING: &str = "retention.keep_days";
 
+/// How much history each job keeps: runs beyond either limit are deleted with their log files.
 /// `None` = no limit of that kind.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetentionPolicy {
     pub keep_runs: Option<u32>,

@@ -545,3 +545,95 @@ async fn an_engine_gives_its_scheduler_lease_back_when_it_shuts_down() {
         .unwrap();
     assert_eq!(next.expect("the lease is free").record().holder, "second");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_parallel_cap_changes_while_runs_go() {
+    let h = Harness::start_with("2024-01-01T00:00:00Z", 1).await;
+    let mut jobs = Vec::new();
+    for name in ["a", "b", "c"] {
+        h.executor
+            .set(name, Behaviour::Take(Duration::from_secs(60)));
+        let job = h
+            .engine
+            .create_job(spec(name, json!({"type": "manual"}), json!(null)))
+            .await
+            .unwrap();
+        h.engine.run_now(job.id).await.unwrap();
+        jobs.push(job);
+    }
+    h.advance_secs(1).await;
+    let going = |runs: Vec<Run>| {
+        runs.iter()
+            .filter(|r| r.status == RunStatus::Running)
+            .count()
+    };
+    assert_eq!(going(h.all_runs().await), 1, "cap 1: one run, two queued");
+    h.engine.set_max_parallel(3);
+    h.advance_secs(1).await;
+    assert_eq!(
+        going(h.all_runs().await),
+        3,
+        "raised: the queued runs start at once"
+    );
+    assert_eq!(h.engine.max_parallel(), 3);
+    h.engine.set_max_parallel(1);
+    for job in &jobs {
+        h.engine.run_now(job.id).await.unwrap();
+    }
+    h.advance_secs(2).await;
+    assert_eq!(
+        going(h.all_runs().await),
+        3,
+        "lowered: the runs going are left alone"
+    );
+    h.advance_secs(60).await; // the first three end
+    assert_eq!(going(h.all_runs().await), 1, "then only one at a time");
+    h.advance_secs(60).await;
+    assert_eq!(going(h.all_runs().await), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn saving_a_job_as_shown_keeps_its_secrets() {
+    let h = Harness::start("2024-01-01T00:00:00Z").await;
+    let mut with_secret = spec("report", json!({"type": "manual"}), json!(null));
+    if let sundial_engine::domain::JobKind::Command(command) = &mut with_secret.kind {
+        command.env = vec![
+            serde_json::from_value(json!({"name": "TOKEN", "value": "s3cret", "secret": true}))
+                .unwrap(),
+        ];
+    }
+    let job = h.engine.create_job(with_secret).await.unwrap();
+    // What the window shows and sends back: the mask, and an edited description.
+    let mut shown = job.masked().spec;
+    shown.description = "edited".into();
+    let saved = h
+        .engine
+        .update_job(job.id, shown.clone(), job.revision)
+        .await
+        .unwrap();
+    let env = |job: &sundial_engine::domain::Job| match &job.spec.kind {
+        sundial_engine::domain::JobKind::Command(c) => c.env[0].value.clone(),
+        _ => unreachable!(),
+    };
+    assert_eq!(env(&saved), "s3cret");
+    assert_eq!(env(&h.engine.get_job(job.id).await.unwrap()), "s3cret");
+    // A mask for a secret the job never had is refused, and nothing changes.
+    if let sundial_engine::domain::JobKind::Command(command) = &mut shown.kind {
+        command.env[0].name = "OTHER".into();
+    }
+    let err = h
+        .engine
+        .update_job(job.id, shown, saved.revision)
+        .await
+        .unwrap_err();
+    match err {
+        EngineError::Invalid(errors) => {
+            assert_eq!(errors.0[0].field, "kind.env[0].value");
+        }
+        other => panic!("expected a field error, got {other:?}"),
+    }
+    assert_eq!(
+        h.engine.get_job(job.id).await.unwrap().revision,
+        saved.revision
+    );
+}

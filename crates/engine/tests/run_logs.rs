@@ -560,3 +560,112 @@ fn lines_split_across_chunks_are_joined_and_an_unterminated_last_line_is_kept() 
         std::fs::metadata(logs.log_path(run)).unwrap().len()
     );
 }
+
+#[test]
+fn a_stream_view_reads_only_that_streams_lines_by_position_and_grows() {
+    use sundial_engine::logs::StreamIndex;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = LogStore::new(dir.path());
+    let run = RunId::new();
+    write_numbered_log(&logs, run, 10_000);
+    let log = logs.open(run).unwrap();
+    // The expected stderr lines, read the slow way.
+    let all = log.read_lines(0, 10_000).unwrap();
+    let stderr: Vec<u64> = all
+        .iter()
+        .filter(|l| l.stream == Stream::Stderr)
+        .map(|l| l.number)
+        .collect();
+    assert_eq!(stderr.len(), 10_000 / 7 + 1);
+
+    let mut view = StreamIndex::new(Stream::Stderr);
+    view.update(&log).unwrap();
+    assert_eq!(view.len(), stderr.len() as u64);
+    let page = view.read(&log, 100, 50).unwrap();
+    let numbers: Vec<u64> = page.iter().map(|l| l.number).collect();
+    assert_eq!(numbers, stderr[100..150]);
+    assert!(
+        page.iter()
+            .all(|l| l.stream == Stream::Stderr && l.text.starts_with("ERR "))
+    );
+    // Past the end: fewer lines, no error.
+    assert_eq!(view.read(&log, view.len() - 2, 10).unwrap().len(), 2);
+    // Jumping to a file line lands on the first stream line at or after it.
+    assert_eq!(view.position_of(stderr[40]), 40);
+    assert_eq!(view.position_of(stderr[39] + 1), 40);
+    assert_eq!(view.position_of(u64::MAX), view.len());
+}
+
+#[tokio::test]
+async fn a_stream_view_of_a_log_being_written_extends_with_it() {
+    use sundial_engine::logs::StreamIndex;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = LogStore::new(dir.path());
+    let run = RunId::new();
+    let mut writer = logs.create(run, u64::MAX).unwrap();
+    writer.write_output(Stream::Stdout, Utc::now(), b"one\ntwo\n");
+    writer.write_output(Stream::Stderr, Utc::now(), b"bad one\n");
+    writer.flush();
+    let log = logs.open(run).unwrap();
+    let mut view = StreamIndex::new(Stream::Stdout);
+    view.update(&log).unwrap();
+    assert_eq!(view.len(), 2);
+    writer.write_output(Stream::Stdout, Utc::now(), b"three\n");
+    writer.flush();
+    view.update(&log).unwrap();
+    assert_eq!(view.len(), 3);
+    assert_eq!(view.read(&log, 2, 1).unwrap()[0].text, "three");
+    writer.finish(Utc::now()).unwrap();
+}
+
+#[test]
+fn a_text_log_reads_lines_by_range_and_searches_like_a_run_log() {
+    use sundial_engine::logs::TextLog;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sundial.2026-11-21.log");
+    let mut text = String::new();
+    for i in 0..5_000 {
+        let level = if i % 100 == 0 { "ERROR" } else { " INFO" };
+        text.push_str(&format!(
+            "2026-11-21T08:00:{:02}.000000Z {level} sundial: event {i}\n",
+            i % 60
+        ));
+    }
+    text.push_str("2026-11-21T08:01:00.000000Z  INFO sundial: unfinish");
+    std::fs::write(&path, &text).unwrap();
+    let mut log = TextLog::open(&path).unwrap();
+    assert_eq!(log.line_count(), 5_000, "the unfinished last line waits");
+    let lines = log.read_lines(4_998, 10).unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1].number, 4_999);
+    assert!(lines[1].text.ends_with("event 4999"));
+    assert_eq!(lines[1].time, "2026-11-21T08:00:19.000000Z");
+    let errors = log.read_lines(100, 1).unwrap();
+    assert_eq!(errors[0].stream, Stream::Stderr);
+
+    let mut found = Vec::new();
+    log.search_each(&SearchQuery::regex(r"event 4\d{3}$"), 0, None, |m| {
+        found.push(m.line);
+        true
+    })
+    .unwrap();
+    assert_eq!(found, (4_000..5_000).collect::<Vec<_>>());
+    let mut errs = 0;
+    log.search_each(
+        &SearchQuery::literal("sundial").in_stream(Stream::Stderr),
+        0,
+        None,
+        |_| {
+            errs += 1;
+            true
+        },
+    )
+    .unwrap();
+    assert_eq!(errs, 50);
+
+    // The file grows (the app keeps logging): the new lines appear after an update.
+    std::fs::write(&path, format!("{text}ed\nnext line\n")).unwrap();
+    log.update().unwrap();
+    assert_eq!(log.line_count(), 5_002);
+    assert_eq!(log.read_lines(5_001, 1).unwrap()[0].text, "next line");
+}

@@ -1,3 +1,4 @@
+use sundial_engine::retention::RetentionPolicy;
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::AutoLaunchManager;
 
@@ -30,7 +31,8 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
     state.settings()
 }
 
-/// Saves the settings; the application-log retention applies from the next start.
+/// Saves the settings. The parallel cap applies at once, the output cap to runs that start
+/// from now, and the application-log retention from the next start.
 #[tauri::command]
 pub fn update_settings(
     state: State<'_, AppState>,
@@ -41,8 +43,25 @@ pub fn update_settings(
     settings
         .save(state.paths.data_dir())
         .map_err(|e| IpcError::new(ErrorCode::Io, format!("cannot save the settings: {e}")))?;
+    state.apply_settings(&settings);
     *state.settings.lock().unwrap_or_else(|e| e.into_inner()) = settings.clone();
     Ok(settings)
+}
+
+#[tauri::command]
+pub async fn get_retention(state: State<'_, AppState>) -> CmdResult<RetentionPolicy> {
+    Ok(state.engine.retention().await?)
+}
+
+/// Sets how much history each job keeps; runs beyond it are pruned with their log files.
+#[tauri::command]
+pub async fn set_retention(
+    state: State<'_, AppState>,
+    policy: serde_json::Value,
+) -> CmdResult<RetentionPolicy> {
+    let policy: RetentionPolicy = parse("policy", policy)?;
+    state.engine.set_retention(policy).await?;
+    Ok(state.engine.retention().await?)
 }
 
 fn autostart<R: Runtime>(app: &AppHandle<R>) -> CmdResult<State<'_, AutoLaunchManager>> {

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod jobs;
+pub mod logs;
 pub mod runs;
 
 use serde::de::DeserializeOwned;
@@ -26,13 +27,20 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         runs::list_runs,
         runs::get_run,
         runs::cancel_run,
-        runs::read_log_lines,
-        runs::follow_run_log,
+        logs::log_info,
+        logs::read_log_lines,
+        logs::locate_log_line,
+        logs::search_log,
+        logs::follow_run_log,
+        logs::list_app_logs,
+        logs::reveal_log,
         app::get_status,
         app::pause_all,
         app::resume_all,
         app::get_settings,
         app::update_settings,
+        app::get_retention,
+        app::set_retention,
         app::get_autostart,
         app::set_autostart,
     ]

@@ -1,20 +1,18 @@
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
+
 use serde::Deserialize;
 use sundial_engine::domain::{JobId, Run, RunId, RunStatus};
-use sundial_engine::logs::LogLine;
 use sundial_engine::store::RunFilter;
 use tauri::State;
-use tauri::ipc::Channel;
 use ts_rs::TS;
 
 use super::{bounded, parse};
-use crate::error::CmdResult;
-use crate::log_stream::{LogBatch, pump};
+use crate::error::{CmdResult, IpcError};
 use crate::state::AppState;
 
 pub const MAX_RUNS_PAGE: u32 = 1000;
-pub const MAX_LOG_LINES: u32 = 5000;
 
 /// Which runs to list; pages go back in time from `before`.
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -25,6 +23,12 @@ pub struct RunQuery {
     #[serde(default)]
     #[ts(as = "Option<Vec<RunStatus>>", optional)]
     pub statuses: Vec<RunStatus>,
+    /// Only runs scheduled at or after this instant (RFC 3339).
+    #[ts(optional)]
+    pub from: Option<String>,
+    /// Only runs scheduled before this instant (RFC 3339).
+    #[ts(optional)]
+    pub to: Option<String>,
     #[ts(optional)]
     pub before: Option<String>,
     pub limit: u32,
@@ -35,11 +39,29 @@ impl RunQuery {
         Ok(RunFilter {
             job_id: self.job_id.as_deref().map(JobId::from_str).transpose()?,
             statuses: self.statuses,
+            from: self
+                .from
+                .as_deref()
+                .map(|t| instant("from", t))
+                .transpose()?,
+            to: self.to.as_deref().map(|t| instant("to", t)).transpose()?,
             before: self.before.as_deref().map(RunId::from_str).transpose()?,
             limit: bounded("limit", self.limit, MAX_RUNS_PAGE)?,
-            ..RunFilter::default()
         })
     }
+}
+
+fn instant(field: &str, text: &str) -> CmdResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            IpcError::invalid_field(
+                field,
+                format!(
+                    "{text:?} is not an RFC 3339 date-time ({e}), such as 2026-11-21T08:00:00Z"
+                ),
+            )
+        })
 }
 
 #[tauri::command]
@@ -59,38 +81,4 @@ pub async fn get_run(state: State<'_, AppState>, id: String) -> CmdResult<Run> {
 #[tauri::command]
 pub async fn cancel_run(state: State<'_, AppState>, id: String) -> CmdResult<()> {
     Ok(state.engine.cancel_run(RunId::from_str(&id)?).await?)
-}
-
-/// Lines `start..start+count` of a run's log: the viewer fetches ranges, never whole files.
-#[tauri::command]
-pub async fn read_log_lines(
-    state: State<'_, AppState>,
-    run_id: String,
-    start: u64,
-    count: u32,
-) -> CmdResult<Vec<LogLine>> {
-    let run_id = RunId::from_str(&run_id)?;
-    let count = bounded("count", count, MAX_LOG_LINES)?;
-    let log = state.logs.open(run_id)?;
-    Ok(
-        tokio::task::spawn_blocking(move || log.read_lines(start, count as usize))
-            .await
-            .map_err(|e| crate::error::IpcError::internal(e.to_string()))??,
-    )
-}
-
-/// Streams a run's log from `from_line` as it is written, in batches on `on_batch`, until the
-/// run ends (`done`), or the web view goes away.
-#[tauri::command]
-pub async fn follow_run_log(
-    state: State<'_, AppState>,
-    run_id: String,
-    from_line: u64,
-    on_batch: Channel<LogBatch>,
-) -> CmdResult<()> {
-    let follow = state.logs.follow(RunId::from_str(&run_id)?, from_line)?;
-    tokio::spawn(pump(follow.into_receiver(), move |batch| {
-        on_batch.send(batch).is_ok()
-    }));
-    Ok(())
 }

@@ -5,6 +5,7 @@
 mod format;
 mod reader;
 mod store;
+mod view;
 mod writer;
 
 use std::fmt;
@@ -13,6 +14,7 @@ use std::path::Path;
 pub use format::{LogLine, MAX_RECORD_BYTES, Stream};
 pub use reader::{MatchMode, RunLog, SearchMatch, SearchOptions, SearchQuery, SearchResults};
 pub use store::{LogFollow, LogStore};
+pub use view::{StreamIndex, TextLog, text_line, utf16_ranges};
 pub use writer::LogWriter;
 
 use crate::domain::InvalidId;

@@ -81,7 +81,7 @@ impl SearchQuery {
                 .any(|a| self.pattern.contains(a))
     }
 
-    fn compile(&self) -> Result<Regex, LogError> {
+    pub(crate) fn compile(&self) -> Result<Regex, LogError> {
         if self.pattern.is_empty() {
             return Err(LogError::Pattern("the pattern is empty".to_string()));
         }
@@ -205,6 +205,24 @@ impl RunLog {
             lines.len() < n
         })?;
         Ok(lines)
+    }
+
+    /// Appends the numbers of the lines of `stream` (continuation records included) from line
+    /// `start` to the end of the log as it is now; returns the line after the last one scanned.
+    /// This is how a viewer shows one stream with random access.
+    pub fn collect_stream_lines(
+        &self,
+        stream: Stream,
+        start: u64,
+        out: &mut Vec<u64>,
+    ) -> Result<u64, LogError> {
+        let end = self.line_count()?;
+        self.scan(start, end, |number, record| {
+            if parse_record(record).stream == stream {
+                out.push(number);
+            }
+            true
+        })
     }
 
     /// Every line matching `query` in the range of `options`, reading the file sequentially

@@ -53,6 +53,9 @@ pub struct Runner {
 
 struct Inner {
     config: RunnerConfig,
+    /// The per-run log cap in effect: starts as `config.max_log_bytes`, changed by
+    /// [`Runner::set_max_log_bytes`].
+    max_log_bytes: std::sync::atomic::AtomicU64,
     logs: LogStore,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
@@ -79,6 +82,7 @@ impl Runner {
             .map_err(|e| RunnerError(e.to_string()))?;
         Ok(Self {
             inner: Arc::new(Inner {
+                max_log_bytes: std::sync::atomic::AtomicU64::new(config.max_log_bytes),
                 config,
                 logs,
                 clock,
@@ -93,6 +97,19 @@ impl Runner {
 
     pub fn config(&self) -> &RunnerConfig {
         &self.inner.config
+    }
+
+    /// The per-run log cap for runs that start from now on (runs going keep theirs).
+    pub fn set_max_log_bytes(&self, bytes: u64) {
+        self.inner
+            .max_log_bytes
+            .store(bytes.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn max_log_bytes(&self) -> u64 {
+        self.inner
+            .max_log_bytes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Performs one run to its end (the [`Executor`] entry point, as an `async fn`).
@@ -120,7 +137,10 @@ impl Inner {
                 Some("cancelled before it started".into()),
             );
         }
-        let log = match self.logs.create(request.run.id, self.config.max_log_bytes) {
+        let cap = self
+            .max_log_bytes
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let log = match self.logs.create(request.run.id, cap) {
             Ok(log) => log,
             Err(e) => return RunOutcome::failed(e.to_string()),
         };
