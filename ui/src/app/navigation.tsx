@@ -35,7 +35,7 @@ export function NavigationProvider({ initial = { screen: "jobs" }, children }: {
 
   const navigation = useMemo<Navigation>(
     () => ({
-      route: stack[stack.length - 1]!,
+      route: stack[stack.length - 1] ?? { screen: "jobs" },
       navigate: (to) => guarded(() => setStack((s) => [...s.slice(-20), to])),
       back: () => guarded(() => setStack((s) => (s.length > 1 ? s.slice(0, -1) : [{ screen: "jobs" }]))),
     }),

@@ -10,7 +10,7 @@ position: number,
  */
 line: number, 
 /**
- * Where the matches are in the line's text, as [start, end) in UTF-16 code units (JavaScript
- * string indexes).
+ * Where the matches are in the line's text, as [start, end) in UTF-16 code units
+ * (JavaScript string indexes).
  */
 ranges: Array<[number, number]>, };

@@ -2,6 +2,6 @@
 
 /**
  * How much history each job keeps: runs beyond either limit are deleted with their log files.
- * `null` = no limit of that kind.
+ * `None` = no limit of that kind.
  */
 export type RetentionPolicy = { keep_runs: number | null, keep_days: number | null, };

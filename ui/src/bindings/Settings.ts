@@ -25,8 +25,8 @@ close_notice_shown: boolean,
  */
 max_parallel: number, 
 /**
- * Per-run cap on a run's log, in MiB (1 to 65536); output past it is dropped behind a marker
- * line. Applies to runs that start after the change.
+ * Per-run cap on a run's log, in MiB (1 to 65536); output past it is dropped behind a
+ * marker line. Applies to runs that start after the change.
  */
 max_log_mib: number, 
 /**

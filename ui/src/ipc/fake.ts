@@ -14,6 +14,8 @@ import type { LogSource } from "../bindings/LogSource";
 import type { LogView } from "../bindings/LogView";
 import type { RetentionPolicy } from "../bindings/RetentionPolicy";
 import type { Run } from "../bindings/Run";
+import type { SchedulePreview } from "../bindings/SchedulePreview";
+import type { Trigger } from "../bindings/Trigger";
 import type { RunQuery } from "../bindings/RunQuery";
 import type { Settings } from "../bindings/Settings";
 import { type Backend, BackendError, type Change } from "./backend";
@@ -33,9 +35,15 @@ export interface FakeLog {
   live?: boolean;
 }
 
+function at<T>(items: T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`no item ${index} of ${items.length}`);
+  return item;
+}
+
 /** A log made of the given lines. */
 export function fakeLog(lines: LogLine[], live = false): FakeLog {
-  return { lines: lines.length, line: (n) => lines[n]!, live };
+  return { lines: lines.length, line: (n) => at(lines, n), live };
 }
 
 /** A log of `count` generated stdout lines (every 7th on stderr): "line N of a long log". */
@@ -236,8 +244,12 @@ export class FakeBackend implements Backend {
     Object.assign(run, { status, exit_code: exitCode, finished_at: new Date().toISOString() });
     this.emit({ type: "run_changed", run_id: run.id, job_id: run.job_id, status });
   }
-  previewTrigger() {
-    return this.attempt("previewTrigger", () => ({ description: "Only when run by hand", fires: [] }));
+  previewTrigger(trigger: Trigger, count: number): Promise<SchedulePreview> {
+    void count;
+    return this.attempt("previewTrigger", () => ({
+      description: trigger.type === "manual" ? "Only when run by hand" : `Fake schedule: ${JSON.stringify(trigger)}`,
+      fires: [],
+    }));
   }
   /** Newest first, filtered and paged like the engine's keyset query. */
   listRuns(query: RunQuery) {
@@ -303,7 +315,7 @@ export class FakeBackend implements Backend {
       const positions = this.positions(view);
       const lines: LogLine[] = [];
       const end = Math.min(start + count, positions ? positions.length : log.lines);
-      for (let p = start; p < end; p++) lines.push(log.line(positions ? positions[p]! : p));
+      for (let p = start; p < end; p++) lines.push(log.line(positions ? at(positions, p) : p));
       return lines;
     });
   }
@@ -335,7 +347,7 @@ export class FakeBackend implements Backend {
       let total = 0;
       let next = size;
       for (let p = search.from; p < size; p++) {
-        const line = log.line(positions ? positions[p]! : p);
+        const line = log.line(positions ? at(positions, p) : p);
         const ranges = utf16Ranges(line.text, pattern);
         if (ranges.length === 0) continue;
         total += 1;
@@ -365,7 +377,7 @@ export class FakeBackend implements Backend {
     if (!log) throw new Error(`no log for run ${runId}`);
     const before = log.line.bind(log);
     const start = log.lines;
-    log.line = (n) => (n < start ? before(n) : lines[n - start]!);
+    log.line = (n) => (n < start ? before(n) : at(lines, n - start));
     log.lines += lines.length;
     log.live = !done;
     const follower = this.followers.get(runId);

@@ -1,0 +1,59 @@
+import type { Run } from "../../bindings/Run";
+import type { RunReason } from "../../bindings/RunReason";
+import type { RunStatus } from "../../bindings/RunStatus";
+
+/** Every status, in the order the filter chips show them. */
+export const ALL_STATUSES: RunStatus[] = [
+  "succeeded",
+  "failed",
+  "timed_out",
+  "interrupted",
+  "running",
+  "queued",
+  "cancelled",
+  "skipped",
+];
+
+export const reasonLabel: Record<RunReason, string> = {
+  schedule: "Scheduled",
+  manual: "Run by hand",
+  retry: "Retry",
+  catch_up: "Catch-up",
+  chain: "After another job",
+};
+
+/** A span of time for the duration column: "0s", "42s", "3m 05s", "2h 07m", "3d 4h". */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  if (total < 60) return `${total}s`;
+  const minutes = Math.floor(total / 60);
+  if (minutes < 60) return `${minutes}m ${String(total % 60).padStart(2, "0")}s`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h ${String(minutes % 60).padStart(2, "0")}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+/** How long a run took, or has been going (until `now`); null when it has not started. */
+export function runDuration(run: Run, now: number): number | null {
+  if (!run.started_at) return null;
+  const start = Date.parse(run.started_at);
+  const end = run.finished_at ? Date.parse(run.finished_at) : now;
+  return Math.max(0, end - start);
+}
+
+/** "exit 0", "HTTP 503", or null when the run has neither. */
+export function formatResult(run: Run): string | null {
+  if (run.http_status !== null) return `HTTP ${run.http_status}`;
+  if (run.exit_code !== null) return `exit ${run.exit_code}`;
+  return null;
+}
+
+/** A full local date and time, for tooltips. */
+export function formatFull(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/** Whether a run can still be cancelled. */
+export function isActive(status: RunStatus): boolean {
+  return status === "running" || status === "queued";
+}
