@@ -53,4 +53,4 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
 fi
 step "end-to-end (Xvfb, tauri-driver)"
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo test -p sundial-desktop --locked --test e2e -- --ignored
+  cargo test -p sundial-desktop --locked --test e2e -- --ignored --test-threads=1

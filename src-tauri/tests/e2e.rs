@@ -1,9 +1,10 @@
-//! End-to-end smoke test of the real app window: tauri-driver + WebKitWebDriver start the
-//! built `sundial` binary on a temporary data folder, and calls go from the page through IPC
-//! to the engine and back. Needs a display (Xvfb), tauri-driver and WebKitWebDriver, so it is
-//! ignored by plain `cargo test`; scripts/test.sh runs it with `--ignored` under xvfb-run.
-//! Set SUNDIAL_E2E_HOLD_SECS=n to keep the window open at the end (for a screenshot with
-//! `import -window root`; WebKitWebDriver's own screenshots can show an older frame).
+//! End to end in the real app window: tauri-driver + WebKitWebDriver start the built
+//! `sundial` binary on a temporary data folder, and the tests use the window as a person
+//! would (typing, clicking, reading), with the engine, runner and SQLite file behind it.
+//! Needs a display (Xvfb), tauri-driver and WebKitWebDriver, so the tests are ignored by plain
+//! `cargo test`; scripts/test.sh runs them with `--ignored` under xvfb-run.
+//! With SUNDIAL_E2E_SHOTS=<dir>, the tests save screenshots of the window there (taken with
+//! ImageMagick's `import` from the X display; WebKitWebDriver's own can show an older frame).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -157,6 +158,65 @@ impl Session<'_> {
             .await;
     }
 
+    /// Types `text` into an element with real key events.
+    async fn type_text(&self, element: &str, text: &str) {
+        self.post(&format!("/element/{element}/value"), json!({"text": text}))
+            .await;
+    }
+
+    async fn clear(&self, element: &str) {
+        self.post(&format!("/element/{element}/clear"), json!({}))
+            .await;
+    }
+
+    /// Waits for the first element matching `css`.
+    async fn wait_for(&self, css: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(first) = self.find_all(css).await.into_iter().next() {
+                return first;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {css}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks the first element matching `css`, once there is one.
+    async fn click_css(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        self.click(&element).await;
+    }
+
+    /// Calls a Sundial command from the page, through the same IPC the UI uses.
+    async fn invoke(&self, command: &str, args: Value) -> Value {
+        self.execute_async(
+            "window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => done({ ok: v }), (e) => done({ err: e }));",
+            json!([command, args]),
+        )
+        .await
+    }
+
+    /// Saves a screenshot of the window as `<SUNDIAL_E2E_SHOTS>/<name>.png`, when set.
+    async fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("SUNDIAL_E2E_SHOTS") else {
+            return;
+        };
+        // Let the last change paint, then crop the screen to the window.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let rect = self.get("/window/rect").await;
+        let geometry = format!(
+            "{}x{}+{}+{}",
+            rect["width"], rect["height"], rect["x"], rect["y"]
+        );
+        let out = PathBuf::from(dir).join(format!("{name}.png"));
+        let status = Command::new("import")
+            .args(["-window", "root", "-crop", &geometry, "+repage"])
+            .arg(&out)
+            .status()
+            .expect("ImageMagick's import is needed for screenshots");
+        assert!(status.success(), "import failed for {}", out.display());
+    }
+
     /// Waits until the texts of the elements matching `css` satisfy `check`.
     async fn wait_texts(
         &self,
@@ -172,6 +232,9 @@ impl Session<'_> {
             }
             if check(&texts) {
                 return texts;
+            }
+            if Instant::now() >= deadline {
+                self.screenshot("failure").await;
             }
             assert!(
                 Instant::now() < deadline,
@@ -207,71 +270,198 @@ async fn engine_on(paths: &AppPaths) -> Engine {
         .0
 }
 
-async fn seed(paths: &AppPaths) -> (JobId, JobId) {
+async fn seed(paths: &AppPaths, specs: &[Value]) -> Vec<JobId> {
     let engine = engine_on(paths).await;
-    let hello = engine
-        .create_job(
-            serde_json::from_value(json!({
-                "name": "Say hello",
-                "description": "Prints a greeting",
-                "kind": {"type": "command", "program": {"mode": "script", "interpreter": "sh",
-                         "body": "echo hello from sundial"}},
-                "trigger": {"type": "manual"},
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
-    let nightly = engine
-        .create_job(
-            serde_json::from_value(json!({
-                "name": "Nightly export",
-                "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
-                "trigger": {"type": "cron", "expr": "30 2 * * *", "timezone": "Europe/Riga"},
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    let mut ids = Vec::new();
+    for spec in specs {
+        let job = engine
+            .create_job(serde_json::from_value(spec.clone()).unwrap())
+            .await
+            .unwrap();
+        ids.push(job.id);
+    }
     engine.shutdown(false).await;
-    (hello.id, nightly.id)
+    ids
+}
+
+/// Jobs that make the list look like an analyst's.
+fn everyday_jobs() -> Vec<Value> {
+    vec![
+        json!({
+            "name": "Nightly export",
+            "description": "Sales tables to the warehouse",
+            "tags": ["finance"],
+            "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
+            "trigger": {"type": "cron", "expr": "30 2 * * *", "timezone": "Europe/Riga"},
+        }),
+        json!({
+            "name": "Fetch FX rates",
+            "tags": ["finance", "http"],
+            "kind": {"type": "http", "method": "GET", "url": "http://127.0.0.1:9/rates"},
+            "trigger": {"type": "interval", "every": 15, "unit": "minutes"},
+        }),
+        json!({
+            "name": "Clean temp files",
+            "enabled": false,
+            "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
+            "trigger": {"type": "cron", "expr": "0 18 * * 5", "timezone": "UTC"},
+        }),
+    ]
+}
+
+fn ok(result: Value) -> Value {
+    assert!(result.get("err").is_none(), "the call failed: {result}");
+    result["ok"].clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
-async fn the_window_talks_to_the_engine_through_ipc() {
+async fn a_job_made_in_the_form_runs_and_its_log_is_searchable() {
     let data = tempfile::tempdir().unwrap();
     let paths = AppPaths::new(data.path());
-    let (hello, _nightly) = seed(&paths).await;
-
+    seed(&paths, &everyday_jobs()).await;
     let driver = Driver::start(data.path()).await;
     let session = Session::open(&driver, &app_binary()).await;
 
-    // Engine → IPC → page: the seeded jobs, with the engine's words for their schedules.
+    // The seeded jobs, with the engine's words for their schedules.
     let names = session
         .wait_texts("[data-testid=job-name]", "the seeded jobs", |t| {
-            t.len() == 2
+            t.len() == 3
         })
         .await;
-    assert_eq!(names, ["Nightly export", "Say hello"]);
-    let schedules = session
-        .wait_texts("[data-testid=job-schedule]", "schedules", |t| t.len() == 2)
-        .await;
-    assert!(schedules[0].contains("Europe/Riga"), "{schedules:?}");
-    assert_eq!(schedules[1], "Only when run by hand");
+    assert_eq!(
+        names,
+        ["Clean temp files", "Fetch FX rates", "Nightly export"]
+    );
 
-    // Page → IPC → engine → runner, and the run's outcome back through engine events.
-    let run_buttons = session.find_all("[data-testid=run-now]").await;
-    session.click(&run_buttons[1]).await;
+    // A new job through the form. First a cron expression that cannot be: the engine's
+    // error shows next to the field as it is typed, and Save saves nothing.
+    session.click_css("[data-testid=new-job]").await;
+    let name = session.wait_for("[data-testid=editor-name]").await;
+    session.type_text(&name, "Say hello").await;
     session
-        .wait_texts("[data-testid=last-status]", "the run to succeed", |t| {
-            t == ["Succeeded"]
+        .click_css("[data-testid=editor-program-mode] [role=radio]:nth-child(2)")
+        .await;
+    let body = session.wait_for("[data-testid=editor-program]").await;
+    session
+        .type_text(
+            &body,
+            "for i in $(seq 1 2000); do echo \"line $i\"; done; echo 'the needle-42 is here'; echo done >&2",
+        )
+        .await;
+    let cron = session.wait_for("[data-testid=editor-cron]").await;
+    session.type_text(&cron, "61 * * * *").await;
+    let error = session
+        .wait_texts(
+            "[data-testid='field-error-trigger.expr']",
+            "the cron field's error",
+            |t| t.len() == 1 && !t[0].is_empty(),
+        )
+        .await;
+    assert!(error[0].contains("minute field has 61"), "{error:?}");
+    session.click_css("[data-testid=editor-save]").await;
+    session
+        .wait_texts(
+            "[data-testid='field-error-trigger.expr']",
+            "the error to stay after Save",
+            |t| t.len() == 1,
+        )
+        .await;
+    let jobs = ok(session.invoke("list_jobs", json!({})).await);
+    assert_eq!(jobs.as_array().unwrap().len(), 3, "nothing was saved");
+
+    // Fixed: the preview shows the next fire times in words, and Save creates the job.
+    session.clear(&cron).await;
+    session.type_text(&cron, "0 9 * * 1-5").await;
+    session
+        .wait_texts("[data-testid=fire-time]", "five fire times", |t| {
+            t.len() == 5
         })
         .await;
+    let words = session
+        .wait_texts(
+            "[data-testid=schedule-description]",
+            "the schedule in words",
+            |t| t.len() == 1 && !t[0].is_empty(),
+        )
+        .await;
+    assert!(words[0].contains("09:00"), "{words:?}");
+    assert!(
+        session
+            .find_all("[data-testid^='field-error-trigger']")
+            .await
+            .is_empty()
+    );
+    session.screenshot("editor").await;
+    session.click_css("[data-testid=editor-save]").await;
+    session
+        .wait_texts(
+            "[data-testid=editor-title]",
+            "the saved job's screen",
+            |t| t.len() == 1 && t[0].starts_with("Say hello"),
+        )
+        .await;
 
-    // A finished run's log streams through a Channel in batches, and ends with `done`; the
-    // same IPC the log viewer uses (the page's Channel helper is re-created with Tauri's
-    // internals here, since the test cannot import the UI's modules).
+    // Run it now; it succeeds, in the list and in its history.
+    session.click_css("[data-testid=job-run-now]").await;
+    session.click_css("[data-testid=nav-jobs]").await;
+    session
+        .wait_texts(
+            "[data-testid=job-row]",
+            "the run to succeed in the list",
+            |rows| {
+                rows.iter()
+                    .any(|r| r.contains("Say hello") && r.contains("Succeeded"))
+            },
+        )
+        .await;
+    session.screenshot("jobs").await;
+    session.click_css("[data-testid=nav-history]").await;
+    let statuses = session
+        .wait_texts("[data-testid=history-status]", "the run in history", |t| {
+            t.len() == 1
+        })
+        .await;
+    assert!(statuses[0].contains("Succeeded"), "{statuses:?}");
+    session.screenshot("history").await;
+
+    // Its log: opened from history, read by range, searched.
+    session.click_css("[data-testid=history-open-log]").await;
+    session
+        .wait_texts("[data-testid=log-line]", "the log's first lines", |t| {
+            t.iter().any(|l| l.contains("line 1"))
+        })
+        .await;
+    let search = session.wait_for("[data-testid=log-search]").await;
+    session.type_text(&search, "needle-42").await;
+    session
+        .wait_texts("[data-testid=log-match-count]", "one match", |t| {
+            t.len() == 1 && t[0].contains("1 of 1")
+        })
+        .await;
+    let current = session
+        .wait_texts(
+            "[data-testid=log-current-match]",
+            "the match in view",
+            |t| t == ["needle-42"],
+        )
+        .await;
+    assert_eq!(current.len(), 1);
+    let lines = session
+        .wait_texts("[data-testid=log-line]", "the matching line", |t| {
+            t.iter().any(|l| l.contains("the needle-42 is here"))
+        })
+        .await;
+    assert!(lines.len() > 5, "a screenful around the match: {lines:?}");
+    session.screenshot("log-viewer").await;
+    session.click_css("[data-testid=nav-settings]").await;
+    session
+        .wait_for("[data-testid=settings-max-parallel]")
+        .await;
+    session.screenshot("settings").await;
+
+    // The same IPC a live log uses: a Channel that streams batches and ends with `done`;
+    // and a bad id from the page comes back as Sundial's structured error.
     let streamed = session
         .execute_async(
             r#"
@@ -281,7 +471,7 @@ async fn the_window_talks_to_the_engine_through_ipc() {
             const id = ipc.transformCallback((raw) => {
               if (!("message" in raw)) return;
               batches.push(raw.message);
-              if (raw.message.done) done({ runId: runs[0].id, batches });
+              if (raw.message.done) done({ batches });
             });
             ipc.invoke("follow_run_log", { runId: runs[0].id, fromLine: 0, onBatch: `__CHANNEL__:${id}` })
               .catch((error) => done({ error }));
@@ -291,54 +481,22 @@ async fn the_window_talks_to_the_engine_through_ipc() {
         .await;
     assert!(streamed.get("error").is_none(), "{streamed}");
     let batches = streamed["batches"].as_array().unwrap();
+    assert!(batches.len() > 1, "2,000 lines come in several batches");
     assert!(batches.last().unwrap()["done"].as_bool().unwrap());
-    let texts: Vec<&str> = batches
-        .iter()
-        .flat_map(|b| b["lines"].as_array().unwrap())
-        .map(|l| l["text"].as_str().unwrap())
-        .collect();
-    assert!(texts.contains(&"hello from sundial"), "{texts:?}");
-    // And a bad id from the page comes back as Sundial's structured error.
-    let refused = session
-        .execute_async(
-            r#"window.__TAURI_INTERNALS__.invoke("get_job", { id: "nope" })
-                 .then(() => done(null), (error) => done(error));"#,
-            json!([]),
-        )
-        .await;
-    assert_eq!(refused["code"], "invalid", "{refused}");
-    assert_eq!(refused["fields"][0]["field"], "id", "{refused}");
+    let refused = session.invoke("get_job", json!({"id": "nope"})).await;
+    assert_eq!(refused["err"]["code"], "invalid", "{refused}");
+    assert_eq!(refused["err"]["fields"][0]["field"], "id", "{refused}");
 
-    // Pause all from the page.
-    let toggle = session.find_all("[data-testid=pause-toggle]").await;
-    assert_eq!(session.text(&toggle[0]).await, "Pause all");
-    session.click(&toggle[0]).await;
-    session
-        .wait_texts("[data-testid=pause-toggle]", "the resume button", |t| {
-            t == ["Resume all"]
-        })
-        .await;
-    session
-        .wait_texts("[data-testid=paused-badge]", "the paused badge", |t| {
-            t == ["Paused"]
-        })
-        .await;
-
-    if let Some(secs) = std::env::var("SUNDIAL_E2E_HOLD_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        tokio::time::sleep(Duration::from_secs(secs)).await; // time to look at the window
-    }
     session.close().await;
     drop(driver);
 
     // The engine, opened again on the same database, saw it all.
     let engine = engine_on(&paths).await;
-    assert!(engine.is_paused().await.unwrap(), "pause was not persisted");
+    let jobs = engine.list_jobs().await.unwrap();
+    let hello = jobs.iter().find(|j| j.spec.name == "Say hello").unwrap();
     let runs = engine
         .list_runs(&RunFilter {
-            job_id: Some(hello),
+            job_id: Some(hello.id),
             limit: 10,
             ..RunFilter::default()
         })
@@ -347,13 +505,108 @@ async fn the_window_talks_to_the_engine_through_ipc() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, RunStatus::Succeeded);
     let log = LogStore::new(paths.run_logs()).open(runs[0].id).unwrap();
-    let lines = log.read_lines(0, 100).unwrap();
-    assert!(
-        lines.iter().any(|l| l.text == "hello from sundial"),
-        "{lines:?}"
-    );
+    assert!(log.line_count().unwrap() > 2000);
     engine.shutdown(false).await;
     // The application log was written to the shared data folder.
     let app_logs: Vec<_> = std::fs::read_dir(paths.app_logs()).unwrap().collect();
     assert!(!app_logs.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn pause_all_holds_a_due_job_and_resume_lets_it_run() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    let ids = seed(
+        &paths,
+        &[json!({
+            "name": "Every second",
+            "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
+            "trigger": {"type": "cron", "expr": "* * * * * *", "timezone": "UTC"},
+        })],
+    )
+    .await;
+    // Paused before the window opens, so no firing runs before the test looks.
+    {
+        let engine = engine_on(&paths).await;
+        engine.pause().await.unwrap();
+        engine.shutdown(false).await;
+    }
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+    session
+        .wait_texts("[data-testid=paused-badge]", "the paused badge", |t| {
+            t == ["Paused"]
+        })
+        .await;
+    // Resume and pause from the window, then let the job fall due several times.
+    session.click_css("[data-testid=pause-toggle]").await;
+    session
+        .wait_texts("[data-testid=pause-toggle]", "the pause button", |t| {
+            t == ["Pause all"]
+        })
+        .await;
+    session.click_css("[data-testid=pause-toggle]").await;
+    session
+        .wait_texts("[data-testid=pause-toggle]", "the resume button", |t| {
+            t == ["Resume all"]
+        })
+        .await;
+    let runs_so_far = ok(session
+        .invoke("list_runs", json!({"query": {"limit": 100}}))
+        .await)
+    .as_array()
+    .unwrap()
+    .len();
+    let paused_at = chrono::Utc::now();
+    // The job falls due every second; wait until three such seconds have passed.
+    while chrono::Utc::now() < paused_at + chrono::Duration::milliseconds(3_500) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let runs = ok(session
+        .invoke("list_runs", json!({"query": {"limit": 100}}))
+        .await);
+    assert_eq!(
+        runs.as_array().unwrap().len(),
+        runs_so_far,
+        "no firing ran while paused: {runs}"
+    );
+    session.screenshot("paused").await;
+
+    // Resume: the next firing runs, and the list shows it.
+    let resumed_at = chrono::Utc::now();
+    session.click_css("[data-testid=pause-toggle]").await;
+    session
+        .wait_texts("[data-testid=pause-toggle]", "the pause button", |t| {
+            t == ["Pause all"]
+        })
+        .await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let runs = ok(session
+            .invoke("list_runs", json!({"query": {"limit": 5}}))
+            .await);
+        let ran_after_resume = runs.as_array().unwrap().iter().any(|r| {
+            r["status"] == "succeeded"
+                && r["job_id"] == json!(ids[0].to_string())
+                && chrono::DateTime::parse_from_rfc3339(r["scheduled_for"].as_str().unwrap())
+                    .unwrap()
+                    >= resumed_at - chrono::Duration::seconds(1)
+        });
+        if ran_after_resume {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no run after resume: {runs}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    session
+        .wait_texts("[data-testid=last-status]", "the list to show it", |t| {
+            t == ["Succeeded"]
+        })
+        .await;
+    session.close().await;
+    drop(driver);
+    let engine = engine_on(&paths).await;
+    assert!(!engine.is_paused().await.unwrap(), "resume was persisted");
+    engine.shutdown(false).await;
 }

@@ -1,7 +1,17 @@
-import { QueryClient, QueryClientProvider, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { QueryClient, QueryClientProvider, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, type ReactNode } from "react";
+import type { AppStatus } from "./bindings/AppStatus";
+import { type Route, NavigationProvider, useNavigation } from "./app/navigation";
+import { useTheme } from "./app/theme";
+import { Button } from "./components/Button";
+import { JobEditor } from "./features/editor/JobEditor";
+import { RunHistory } from "./features/history/RunHistory";
+import { formatWhen } from "./features/jobs/format";
 import { JobsScreen } from "./features/jobs/JobsScreen";
-import { type Backend, BackendProvider, useBackend } from "./ipc";
+import { useRunNow, useSetPaused, useStatus } from "./features/jobs/queries";
+import { LogViewerScreen } from "./features/logs/LogViewerScreen";
+import { SettingsScreen } from "./features/settings/SettingsScreen";
+import { type Backend, BackendError, BackendProvider, useBackend } from "./ipc";
 
 /** Engine changes invalidate the queries that show them; the UI refetches. */
 function LiveUpdates() {
@@ -27,7 +37,250 @@ function LiveUpdates() {
   return null;
 }
 
-export function App({ backend, queryClient }: { backend: Backend; queryClient?: QueryClient }) {
+function Theme() {
+  const backend = useBackend();
+  const settings = useQuery({ queryKey: ["settings"], queryFn: () => backend.getSettings() });
+  useTheme(settings.data?.theme ?? "system");
+  return null;
+}
+
+function StatusLine({ status }: { status: AppStatus }) {
+  const running =
+    status.running === 0 ? "No jobs running" : status.running === 1 ? "1 job running" : `${status.running} jobs running`;
+  const next = status.paused
+    ? "Paused: no job will start until you resume"
+    : status.next_run
+      ? `Next: ${status.next_run.job_name}, ${formatWhen(status.next_run.at)}`
+      : "No run scheduled";
+  return (
+    <p className="truncate text-sm text-slate-600 dark:text-slate-300" data-testid="status-line">
+      {running} · {next}
+    </p>
+  );
+}
+
+function PauseButton({ status }: { status: AppStatus }) {
+  const setPaused = useSetPaused();
+  return (
+    <Button
+      data-testid="pause-toggle"
+      variant={status.paused ? "primary" : "secondary"}
+      disabled={setPaused.isPending}
+      onClick={() => setPaused.mutate(!status.paused)}
+      title={status.paused ? "Start scheduling again from now" : "Stop every schedule; runs going finish"}
+    >
+      {status.paused ? "Resume all" : "Pause all"}
+    </Button>
+  );
+}
+
+function TopBar() {
+  const status = useStatus();
+  return (
+    <header className="flex items-center justify-between gap-4 border-b border-slate-200 px-4 py-2.5 dark:border-slate-800">
+      <div className="flex min-w-0 items-center gap-3">
+        <span className="text-lg font-semibold tracking-tight">
+          <span aria-hidden="true" className="mr-1 text-amber-500">☀</span>Sundial
+        </span>
+        {status.data?.paused && (
+          <span
+            className="rounded bg-amber-100 px-1.5 py-0.5 text-xs font-semibold text-amber-900 dark:bg-amber-900 dark:text-amber-100"
+            data-testid="paused-badge"
+          >
+            Paused
+          </span>
+        )}
+        {status.data && <StatusLine status={status.data} />}
+        {status.error && (
+          <p role="alert" className="text-sm text-red-700 dark:text-red-400">
+            Cannot reach the engine: {BackendError.from(status.error).message}
+          </p>
+        )}
+      </div>
+      {status.data && <PauseButton status={status.data} />}
+    </header>
+  );
+}
+
+type Section = "jobs" | "history" | "app-log" | "settings";
+
+function sectionOf(route: Route): Section {
+  switch (route.screen) {
+    case "jobs":
+    case "new-job":
+    case "job":
+      return "jobs";
+    case "history":
+      return "history";
+    case "log":
+      return route.source.kind === "app" ? "app-log" : "history";
+    case "settings":
+      return "settings";
+  }
+}
+
+/** The newest application log (file names are UTC days). */
+async function newestAppLogDay(backend: Backend): Promise<string> {
+  const files = await backend.listAppLogs().catch(() => []);
+  return files[0]?.day ?? new Date().toISOString().slice(0, 10);
+}
+
+function Sidebar() {
+  const { route, navigate } = useNavigation();
+  const backend = useBackend();
+  const current = sectionOf(route);
+  const item = (section: Section, label: string, icon: string, go: () => void, shortcut?: string) => (
+    <li>
+      <button
+        type="button"
+        onClick={go}
+        aria-current={current === section ? "page" : undefined}
+        data-testid={`nav-${section}`}
+        title={shortcut ? `${label} (${shortcut})` : label}
+        className={
+          "flex w-full items-center gap-2.5 rounded-md px-3 py-2 text-left text-sm font-medium focus-visible:outline-2 focus-visible:outline-sky-600 " +
+          (current === section
+            ? "bg-sky-100 text-sky-900 dark:bg-sky-900/60 dark:text-sky-100"
+            : "text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800")
+        }
+      >
+        <span aria-hidden="true" className="w-4 text-center">{icon}</span>
+        {label}
+      </button>
+    </li>
+  );
+  return (
+    <nav aria-label="Sections" className="w-48 shrink-0 border-r border-slate-200 bg-slate-50 p-2 dark:border-slate-800 dark:bg-slate-900">
+      <ul className="space-y-1">
+        {item("jobs", "Jobs", "☰", () => navigate({ screen: "jobs" }))}
+        {item("history", "Run history", "↺", () => navigate({ screen: "history" }))}
+        {item("app-log", "Application log", "≡", () => {
+          void newestAppLogDay(backend).then((day) => navigate({ screen: "log", source: { kind: "app", day } }));
+        })}
+        {item("settings", "Settings", "⚙", () => navigate({ screen: "settings" }))}
+      </ul>
+      <p className="mt-6 px-3 text-xs leading-relaxed text-slate-500 dark:text-slate-400">
+        <kbd className="font-sans">Ctrl</kbd>+<kbd className="font-sans">N</kbd> new job
+        <br />
+        <kbd className="font-sans">Ctrl</kbd>+<kbd className="font-sans">F</kbd> search in a log
+      </p>
+    </nav>
+  );
+}
+
+function JobScreen({ jobId, tab }: { jobId: string; tab: "edit" | "history" }) {
+  const { navigate, back } = useNavigation();
+  const backend = useBackend();
+  const job = useQuery({ queryKey: ["job", jobId], queryFn: () => backend.getJob(jobId) });
+  const runNow = useRunNow();
+  const tabClass = (active: boolean) =>
+    "border-b-2 px-3 py-2 text-sm font-medium focus-visible:outline-2 focus-visible:outline-sky-600 " +
+    (active
+      ? "border-sky-600 text-sky-800 dark:text-sky-300"
+      : "border-transparent text-slate-600 hover:text-slate-900 dark:text-slate-400 dark:hover:text-slate-100");
+  return (
+    <div className="flex h-full flex-col">
+      <div className="flex items-center gap-3 border-b border-slate-200 px-4 pt-2 dark:border-slate-800">
+        <Button variant="ghost" onClick={back} aria-label="Back" className="mb-1.5">
+          ←
+        </Button>
+        <h1 className="mb-1.5 truncate text-base font-semibold" data-testid="job-title">
+          {job.data?.name ?? "Job"}
+        </h1>
+        <div role="tablist" aria-label="Job" className="ml-4 flex self-end">
+          <button
+            type="button"
+            role="tab"
+            aria-selected={tab === "edit"}
+            className={tabClass(tab === "edit")}
+            data-testid="tab-edit"
+            onClick={() => navigate({ screen: "job", jobId, tab: "edit" }, { replace: true })}
+          >
+            Settings
+          </button>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={tab === "history"}
+            className={tabClass(tab === "history")}
+            data-testid="tab-history"
+            onClick={() => navigate({ screen: "job", jobId, tab: "history" }, { replace: true })}
+          >
+            History
+          </button>
+        </div>
+        <div className="mb-1.5 ml-auto">
+          <Button onClick={() => runNow.mutate(jobId)} disabled={runNow.isPending} data-testid="job-run-now">
+            ▶ Run now
+          </Button>
+        </div>
+      </div>
+      <div role="tabpanel" className="min-h-0 flex-1 overflow-auto">
+        {tab === "edit" ? <JobEditor jobId={jobId} /> : <RunHistory jobId={jobId} />}
+      </div>
+    </div>
+  );
+}
+
+function Screen() {
+  const { route } = useNavigation();
+  let content: ReactNode;
+  switch (route.screen) {
+    case "jobs":
+      content = <JobsScreen />;
+      break;
+    case "new-job":
+      content = (
+        <div className="h-full overflow-auto">
+          <JobEditor />
+        </div>
+      );
+      break;
+    case "job":
+      content = <JobScreen jobId={route.jobId} tab={route.tab} />;
+      break;
+    case "history":
+      content = <RunHistory />;
+      break;
+    case "log":
+      content = <LogViewerScreen source={route.source} />;
+      break;
+    case "settings":
+      content = (
+        <div className="h-full overflow-auto">
+          <SettingsScreen />
+        </div>
+      );
+      break;
+  }
+  return <main className="min-w-0 flex-1 overflow-hidden">{content}</main>;
+}
+
+/** Window-wide shortcuts; screens add their own (search in a log, save in the editor). */
+function Shortcuts() {
+  const { navigate } = useNavigation();
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === "n") {
+        e.preventDefault();
+        navigate({ screen: "new-job" });
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [navigate]);
+  return null;
+}
+
+export function App({
+  backend,
+  queryClient,
+  initialRoute,
+}: {
+  backend: Backend;
+  queryClient?: QueryClient;
+  initialRoute?: Route;
+}) {
   const [client] = useState(
     () =>
       queryClient ??
@@ -36,8 +289,18 @@ export function App({ backend, queryClient }: { backend: Backend; queryClient?: 
   return (
     <BackendProvider backend={backend}>
       <QueryClientProvider client={client}>
-        <LiveUpdates />
-        <JobsScreen />
+        <NavigationProvider initial={initialRoute ?? { screen: "jobs" }}>
+          <LiveUpdates />
+          <Theme />
+          <Shortcuts />
+          <div className="flex h-screen flex-col">
+            <TopBar />
+            <div className="flex min-h-0 flex-1">
+              <Sidebar />
+              <Screen />
+            </div>
+          </div>
+        </NavigationProvider>
       </QueryClientProvider>
     </BackendProvider>
   );

@@ -514,7 +514,21 @@ fn cases() -> Vec<Case> {
             cmd,
             vec![("/trigger/expr", json!("61 * * * *"))],
             "trigger.expr",
-            "is not a valid cron expression",
+            "the minute field has 61, but a minute is 0 to 59",
+        ),
+        case(
+            "cron month out of range in a list",
+            cmd,
+            vec![("/trigger/expr", json!("0 9 1 1,13 *"))],
+            "trigger.expr",
+            "the month field has 13, but a month is 1 to 12",
+        ),
+        case(
+            "cron seconds out of range",
+            cmd,
+            vec![("/trigger/expr", json!("0-60 * * * * *"))],
+            "trigger.expr",
+            "the second field has 60, but a second is 0 to 59",
         ),
         case(
             "cron expression with too few fields",

@@ -14,8 +14,9 @@ export type Route =
 
 interface Navigation {
   route: Route;
-  /** Goes to `to`, first asking to discard unsaved changes when a screen has some. */
-  navigate: (to: Route) => void;
+  /** Goes to `to`, first asking to discard unsaved changes when a screen has some. With
+   * `replace`, `to` takes the current screen's place (switching tabs), so Back skips it. */
+  navigate: (to: Route, options?: { replace?: boolean }) => void;
   /** Back to the previous screen (the jobs list when there is none). */
   back: () => void;
 }
@@ -36,7 +37,8 @@ export function NavigationProvider({ initial = { screen: "jobs" }, children }: {
   const navigation = useMemo<Navigation>(
     () => ({
       route: stack[stack.length - 1] ?? { screen: "jobs" },
-      navigate: (to) => guarded(() => setStack((s) => [...s.slice(-20), to])),
+      navigate: (to, options) =>
+        guarded(() => setStack((s) => (options?.replace ? [...s.slice(0, -1), to] : [...s.slice(-20), to]))),
       back: () => guarded(() => setStack((s) => (s.length > 1 ? s.slice(0, -1) : [{ screen: "jobs" }]))),
     }),
     [stack, guarded],

@@ -30,8 +30,11 @@ export function Button({
   return <button type={type} className={buttonClass(variant, className)} {...props} />;
 }
 
-/** Classes shared by text inputs and selects. */
-export const inputClass =
-  "block w-full rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm shadow-sm " +
+/** Classes shared by text inputs and selects, without a width. */
+export const fieldClass =
+  "block rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm shadow-sm " +
   "placeholder:text-slate-400 focus-visible:border-sky-600 focus-visible:outline-2 focus-visible:outline-sky-600/40 " +
   "aria-[invalid=true]:border-red-600 dark:border-slate-600 dark:bg-slate-900";
+
+/** A text input or select filling its container's width. */
+export const inputClass = `${fieldClass} w-full`;

@@ -70,7 +70,7 @@ impl CronSchedule {
             .build();
         let cron = parser
             .parse(&expanded)
-            .map_err(|e| describe_parse_error(&e))?;
+            .map_err(|e| out_of_range(&expanded).unwrap_or_else(|| describe_parse_error(&e)))?;
         Ok(Self {
             cron,
             expr: trimmed.to_string(),
@@ -107,6 +107,41 @@ impl CronSchedule {
             .is_time_matching(&Utc.from_utc_datetime(&local))
             .unwrap_or(false)
     }
+}
+
+/// Which field holds a number outside its range, said the way a person can fix it (croner
+/// only says "Number out of bounds").
+fn out_of_range(expr: &str) -> Option<String> {
+    const FIVE: [(&str, u32, u32); 5] = [
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day-of-month", 1, 31),
+        ("month", 1, 12),
+        ("day-of-week", 0, 7),
+    ];
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let names: Vec<(&str, u32, u32)> = match fields.len() {
+        5 => FIVE.to_vec(),
+        6 => std::iter::once(("second", 0, 59)).chain(FIVE).collect(),
+        _ => return None,
+    };
+    for (field, (name, min, max)) in fields.iter().zip(names) {
+        for part in field.split(',') {
+            // The step after `/` is a count, not a value of the field.
+            let values = part.split('/').next().unwrap_or(part);
+            for number in values.split('-') {
+                let Ok(n) = number.trim_end_matches(['L', 'W']).parse::<u32>() else {
+                    continue;
+                };
+                if n < min || n > max {
+                    return Some(format!(
+                        "is not a valid cron expression: the {name} field has {n}, but a {name} is {min} to {max}"
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 fn describe_parse_error(e: &croner::errors::CronError) -> String {

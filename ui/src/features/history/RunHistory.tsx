@@ -4,7 +4,7 @@ import { useNavigation } from "../../app/navigation";
 import type { Job } from "../../bindings/Job";
 import type { Run } from "../../bindings/Run";
 import type { RunStatus } from "../../bindings/RunStatus";
-import { Button, inputClass } from "../../components/Button";
+import { Button, fieldClass } from "../../components/Button";
 import { BackendError } from "../../ipc";
 import { formatWhen, statusLabel, statusStyle } from "../jobs/format";
 import { useJobs } from "../jobs/queries";
@@ -76,15 +76,15 @@ function Duration({ run }: { run: Run }) {
 /** The grid's columns; the job column only across jobs. */
 function gridColumns(showJob: boolean): string {
   return [
-    "minmax(6.5rem,0.9fr)",
-    ...(showJob ? ["minmax(5rem,1.4fr)"] : []),
-    "minmax(5rem,1fr)",
-    "minmax(6rem,1fr)",
-    "minmax(6rem,1fr)",
-    "minmax(4rem,0.6fr)",
-    "minmax(4rem,0.6fr)",
-    "minmax(0,2fr)",
-    "9.5rem",
+    "7.5rem", // status
+    ...(showJob ? ["minmax(6rem,1.2fr)"] : []),
+    "6.5rem", // reason
+    "8rem", // scheduled
+    "8rem", // started
+    "4.5rem", // duration
+    "5rem", // result
+    "minmax(4rem,1fr)", // error
+    "8.5rem", // actions
   ].join(" ");
 }
 
@@ -248,7 +248,7 @@ function TimeControls({ time, onChange }: { time: TimeFilter; onChange: (time: T
       <select
         id={`${id}-time`}
         data-testid="history-time"
-        className={`${inputClass} w-auto`}
+        className={fieldClass}
         value={time.preset}
         onChange={(e) => onChange({ ...time, preset: e.target.value as TimePreset })}
       >
@@ -263,7 +263,7 @@ function TimeControls({ time, onChange }: { time: TimeFilter; onChange: (time: T
             id={`${id}-from`}
             type="datetime-local"
             data-testid="history-from"
-            className={`${inputClass} w-auto`}
+            className={fieldClass}
             value={time.customFrom}
             onChange={(e) => onChange({ ...time, customFrom: e.target.value })}
           />
@@ -272,7 +272,7 @@ function TimeControls({ time, onChange }: { time: TimeFilter; onChange: (time: T
             id={`${id}-to`}
             type="datetime-local"
             data-testid="history-to"
-            className={`${inputClass} w-auto`}
+            className={fieldClass}
             value={time.customTo}
             onChange={(e) => onChange({ ...time, customTo: e.target.value })}
           />

@@ -1,8 +1,8 @@
 import { QueryClient } from "@tanstack/react-query";
-import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { App } from "../../App";
-import { FakeBackend } from "../../ipc/fake";
+import { FakeBackend, fakeLog } from "../../ipc/fake";
 
 function renderApp(backend: FakeBackend) {
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
@@ -82,5 +82,107 @@ describe("jobs screen", () => {
     fireEvent.click(box);
     await waitFor(() => expect(backend.jobs[0]?.job.enabled).toBe(false));
     await waitFor(() => expect(screen.getByTestId("job-row").textContent).toContain("Disabled"));
+  });
+});
+
+describe("jobs list filters", () => {
+  function seeded() {
+    const backend = new FakeBackend();
+    backend.addJob({ name: "Nightly export", tags: ["finance"], description: "to the warehouse" }, "At 02:30 AM");
+    backend.addJob({
+      name: "Fetch rates",
+      tags: ["finance", "http"],
+      kind: { type: "http", method: "GET", url: "https://rates.example/eur", headers: [], body: null, expect_status: { min: 200, max: 299 }, body_contains: null, log_body_kib: 64 },
+    });
+    backend.addJob({ name: "Cleanup tmp", enabled: false });
+    return backend;
+  }
+  const names = () => screen.getAllByTestId("job-name").map((e) => e.textContent);
+
+  it("narrows by text over name, description and what the job runs", async () => {
+    const backend = seeded();
+    renderApp(backend);
+    await screen.findAllByTestId("job-row");
+    fireEvent.change(screen.getByLabelText("Filter jobs"), { target: { value: "warehouse" } });
+    expect(names()).toEqual(["Nightly export"]);
+    fireEvent.change(screen.getByLabelText("Filter jobs"), { target: { value: "rates.example" } });
+    expect(names()).toEqual(["Fetch rates"]);
+    fireEvent.change(screen.getByLabelText("Filter jobs"), { target: { value: "nothing like it" } });
+    expect(screen.getByTestId("no-match").textContent).toContain("No job matches");
+    fireEvent.click(screen.getByText("Clear filters"));
+    expect(names()).toHaveLength(3);
+  });
+
+  it("narrows by tag and by status", async () => {
+    const backend = seeded();
+    const rates = backend.jobs[1]?.job;
+    if (!rates) throw new Error("no job");
+    const run = await backend.runJobNow(rates.id);
+    backend.finishRun(run.id, "failed", 1);
+    renderApp(backend);
+    await screen.findAllByTestId("job-row");
+    fireEvent.change(screen.getByLabelText("Filter by tag"), { target: { value: "finance" } });
+    expect(names()).toEqual(["Nightly export", "Fetch rates"]);
+    fireEvent.change(screen.getByLabelText("Filter by status"), { target: { value: "failing" } });
+    expect(names()).toEqual(["Fetch rates"]);
+    fireEvent.change(screen.getByLabelText("Filter by tag"), { target: { value: "" } });
+    fireEvent.change(screen.getByLabelText("Filter by status"), { target: { value: "disabled" } });
+    expect(names()).toEqual(["Cleanup tmp"]);
+    fireEvent.change(screen.getByLabelText("Filter by status"), { target: { value: "never" } });
+    expect(names()).toEqual(["Nightly export", "Cleanup tmp"]);
+  });
+});
+
+describe("the window", () => {
+  it("opens a job's editor and its history, and comes back", async () => {
+    const backend = new FakeBackend();
+    backend.addJob({ name: "Report" });
+    renderApp(backend);
+    fireEvent.click(await screen.findByRole("button", { name: "Open Report" }));
+    await waitFor(() => expect(screen.getByTestId("job-title").textContent).toBe("Report"));
+    expect(await screen.findByTestId("editor-name")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("tab-history"));
+    expect(await screen.findByTestId("history")).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Back" }));
+    expect(await screen.findAllByTestId("job-row")).toHaveLength(1);
+    expect(screen.queryByTestId("tab-edit")).toBeNull();
+  });
+
+  it("Ctrl+N starts a new job, and a stray click with unsaved changes asks first", async () => {
+    const backend = new FakeBackend();
+    renderApp(backend);
+    await screen.findByText("No jobs yet");
+    fireEvent.keyDown(window, { key: "n", ctrlKey: true });
+    const name = await screen.findByTestId("editor-name");
+    fireEvent.change(name, { target: { value: "Half-typed job" } });
+    fireEvent.click(screen.getByTestId("nav-settings"));
+    expect(await screen.findByTestId("confirm-dialog")).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Keep editing" }));
+    await waitFor(() => expect(screen.queryByTestId("confirm-dialog")).toBeNull());
+    expect((screen.getByTestId("editor-name") as HTMLInputElement).value).toBe("Half-typed job");
+    fireEvent.click(screen.getByTestId("nav-settings"));
+    fireEvent.click(await screen.findByTestId("confirm-dialog-confirm"));
+    expect(await screen.findByTestId("settings")).toBeTruthy();
+    expect(backend.jobs).toHaveLength(0);
+  });
+
+  it("follows the theme setting", async () => {
+    const backend = new FakeBackend();
+    backend.settings = { ...backend.settings, theme: "dark" };
+    renderApp(backend);
+    await waitFor(() => expect(document.documentElement.classList.contains("dark")).toBe(true));
+    cleanup();
+    backend.settings = { ...backend.settings, theme: "light" };
+    renderApp(backend);
+    await waitFor(() => expect(document.documentElement.classList.contains("dark")).toBe(false));
+  });
+
+  it("opens the newest application log from the sidebar", async () => {
+    const backend = new FakeBackend();
+    backend.appLogs.set("2026-11-20", fakeLog([]));
+    backend.appLogs.set("2026-11-21", fakeLog([{ number: 0, time: "", stream: "stdout", continued: false, text: "Sundial is ready" }]));
+    renderApp(backend);
+    fireEvent.click(await screen.findByTestId("nav-app-log"));
+    expect(await screen.findByText("Sundial is ready")).toBeTruthy();
   });
 });

@@ -1,44 +1,11 @@
-import type { AppStatus } from "../../bindings/AppStatus";
+import { useRef, useState, useEffect } from "react";
 import type { JobSummary } from "../../bindings/JobSummary";
+import { useNavigation } from "../../app/navigation";
+import { Button, fieldClass } from "../../components/Button";
 import { BackendError } from "../../ipc";
+import { allTags, filterJobs, type JobFilters, noFilters, type StatusFilter, statusFilterLabel } from "./filters";
 import { formatWhen, statusLabel, statusStyle } from "./format";
-import { useJobs, useRunNow, useSetEnabled, useSetPaused, useStatus } from "./queries";
-
-function StatusLine({ status }: { status: AppStatus }) {
-  const running =
-    status.running === 0 ? "No jobs running" : status.running === 1 ? "1 job running" : `${status.running} jobs running`;
-  const next = status.paused
-    ? "Paused: no job will start until you resume"
-    : status.next_run
-      ? `Next: ${status.next_run.job_name}, ${formatWhen(status.next_run.at)}`
-      : "No run scheduled";
-  return (
-    <p className="text-sm text-slate-600 dark:text-slate-300" data-testid="status-line">
-      {running} · {next}
-    </p>
-  );
-}
-
-function PauseButton({ status }: { status: AppStatus }) {
-  const setPaused = useSetPaused();
-  const label = status.paused ? "Resume all" : "Pause all";
-  return (
-    <button
-      type="button"
-      data-testid="pause-toggle"
-      disabled={setPaused.isPending}
-      onClick={() => setPaused.mutate(!status.paused)}
-      className={
-        "rounded-md px-3 py-1.5 text-sm font-medium shadow-sm focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:opacity-60 " +
-        (status.paused
-          ? "bg-emerald-600 text-white hover:bg-emerald-700"
-          : "border border-slate-300 bg-white text-slate-800 hover:bg-slate-50 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100 dark:hover:bg-slate-700")
-      }
-    >
-      {label}
-    </button>
-  );
-}
+import { useJobs, useRunNow, useSetEnabled, useStatus } from "./queries";
 
 function LastResult({ summary }: { summary: JobSummary }) {
   const run = summary.last_run;
@@ -56,6 +23,7 @@ function LastResult({ summary }: { summary: JobSummary }) {
 
 function JobRow({ summary, paused }: { summary: JobSummary; paused: boolean }) {
   const { job } = summary;
+  const { navigate } = useNavigation();
   const setEnabled = useSetEnabled();
   const runNow = useRunNow();
   const next = !job.enabled
@@ -66,56 +34,90 @@ function JobRow({ summary, paused }: { summary: JobSummary; paused: boolean }) {
         ? formatWhen(summary.next_fire)
         : "—";
   return (
-    <tr className="border-b border-slate-200 last:border-0 dark:border-slate-800" data-testid="job-row">
-      <td className="py-2.5 pr-4 pl-4">
-        <div className="font-medium" data-testid="job-name">{job.name}</div>
-        {job.description && <div className="text-xs text-slate-500 dark:text-slate-400">{job.description}</div>}
-      </td>
-      <td className="py-2.5 pr-4 text-slate-700 dark:text-slate-300" data-testid="job-schedule">
-        {summary.schedule}
-      </td>
-      <td className="py-2.5 pr-4 whitespace-nowrap text-slate-700 dark:text-slate-300">{next}</td>
-      <td className="py-2.5 pr-4 whitespace-nowrap">
-        <LastResult summary={summary} />
-      </td>
-      <td className="py-2.5 pr-4">
-        <label className="inline-flex cursor-pointer items-center gap-2 text-sm">
-          <input
-            type="checkbox"
-            className="size-4 accent-sky-600"
-            checked={job.enabled}
-            disabled={setEnabled.isPending}
-            onChange={(e) => setEnabled.mutate({ id: job.id, enabled: e.target.checked })}
-            aria-label={`Enabled: ${job.name}`}
-          />
-          <span className="sr-only">Enabled</span>
-        </label>
-      </td>
-      <td className="py-2.5 pr-4 text-right">
+    <tr
+      className="border-b border-slate-200 last:border-0 hover:bg-slate-50 dark:border-slate-800 dark:hover:bg-slate-900"
+      data-testid="job-row"
+    >
+      <td className="min-w-44 py-2.5 pr-4 pl-4">
         <button
           type="button"
+          className="rounded text-left font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-sky-300"
+          onClick={() => navigate({ screen: "job", jobId: job.id, tab: "edit" })}
+          data-testid="job-name"
+          aria-label={`Open ${job.name}`}
+        >
+          {job.name}
+        </button>
+        {job.description && <div className="text-xs text-slate-500 dark:text-slate-400">{job.description}</div>}
+        {job.tags.length > 0 && (
+          <div className="mt-1 flex flex-wrap gap-1">
+            {job.tags.map((tag) => (
+              <span key={tag} className="rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600 dark:bg-slate-800 dark:text-slate-300">
+                {tag}
+              </span>
+            ))}
+          </div>
+        )}
+      </td>
+      <td className="min-w-52 py-2.5 pr-4 text-slate-700 dark:text-slate-300" data-testid="job-schedule">
+        {summary.schedule}
+      </td>
+      <td className="py-2.5 pr-4 whitespace-nowrap text-slate-700 dark:text-slate-300" data-testid="job-next">
+        {next}
+      </td>
+      <td className="py-2.5 pr-4 whitespace-nowrap">
+        {summary.last_run ? (
+          <button
+            type="button"
+            className="rounded focus-visible:outline-2 focus-visible:outline-sky-600"
+            onClick={() => navigate({ screen: "job", jobId: job.id, tab: "history" })}
+            aria-label={`History of ${job.name}`}
+          >
+            <LastResult summary={summary} />
+          </button>
+        ) : (
+          <LastResult summary={summary} />
+        )}
+      </td>
+      <td className="py-2.5 pr-4">
+        <input
+          type="checkbox"
+          className="size-4 cursor-pointer accent-sky-600"
+          checked={job.enabled}
+          disabled={setEnabled.isPending}
+          onChange={(e) => setEnabled.mutate({ id: job.id, enabled: e.target.checked })}
+          aria-label={`Enabled: ${job.name}`}
+          data-testid="job-enabled"
+        />
+      </td>
+      <td className="py-2.5 pr-4 text-right">
+        <Button
           data-testid="run-now"
           disabled={runNow.isPending}
           onClick={() => runNow.mutate(job.id)}
           aria-label={`Run ${job.name} now`}
-          className="rounded-md border border-slate-300 px-2.5 py-1 text-sm hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-sky-600 disabled:opacity-60 dark:border-slate-600 dark:hover:bg-slate-800"
+          className="px-2.5 py-1 whitespace-nowrap"
         >
           Run now
-        </button>
+        </Button>
       </td>
     </tr>
   );
 }
 
 function EmptyState() {
+  const { navigate } = useNavigation();
   return (
     <div className="mx-auto mt-16 max-w-md text-center" data-testid="empty-state">
-      <div className="text-4xl" aria-hidden="true">☀</div>
+      <div className="text-4xl text-amber-500" aria-hidden="true">☀</div>
       <h2 className="mt-3 text-lg font-semibold">No jobs yet</h2>
       <p className="mt-2 text-sm text-slate-600 dark:text-slate-300">
-        Jobs you add to Sundial appear here with their schedule in plain words, their next run and
-        their last result. Sundial keeps running them from the tray when this window is closed.
+        A job runs a command, a script or an HTTP call on a schedule. Sundial keeps every run's
+        output, and keeps running from the tray when this window is closed.
       </p>
+      <Button variant="primary" className="mt-5" onClick={() => navigate({ screen: "new-job" })}>
+        Create your first job
+      </Button>
     </div>
   );
 }
@@ -129,31 +131,95 @@ function ErrorNotice({ error }: { error: unknown }) {
   );
 }
 
+function Toolbar({ jobs, filters, onChange }: { jobs: JobSummary[]; filters: JobFilters; onChange: (f: JobFilters) => void }) {
+  const { navigate } = useNavigation();
+  const tags = allTags(jobs);
+  const search = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    // "/" jumps to the filter, as in most list tools.
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      const typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT");
+      if (e.key === "/" && !typing) {
+        e.preventDefault();
+        search.current?.focus();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+  return (
+    <div className="flex flex-wrap items-center gap-2 border-b border-slate-200 px-4 py-2.5 dark:border-slate-800">
+      <h1 className="mr-2 text-base font-semibold">Jobs</h1>
+      <input
+        ref={search}
+        type="search"
+        value={filters.text}
+        onChange={(e) => onChange({ ...filters, text: e.target.value })}
+        placeholder="Filter by name, command, tag…  ( / )"
+        aria-label="Filter jobs"
+        data-testid="jobs-filter"
+        className={`${fieldClass} w-72`}
+      />
+      <select
+        value={filters.tag ?? ""}
+        onChange={(e) => onChange({ ...filters, tag: e.target.value === "" ? null : e.target.value })}
+        aria-label="Filter by tag"
+        data-testid="jobs-tag-filter"
+        className={fieldClass}
+      >
+        <option value="">Any tag</option>
+        {tags.map((tag) => (
+          <option key={tag} value={tag}>
+            {tag}
+          </option>
+        ))}
+      </select>
+      <select
+        value={filters.status}
+        onChange={(e) => onChange({ ...filters, status: e.target.value as StatusFilter })}
+        aria-label="Filter by status"
+        data-testid="jobs-status-filter"
+        className={fieldClass}
+      >
+        {(Object.keys(statusFilterLabel) as StatusFilter[]).map((s) => (
+          <option key={s} value={s}>
+            {statusFilterLabel[s]}
+          </option>
+        ))}
+      </select>
+      <Button variant="primary" className="ml-auto" onClick={() => navigate({ screen: "new-job" })} data-testid="new-job" title="New job (Ctrl+N)">
+        + New job
+      </Button>
+    </div>
+  );
+}
+
 export function JobsScreen() {
   const jobs = useJobs();
   const status = useStatus();
+  const [filters, setFilters] = useState<JobFilters>(noFilters);
+  const shown = jobs.data ? filterJobs(jobs.data, filters) : [];
   return (
-    <div className="flex h-screen flex-col">
-      <header className="flex items-center justify-between gap-4 border-b border-slate-200 px-4 py-3 dark:border-slate-800">
-        <div>
-          <h1 className="text-lg font-semibold">
-            Jobs
-            {status.data?.paused && (
-              <span className="ml-2 rounded bg-amber-100 px-1.5 py-0.5 align-middle text-xs font-semibold text-amber-900 dark:bg-amber-900 dark:text-amber-100" data-testid="paused-badge">
-                Paused
-              </span>
-            )}
-          </h1>
-          {status.data && <StatusLine status={status.data} />}
-        </div>
-        {status.data && <PauseButton status={status.data} />}
-      </header>
-      <main className="flex-1 overflow-auto">
-        {(jobs.error ?? status.error) && <ErrorNotice error={jobs.error ?? status.error} />}
+    <div className="flex h-full flex-col">
+      {jobs.data && jobs.data.length > 0 && <Toolbar jobs={jobs.data} filters={filters} onChange={setFilters} />}
+      <div className="min-h-0 flex-1 overflow-auto">
+        {jobs.error && <ErrorNotice error={jobs.error} />}
         {jobs.isPending && <p className="p-4 text-sm text-slate-500">Loading jobs…</p>}
         {jobs.data?.length === 0 && <EmptyState />}
-        {jobs.data && jobs.data.length > 0 && (
+        {jobs.data && jobs.data.length > 0 && shown.length === 0 && (
+          <div className="mt-12 text-center text-sm text-slate-600 dark:text-slate-300" data-testid="no-match">
+            No job matches these filters.{" "}
+            <button type="button" className="text-sky-700 underline dark:text-sky-300" onClick={() => setFilters(noFilters)}>
+              Clear filters
+            </button>
+          </div>
+        )}
+        {shown.length > 0 && (
           <table className="w-full text-left text-sm">
+            <caption className="sr-only">
+              {shown.length === jobs.data?.length ? `${shown.length} jobs` : `${shown.length} of ${jobs.data?.length} jobs`}
+            </caption>
             <thead className="sticky top-0 bg-slate-50 text-xs tracking-wide text-slate-500 uppercase dark:bg-slate-900 dark:text-slate-400">
               <tr>
                 <th scope="col" className="py-2 pr-4 pl-4 font-medium">Name</th>
@@ -165,13 +231,13 @@ export function JobsScreen() {
               </tr>
             </thead>
             <tbody>
-              {jobs.data.map((summary) => (
+              {shown.map((summary) => (
                 <JobRow key={summary.job.id} summary={summary} paused={status.data?.paused ?? false} />
               ))}
             </tbody>
           </table>
         )}
-      </main>
+      </div>
     </div>
   );
 }

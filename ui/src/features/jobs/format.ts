@@ -34,7 +34,7 @@ export const statusStyle: Record<RunStatus, { icon: string; className: string }>
   running: { icon: "▶", className: "text-sky-700 dark:text-sky-300" },
   succeeded: { icon: "✓", className: "text-emerald-700 dark:text-emerald-400" },
   failed: { icon: "✕", className: "text-red-700 dark:text-red-400" },
-  timed_out: { icon: "⏱", className: "text-red-700 dark:text-red-400" },
+  timed_out: { icon: "◔", className: "text-red-700 dark:text-red-400" },
   cancelled: { icon: "■", className: "text-amber-700 dark:text-amber-400" },
   skipped: { icon: "↷", className: "text-slate-500 dark:text-slate-400" },
   interrupted: { icon: "!", className: "text-red-700 dark:text-red-400" },
