@@ -13,17 +13,26 @@ import { LogViewerScreen } from "./features/logs/LogViewerScreen";
 import { SettingsScreen } from "./features/settings/SettingsScreen";
 import { type Backend, BackendError, BackendProvider, useBackend } from "./ipc";
 
-/** Engine changes invalidate the queries that show them; the UI refetches. */
+/** Engines changes arriving within this window are refetched together. */
+export const REFRESH_COALESCE_MS = 250;
+
+/** Engine changes invalidate the queries that show them; the UI refetches. A burst of changes
+ * (a thousand runs starting in one second) costs one refetch per window, not one per event. */
 function LiveUpdates() {
   const backend = useBackend();
   const queryClient = useQueryClient();
   useEffect(() => {
     let stop: (() => void) | undefined;
     let cancelled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     void backend
       .subscribe(() => {
         // Every change can move a next run, a last result or the running count.
-        void queryClient.invalidateQueries();
+        if (timer !== undefined) return;
+        timer = setTimeout(() => {
+          timer = undefined;
+          void queryClient.invalidateQueries();
+        }, REFRESH_COALESCE_MS);
       })
       .then((unsubscribe) => {
         if (cancelled) unsubscribe();
@@ -31,6 +40,7 @@ function LiveUpdates() {
       });
     return () => {
       cancelled = true;
+      if (timer !== undefined) clearTimeout(timer);
       stop?.();
     };
   }, [backend, queryClient]);

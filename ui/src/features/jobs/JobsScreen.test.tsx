@@ -1,7 +1,7 @@
 import { QueryClient } from "@tanstack/react-query";
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
-import { App } from "../../App";
+import { describe, expect, it, vi } from "vitest";
+import { App, REFRESH_COALESCE_MS } from "../../App";
 import { FakeBackend, fakeLog } from "../../ipc/fake";
 
 function renderApp(backend: FakeBackend) {
@@ -184,5 +184,33 @@ describe("the window", () => {
     renderApp(backend);
     fireEvent.click(await screen.findByTestId("nav-app-log"));
     expect(await screen.findByText("Sundial is ready")).toBeTruthy();
+  });
+});
+
+describe("live updates", () => {
+  it("a burst of engine events costs one refetch", async () => {
+    const backend = new FakeBackend();
+    backend.addJob({ name: "Busy" });
+    renderApp(backend);
+    await screen.findAllByTestId("job-row");
+    const listed = () => backend.calls.filter((c) => c === "listJobs").length;
+    const before = listed();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      act(() => {
+        for (let i = 0; i < 500; i++) backend.emit({ type: "pause_changed", paused: false });
+      });
+      expect(listed()).toBe(before);
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(REFRESH_COALESCE_MS);
+      });
+      expect(listed()).toBe(before + 1);
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(REFRESH_COALESCE_MS * 10);
+      });
+      expect(listed()).toBe(before + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
