@@ -5,7 +5,9 @@
 //! `cargo test`; scripts/test.sh runs them with `--ignored` under xvfb-run.
 //! With SUNDIAL_E2E_SHOTS=<dir>, the tests save screenshots of the window there (taken with
 //! ImageMagick's `import` from the X display; WebKitWebDriver's own can show an older frame).
+#![cfg(target_os = "linux")] // tauri-driver drives WebKitGTK here
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,6 +27,12 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // tauri-driver, WebKitWebDriver and the app share a process group: a test that fails
+        // midway must not leave its app running, or the next launch would only focus it (the
+        // app is single-instance).
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -51,6 +59,7 @@ impl Driver {
                 &native_port.to_string(),
             ])
             .env("SUNDIAL_DATA_DIR", data_dir)
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

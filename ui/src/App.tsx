@@ -160,7 +160,7 @@ function Sidebar() {
     </li>
   );
   return (
-    <nav aria-label="Sections" className="w-48 shrink-0 border-r border-slate-200 bg-slate-50 p-2 dark:border-slate-800 dark:bg-slate-900">
+    <nav aria-label="Sections" className="w-44 shrink-0 border-r border-slate-200 bg-slate-50 p-2 dark:border-slate-800 dark:bg-slate-900">
       <ul className="space-y-1">
         {item("jobs", "Jobs", "☰", () => navigate({ screen: "jobs" }))}
         {item("history", "Run history", "↺", () => navigate({ screen: "history" }))}

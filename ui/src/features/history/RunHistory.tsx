@@ -76,15 +76,15 @@ function Duration({ run }: { run: Run }) {
 /** The grid's columns; the job column only across jobs. */
 function gridColumns(showJob: boolean): string {
   return [
-    "7.5rem", // status
-    ...(showJob ? ["minmax(6rem,1.2fr)"] : []),
-    "6.5rem", // reason
-    "8rem", // scheduled
-    "8rem", // started
-    "4.5rem", // duration
-    "5rem", // result
-    "minmax(4rem,1fr)", // error
-    "8.5rem", // actions
+    "7rem", // status
+    ...(showJob ? ["minmax(5rem,1.2fr)"] : []),
+    "6rem", // reason
+    "7.5rem", // scheduled
+    "7.5rem", // started
+    "4rem", // duration
+    "4.5rem", // result
+    "minmax(3rem,1fr)", // error
+    "7.5rem", // actions
   ].join(" ");
 }
 
@@ -204,7 +204,7 @@ function HistoryRow({
           data-testid="history-open-log"
           className="rounded-md border border-slate-300 px-2 py-0.5 text-xs font-medium hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-sky-600 dark:border-slate-600 dark:hover:bg-slate-800"
         >
-          Open log
+          Log
         </button>
       </div>
     </div>

@@ -13,10 +13,12 @@ function LastResult({ summary }: { summary: JobSummary }) {
   const style = statusStyle[run.status];
   const when = run.finished_at ?? run.started_at ?? run.scheduled_for;
   return (
-    <span className={`inline-flex items-center gap-1.5 font-medium ${style.className}`} title={run.error ?? undefined}>
-      <span aria-hidden="true">{style.icon}</span>
-      <span data-testid="last-status">{statusLabel[run.status]}</span>
-      <span className="font-normal text-slate-500 dark:text-slate-400">{formatWhen(when)}</span>
+    <span className={`inline-flex flex-col items-start font-medium ${style.className}`} title={run.error ?? undefined}>
+      <span className="inline-flex items-center gap-1.5">
+        <span aria-hidden="true">{style.icon}</span>
+        <span data-testid="last-status">{statusLabel[run.status]}</span>
+      </span>
+      <span className="text-xs font-normal text-slate-500 dark:text-slate-400">{formatWhen(when)}</span>
     </span>
   );
 }
@@ -59,7 +61,7 @@ function JobRow({ summary, paused }: { summary: JobSummary; paused: boolean }) {
           </div>
         )}
       </td>
-      <td className="min-w-52 py-2.5 pr-4 text-slate-700 dark:text-slate-300" data-testid="job-schedule">
+      <td className="min-w-44 py-2.5 pr-4 text-slate-700 dark:text-slate-300" data-testid="job-schedule">
         {summary.schedule}
       </td>
       <td className="py-2.5 pr-4 whitespace-nowrap text-slate-700 dark:text-slate-300" data-testid="job-next">
