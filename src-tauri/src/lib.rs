@@ -2,6 +2,7 @@
 //! All scheduling logic lives in `sundial-engine`; this crate only starts it, exposes it over
 //! IPC (commands/), forwards its events (events.rs) and handles the app's lifecycle.
 
+pub mod bench;
 pub mod bindings;
 pub mod commands;
 pub mod error;
@@ -75,7 +76,7 @@ pub fn run() {
     let paths = AppPaths::for_user();
     let settings = Settings::load(paths.data_dir());
 
-    let app = tauri::Builder::default()
+    let builder = tauri::Builder::default()
         // First, so that a second launch exits before touching the database or the log.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             tracing::info!("a second launch asked for the window");
@@ -85,7 +86,13 @@ pub fn run() {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ))
-        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_notification::init());
+    // Benchmark B7's first-paint report: registered only when the benchmark asks (bench.rs).
+    let builder = match bench::paint_hook() {
+        Some(hook) => builder.plugin(hook),
+        None => builder,
+    };
+    let app = builder
         .invoke_handler(commands::handler())
         .setup(move |app| {
             // The log opens here, after the single-instance check: a second launch never

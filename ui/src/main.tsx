@@ -1,6 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
+import { withPaintReport } from "./bench";
 import { tauriBackend } from "./ipc/tauri";
 import "./index.css";
 
@@ -8,6 +9,6 @@ const root = document.getElementById("root");
 if (!root) throw new Error("no #root element");
 createRoot(root).render(
   <StrictMode>
-    <App backend={tauriBackend} />
+    <App backend={withPaintReport(tauriBackend)} />
   </StrictMode>,
 );

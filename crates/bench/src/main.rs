@@ -5,6 +5,7 @@
 //! `child …` subcommands run one side of a scenario in a process of its own, so memory and
 //! wake-ups are measured for that side alone.
 
+mod b7;
 mod report;
 mod scenarios;
 mod util;
@@ -22,7 +23,7 @@ struct Args {
     /// Tiny sizes, for the test suite: checks the harness, not the numbers.
     #[arg(long)]
     quick: bool,
-    /// Only these scenarios (b1,b2,…).
+    /// Only these scenarios (b1,b2,… or B1,B2,…); the other rows of the report are kept.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Where the report goes.
@@ -78,7 +79,8 @@ fn main() {
     }
     let runtime =
         tokio::runtime::Runtime::new().unwrap_or_else(|e| fail(&format!("no runtime: {e}")));
-    let wanted = |id: &str| args.only.is_empty() || args.only.iter().any(|o| o == id);
+    let wanted =
+        |id: &str| args.only.is_empty() || args.only.iter().any(|o| o.eq_ignore_ascii_case(id));
     let sizes = scenarios::Sizes::new(args.quick);
     let mut rows = Vec::new();
     for (id, run) in scenarios::ALL {

@@ -66,7 +66,7 @@ pub fn render(rows: &[Row], kept: &[String], sizes: &Sizes, command: &str) -> St
         "- Date: {}\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     ));
-    out.push_str("- Reproduce: `bash scripts/bench.sh` (installs the peers, then runs `cargo run --release -p sundial-bench -- --out docs/BENCHMARKS.md`)\n");
+    out.push_str("- Reproduce: `bash scripts/bench.sh` (installs the peers and builds the desktop app and the Tauri hello-world for B7, then runs `cargo run --release -p sundial-bench -- --out docs/BENCHMARKS.md`)\n");
     out.push_str(&format!("- This run: `{command}`\n\n"));
     out.push_str("| id | measure | Sundial | peer | peer's figure | advantage | target | met |\n");
     out.push_str("|---|---|---|---|---|---|---|---|\n");

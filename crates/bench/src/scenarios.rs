@@ -1,4 +1,4 @@
-//! The scenarios B1–B6 (B7, the desktop app, lives with the desktop shell).
+//! The scenarios B1–B6; B7 (the desktop app against a Tauri hello-world) is in b7.rs.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -74,6 +74,7 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("b4", |s| Box::pin(b4(s))),
     ("b5", |s| Box::pin(b5(s))),
     ("b6", |s| Box::pin(b6(s))),
+    ("b7", |s| Box::pin(crate::b7::b7(s.quick))),
 ];
 
 fn e(x: impl std::fmt::Display) -> String {
