@@ -84,18 +84,27 @@ impl Driver {
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_send(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
+    }
+
+    /// A WebDriver call; `Err` carries the error and its message.
+    async fn try_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response: Value = request.send().await.unwrap().json().await.unwrap();
-        if let Some(error) = response["value"].get("error") {
-            panic!(
-                "WebDriver {path}: {error}: {}",
-                response["value"]["message"]
-            );
+        match response["value"].get("error") {
+            Some(error) => Err(format!("{error}: {}", response["value"]["message"])),
+            None => Ok(response["value"].clone()),
         }
-        response["value"].clone()
     }
 }
 
@@ -154,19 +163,6 @@ impl Session<'_> {
             .collect()
     }
 
-    async fn text(&self, element: &str) -> String {
-        self.get(&format!("/element/{element}/text"))
-            .await
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    async fn click(&self, element: &str) {
-        self.post(&format!("/element/{element}/click"), json!({}))
-            .await;
-    }
-
     /// Types `text` into an element with real key events.
     async fn type_text(&self, element: &str, text: &str) {
         self.post(&format!("/element/{element}/value"), json!({"text": text}))
@@ -190,10 +186,23 @@ impl Session<'_> {
         }
     }
 
-    /// Clicks the first element matching `css`, once there is one.
+    /// Clicks the first element matching `css`, once there is one (found again if the page
+    /// re-rendered it in between).
     async fn click_css(&self, css: &str) {
-        let element = self.wait_for(css).await;
-        self.click(&element).await;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let element = self.wait_for(css).await;
+            let path = format!("/session/{}/element/{element}/click", self.id);
+            match self
+                .driver
+                .try_send(reqwest::Method::POST, &path, Some(json!({})))
+                .await
+            {
+                Ok(_) => return,
+                Err(e) if e.contains("stale element") && Instant::now() < deadline => continue,
+                Err(e) => panic!("WebDriver {path}: {e}"),
+            }
+        }
     }
 
     /// Calls a Sundial command from the page, through the same IPC the UI uses.
@@ -237,7 +246,17 @@ impl Session<'_> {
         loop {
             let mut texts = Vec::new();
             for element in self.find_all(css).await {
-                texts.push(self.text(&element).await);
+                // The page re-renders while it is read: an element gone stale is read again.
+                let path = format!("/session/{}/element/{element}/text", self.id);
+                match self
+                    .driver
+                    .try_send(reqwest::Method::GET, &path, None)
+                    .await
+                {
+                    Ok(text) => texts.push(text.as_str().unwrap_or_default().to_string()),
+                    Err(e) if e.contains("stale element") => continue,
+                    Err(e) => panic!("WebDriver {path}: {e}"),
+                }
             }
             if check(&texts) {
                 return texts;

@@ -76,15 +76,15 @@ function Duration({ run }: { run: Run }) {
 /** The grid's columns; the job column only across jobs. */
 function gridColumns(showJob: boolean): string {
   return [
-    "7rem", // status
+    "8rem", // status
     ...(showJob ? ["minmax(5rem,1.2fr)"] : []),
-    "6rem", // reason
+    "6.5rem", // reason
     "7.5rem", // scheduled
     "7.5rem", // started
-    "4rem", // duration
+    "4.5rem", // duration
     "4.5rem", // result
     "minmax(3rem,1fr)", // error
-    "7.5rem", // actions
+    "6.5rem", // actions
   ].join(" ");
 }
 
@@ -421,9 +421,9 @@ export function RunHistory({ jobId }: { jobId?: string }) {
             <div role="columnheader" className={`${cellClass} font-medium`}>Status</div>
             {showJob && <div role="columnheader" className={`${cellClass} font-medium`}>Job</div>}
             <div role="columnheader" className={`${cellClass} font-medium`}>Reason</div>
-            <div role="columnheader" className={`${cellClass} font-medium`}>Scheduled for</div>
+            <div role="columnheader" className={`${cellClass} font-medium`}>Scheduled</div>
             <div role="columnheader" className={`${cellClass} font-medium`}>Started</div>
-            <div role="columnheader" className={`${cellClass} font-medium`}>Duration</div>
+            <div role="columnheader" className={`${cellClass} font-medium`}>Took</div>
             <div role="columnheader" className={`${cellClass} font-medium`}>Result</div>
             <div role="columnheader" className={`${cellClass} font-medium`}>Error</div>
             <div role="columnheader" className={cellClass}><span className="sr-only">Actions</span></div>
