@@ -464,7 +464,21 @@ fn the_application_log_is_listed_and_read_like_a_run_log() {
         "newest first: {files}"
     );
     let view = json!({"source": {"kind": "app", "day": "2026-11-20"}});
-    assert_eq!(h.ok("log_info", json!({"view": view}))["lines"], 2);
+    let info = h.ok("log_info", json!({"view": view}));
+    assert_eq!(info["lines"], 2);
+    assert_eq!(info["live"], false, "an earlier day is finished");
+    // Today's file is being written: the viewer polls it.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    std::fs::write(
+        dir.join(format!("sundial.{today}.log")),
+        "2026-11-21T08:00:00.000000Z  INFO sundial: started\n",
+    )
+    .unwrap();
+    let info = h.ok(
+        "log_info",
+        json!({"view": {"source": {"kind": "app", "day": today}}}),
+    );
+    assert_eq!(info["live"], true);
     let lines = h.ok(
         "read_log_lines",
         json!({"view": view, "start": 0, "count": 10}),

@@ -240,7 +240,7 @@ impl Opened {
                     },
                     bytes: text.bytes(),
                     path: text.path().display().to_string(),
-                    live: false,
+                    live: is_todays(text.path()),
                 }
             }
         })
@@ -349,6 +349,14 @@ impl Opened {
             next,
         })
     }
+}
+
+/// Today's application log is still being written (the daily files are named by UTC day).
+fn is_todays(path: &std::path::Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(file_day)
+        .is_some_and(|day| day == chrono::Utc::now().date_naive())
 }
 
 /// The lines of a text log in `stream` (the application log's warnings and errors are its
