@@ -30,8 +30,11 @@ impl Drop for Driver {
         // tauri-driver, WebKitWebDriver and the app share a process group: a test that fails
         // midway must not leave its app running, or the next launch would only focus it (the
         // app is single-instance).
+        // `--` first: without it, kill(1) can read "-<pgid>" as an option and signal every
+        // process of the user (kill -1).
+        let group = format!("-{}", self.child.id());
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
+            .args(["-s", "KILL", "--", &group])
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
