@@ -148,8 +148,24 @@ impl Session<'_> {
 
     /// The elements matching a CSS selector (element ids).
     async fn find_all(&self, css: &str) -> Vec<String> {
-        self.post("/elements", json!({"using": "css selector", "value": css}))
-            .await
+        let path = format!("/session/{}/elements", self.id);
+        let body = json!({"using": "css selector", "value": css});
+        let deadline = Instant::now() + WAIT;
+        let found = loop {
+            // WebKitWebDriver can meet a node React is replacing: look again.
+            match self
+                .driver
+                .try_send(reqwest::Method::POST, &path, Some(body.clone()))
+                .await
+            {
+                Ok(found) => break found,
+                Err(e) if e.contains("stale element") && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("WebDriver {path}: {e}"),
+            }
+        };
+        found
             .as_array()
             .unwrap()
             .iter()
