@@ -155,11 +155,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl LogViews {
-    /// Forgets the indexes of a run's log (its files were deleted).
-    pub fn forget_run(&self, run: RunId) {
-        lock(&self.streams).retain(|((r, _), _)| *r != run);
-    }
-
     fn open(
         &self,
         logs: &LogStore,

@@ -9,7 +9,8 @@ import { BackendError } from "../../ipc";
 import { formatWhen, statusLabel, statusStyle } from "../jobs/format";
 import { useJobs } from "../jobs/queries";
 import { ALL_STATUSES, formatDuration, formatFull, formatResult, isActive, reasonLabel, runDuration } from "./format";
-import { type RunFilter, useCancelRun, useRunJobNow, useRunPages } from "./queries";
+import { useRunNow } from "../jobs/queries";
+import { type RunFilter, useCancelRun, useRunPages } from "./queries";
 
 /** Every row is this tall, so the virtualizer never has to measure. */
 const ROW_HEIGHT = 40;
@@ -297,7 +298,7 @@ export function RunHistory({ jobId }: { jobId?: string }) {
   const { navigate } = useNavigation();
   const jobs = useJobs();
   const cancel = useCancelRun();
-  const runNow = useRunJobNow();
+  const runNow = useRunNow();
 
   const [statuses, setStatuses] = useState<RunStatus[]>([]);
   const [time, setTime] = useState<TimeFilter>(NO_TIME);

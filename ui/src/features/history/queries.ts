@@ -49,12 +49,3 @@ export function useCancelRun() {
     onSettled: () => queryClient.invalidateQueries(),
   });
 }
-
-export function useRunJobNow() {
-  const backend = useBackend();
-  const queryClient = useQueryClient();
-  return useMutation({
-    mutationFn: (jobId: string) => backend.runJobNow(jobId),
-    onSettled: () => queryClient.invalidateQueries(),
-  });
-}

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   useCallback,
   useEffect,
@@ -19,6 +19,7 @@ import type { Stream } from "../../bindings/Stream";
 import { useNavigation } from "../../app/navigation";
 import { Button, inputClass } from "../../components/Button";
 import { BackendError, useBackend } from "../../ipc";
+import { useCancelRun } from "../history/queries";
 import { formatWhen, statusLabel, statusStyle } from "../jobs/format";
 import { stripAnsi } from "./ansi";
 import { Follower } from "./follower";
@@ -74,19 +75,15 @@ export function LogViewerScreen({ source, searchPageSize = 1000 }: { source: Log
 
 function RunHeader({ runId, live }: { runId: string; live: boolean }) {
   const backend = useBackend();
-  const queryClient = useQueryClient();
   const run = useQuery({ queryKey: ["logs", "run", runId], queryFn: () => backend.getRun(runId) });
   const jobId = run.data?.job_id;
   const job = useQuery({
-    queryKey: ["logs", "job", jobId],
+    queryKey: ["job", jobId ?? ""],
     queryFn: () => backend.getJob(jobId ?? ""),
     enabled: jobId !== undefined,
   });
   const navigation = useNavigation();
-  const cancel = useMutation({
-    mutationFn: () => backend.cancelRun(runId),
-    onSettled: () => queryClient.invalidateQueries({ queryKey: ["logs", "run", runId] }),
-  });
+  const cancel = useCancelRun();
   const status = run.data?.status;
   const style = status ? statusStyle[status] : null;
   const started = run.data?.started_at ?? run.data?.scheduled_for;
@@ -109,7 +106,7 @@ function RunHeader({ runId, live }: { runId: string; live: boolean }) {
         </span>
       )}
       {(status === "running" || status === "queued") && (
-        <Button variant="danger" className="!px-2.5 !py-1" disabled={cancel.isPending} onClick={() => cancel.mutate()}>
+        <Button variant="danger" className="!px-2.5 !py-1" disabled={cancel.isPending} onClick={() => cancel.mutate(runId)}>
           {cancel.isPending ? "Cancelling…" : "Cancel run"}
         </Button>
       )}
