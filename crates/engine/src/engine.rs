@@ -19,11 +19,13 @@ use crate::executor::Executor;
 use crate::logs::LogStore;
 use crate::retention::{self, RetentionPolicy};
 use crate::schedule::{FireTime, Schedule, preview};
-use crate::scheduler::{Command, Scheduler, SchedulerParts};
+use crate::scheduler::{Command, LoadedJob, Scheduler, SchedulerParts};
 use crate::store::{RunFilter, Store, StoreError};
 
 /// The settings key holding the global pause state ("true"/"false").
 pub const PAUSED_SETTING: &str = "paused";
+/// Which build computed the stored next firing times.
+const NEXT_DUE_BASIS_SETTING: &str = "next_due_basis";
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -235,13 +237,24 @@ impl Engine {
                 }
             });
         }
+        // Stored next firings are trusted only if this build computed them: another version
+        // (its time-zone rules or cron handling) may have found other instants.
+        let basis = concat!("sundial-engine ", env!("CARGO_PKG_VERSION"));
+        let trust_next_due =
+            store.get_setting(NEXT_DUE_BASIS_SETTING).await?.as_deref() == Some(basis);
+        if config.scheduling && !trust_next_due {
+            store
+                .forget_next_dues(NEXT_DUE_BASIS_SETTING, basis)
+                .await?;
+        }
         let jobs = store
             .list_jobs()
             .await?
             .into_iter()
-            .map(|s| {
-                let cursor = s.schedule_cursor.unwrap_or(s.job.created_at);
-                (s.job, cursor)
+            .map(|s| LoadedJob {
+                cursor: s.schedule_cursor.unwrap_or(s.job.created_at),
+                next_due: s.next_due.filter(|_| trust_next_due),
+                job: s.job,
             })
             .collect();
         let parallel = Arc::new(ParallelLimit::new(config.max_parallel));
@@ -250,6 +263,7 @@ impl Engine {
         let scheduler = Scheduler::new(
             SchedulerParts {
                 store: store.clone(),
+                store_next_due: config.scheduling,
                 clock: clock.clone(),
                 executor,
                 events: events.clone(),

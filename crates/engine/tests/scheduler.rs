@@ -161,7 +161,18 @@ async fn suspend_with_run_all_policy_runs_the_most_recent_up_to_the_cap() {
 
 #[tokio::test(start_paused = true)]
 async fn clock_set_back_two_hours_does_not_repeat_a_fixed_time_run() {
-    let h = Harness::start("2024-05-10T00:04:00Z").await;
+    clock_set_back_two_hours(false).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn clock_set_back_after_a_restart_does_not_repeat_a_fixed_time_run() {
+    // After a restart, jobs are loaded from their stored next firing without compiling their
+    // schedule, so the scheduler has to find out which are fixed-time when the clock goes back.
+    clock_set_back_two_hours(true).await;
+}
+
+async fn clock_set_back_two_hours(restart_first: bool) {
+    let mut h = Harness::start("2024-05-10T00:04:00Z").await;
     let daily = h
         .engine
         .create_job(spec("daily", cron("15 3 * * *", "UTC"), json!(null)))
@@ -175,6 +186,9 @@ async fn clock_set_back_two_hours_does_not_repeat_a_fixed_time_run() {
     h.advance_secs(3 * 3600 + 16 * 60).await; // 03:20: the daily run happened
     assert_eq!(h.runs_of(&daily).await.len(), 1);
     let ticks_before = h.runs_of(&ticker).await.len();
+    if restart_first {
+        h.restart().await;
+    }
     h.clock.jump(-chrono::Duration::hours(2)); // 01:20 again
     h.advance_secs(3 * 3600).await; // wall clock passes 03:15 a second time, ends 04:20
     let daily_runs = h.runs_of(&daily).await;
@@ -325,4 +339,127 @@ async fn overlap_replace_cancels_the_running_one() {
         ]
     );
     assert_eq!(h.executor.executions().len(), 3);
+}
+
+/// What the database holds as a job's next firing (the scheduler stores it back on a task of
+/// its own, so this waits a moment of tokio time for it).
+async fn stored_next_due(
+    h: &Harness,
+    job: &sundial_engine::domain::Job,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    h.advance(Duration::from_millis(10)).await;
+    let stored = h.engine.store().get_job(job.id).await.unwrap().unwrap();
+    stored.next_due
+}
+
+/// Writes straight into the database file while no engine has it open.
+async fn write_sql(h: &Harness, sql: &str) {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", h.db_path().display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query(sql).execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_next_firing_is_stored_with_the_cursor_and_after_every_edit() {
+    let h = Harness::start("2024-01-01T00:00:30Z").await;
+    let job = h
+        .engine
+        .create_job(spec("five", cron("*/5 * * * *", "UTC"), json!(null)))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored_next_due(&h, &job).await,
+        Some(at("2024-01-01T00:05:00Z")),
+        "a new job's next firing is stored"
+    );
+    h.advance_secs(5 * 60).await; // 00:05:30: the 00:05 run happened
+    assert_eq!(h.runs_of(&job).await.len(), 1);
+    let stored = h.engine.store().get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(stored.schedule_cursor, Some(at("2024-01-01T00:05:00Z")));
+    assert_eq!(
+        stored.next_due,
+        Some(at("2024-01-01T00:10:00Z")),
+        "a firing stores the next one in the same write as the cursor"
+    );
+    let mut edited = job.spec.clone();
+    edited.trigger = serde_json::from_value(cron("*/7 * * * *", "UTC")).unwrap();
+    h.engine
+        .update_job(job.id, edited, stored.job.revision)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored_next_due(&h, &job).await,
+        Some(at("2024-01-01T00:07:00Z")),
+        "an edit replaces the stored next firing with the new schedule's"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_start_takes_the_stored_next_firing_and_a_wrong_one_never_runs_a_job_off_schedule() {
+    let mut h = Harness::start("2024-01-01T00:00:30Z").await;
+    let job = h
+        .engine
+        .create_job(spec("five", cron("*/5 * * * *", "UTC"), json!(null)))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored_next_due(&h, &job).await,
+        Some(at("2024-01-01T00:05:00Z"))
+    );
+    // A stored next firing that the schedule would never give (00:03) shows that a start uses
+    // what is stored instead of compiling the schedule.
+    h.engine.shutdown(false).await;
+    let three = at("2024-01-01T00:03:00Z").timestamp_millis();
+    write_sql(&h, &format!("UPDATE jobs SET next_due = {three}")).await;
+    h.engine = start_engine(h.db_path(), &h.clock, &h.executor, h.max_parallel).await;
+    assert_eq!(
+        h.engine.next_fire(job.id).await.unwrap(),
+        Some(at("2024-01-01T00:03:00Z"))
+    );
+    // Waking at 00:03 finds nothing due by the schedule: no run, and the real next firing.
+    h.advance_secs(3 * 60).await; // 00:03:30
+    assert!(h.runs_of(&job).await.is_empty(), "nothing runs at 00:03");
+    assert_eq!(
+        h.engine.next_fire(job.id).await.unwrap(),
+        Some(at("2024-01-01T00:05:00Z"))
+    );
+    h.advance_secs(2 * 60).await; // 00:05:30
+    let due: Vec<_> = h
+        .runs_of(&job)
+        .await
+        .iter()
+        .map(|r| r.scheduled_for)
+        .collect();
+    assert_eq!(due, vec![at("2024-01-01T00:05:00Z")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn next_firings_stored_by_another_build_are_recomputed() {
+    let mut h = Harness::start("2024-01-01T00:00:30Z").await;
+    let job = h
+        .engine
+        .create_job(spec("five", cron("*/5 * * * *", "UTC"), json!(null)))
+        .await
+        .unwrap();
+    h.engine.shutdown(false).await;
+    let three = at("2024-01-01T00:03:00Z").timestamp_millis();
+    write_sql(&h, &format!("UPDATE jobs SET next_due = {three}")).await;
+    write_sql(
+        &h,
+        "UPDATE settings SET value = 'sundial-engine 0.0.0' WHERE key = 'next_due_basis'",
+    )
+    .await;
+    h.engine = start_engine(h.db_path(), &h.clock, &h.executor, h.max_parallel).await;
+    assert_eq!(
+        h.engine.next_fire(job.id).await.unwrap(),
+        Some(at("2024-01-01T00:05:00Z")),
+        "another build's next firing is not trusted"
+    );
+    assert_eq!(
+        stored_next_due(&h, &job).await,
+        Some(at("2024-01-01T00:05:00Z")),
+        "and this build's is stored in its place"
+    );
 }

@@ -27,7 +27,7 @@ use crate::executor::{Executor, RunOutcome, RunRequest};
 use crate::logs::LogStore;
 use crate::retention::{self, RetentionPolicy};
 use crate::schedule::Schedule;
-use crate::store::{CursorUpdate, Store};
+use crate::store::{CursorUpdate, NextDue, Store};
 use catchup::{FiringAction, plan_due_firings};
 use overlap::{OverlapDecision, decide};
 
@@ -85,8 +85,9 @@ struct Finished {
 
 struct JobState {
     job: Job,
-    /// Cronie's fixed-time class (kept so a clock set back needs no compiled schedule).
-    fixed_time: bool,
+    /// Cronie's fixed-time class, once the schedule was compiled (a job loaded with its stored
+    /// next firing has not been yet).
+    fixed_time: Option<bool>,
     cursor: DateTime<Utc>,
     next_due: Option<DateTime<Utc>>,
     generation: u64,
@@ -124,13 +125,23 @@ pub(crate) struct Scheduler {
     logs: Option<LogStore>,
     retention: RetentionPolicy,
     next_full_prune: DateTime<Utc>,
+    store_next_due: bool,
 }
 
 /// How often every job is pruned (besides after each of its runs).
 const FULL_PRUNE_EVERY: Duration = Duration::hours(1);
 
+/// A job as loaded at start-up: its cursor and, when stored, its next firing.
+pub(crate) struct LoadedJob {
+    pub job: Job,
+    pub cursor: DateTime<Utc>,
+    pub next_due: Option<DateTime<Utc>>,
+}
+
 pub(crate) struct SchedulerParts {
     pub store: Store,
+    /// Whether next firings computed here are stored back (not by a passive engine).
+    pub store_next_due: bool,
     pub clock: Arc<dyn Clock>,
     pub executor: Arc<dyn Executor>,
     pub events: broadcast::Sender<EngineEvent>,
@@ -141,7 +152,10 @@ pub(crate) struct SchedulerParts {
 }
 
 impl Scheduler {
-    pub(crate) fn new(parts: SchedulerParts, jobs: Vec<(Job, DateTime<Utc>)>) -> Self {
+    /// Loads the jobs. A job whose next firing was stored is not compiled until it fires or
+    /// changes (compiling a cron expression is most of the cost of loading 100,000 jobs); the
+    /// next firings that had to be computed are stored back on a task of their own.
+    pub(crate) fn new(parts: SchedulerParts, jobs: Vec<LoadedJob>) -> Self {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         let now = parts.clock.now();
         let mut scheduler = Scheduler {
@@ -168,10 +182,34 @@ impl Scheduler {
             logs: parts.logs,
             retention: parts.retention,
             next_full_prune: now,
+            store_next_due: parts.store_next_due,
         };
-        for (job, cursor) in jobs {
-            scheduler.upsert(job, cursor);
+        let mut computed = Vec::new();
+        for loaded in jobs {
+            let LoadedJob {
+                job,
+                cursor,
+                next_due,
+            } = loaded;
+            match next_due {
+                Some(due) if job.spec.enabled && job.spec.trigger.is_timed() => {
+                    let id = job.id;
+                    scheduler.jobs.insert(
+                        id,
+                        JobState {
+                            job,
+                            fixed_time: None,
+                            cursor,
+                            next_due: None,
+                            generation: 0,
+                        },
+                    );
+                    scheduler.push_due(id, Some(due));
+                }
+                _ => computed.extend(scheduler.upsert(job, cursor)),
+            }
         }
+        scheduler.store_next_dues(computed);
         scheduler
     }
 
@@ -240,19 +278,30 @@ impl Scheduler {
         let ids: Vec<JobId> = self
             .jobs
             .iter()
-            .filter(|(_, s)| !s.fixed_time && s.cursor > now)
+            .filter(|(_, s)| s.fixed_time != Some(true) && s.cursor > now)
             .map(|(id, _)| *id)
             .collect();
         let mut updates = Vec::new();
         for id in ids {
-            if let Some(state) = self.jobs.get_mut(&id) {
-                state.cursor = now;
-                updates.push(CursorUpdate {
-                    job_id: id,
-                    cursor: now,
-                });
+            let Some(state) = self.jobs.get_mut(&id) else {
+                continue;
+            };
+            let schedule = compile(&state.job);
+            let fixed_time = state
+                .fixed_time
+                .unwrap_or_else(|| schedule.as_ref().is_some_and(Schedule::is_fixed_time));
+            state.fixed_time = Some(fixed_time);
+            if fixed_time {
+                continue;
             }
-            self.reschedule(id);
+            state.cursor = now;
+            let next_due = schedule.and_then(|s| s.next_after(now));
+            updates.push(CursorUpdate {
+                job_id: id,
+                cursor: now,
+                next_due,
+            });
+            self.push_due(id, next_due);
         }
         if !updates.is_empty() {
             let store = self.store.clone();
@@ -278,7 +327,9 @@ impl Scheduler {
         }
     }
 
-    fn upsert(&mut self, job: Job, cursor: DateTime<Utc>) {
+    /// Takes a job in (new, edited, or loaded without a stored next firing) and computes its
+    /// next firing; returns it for storing when there is one.
+    fn upsert(&mut self, job: Job, cursor: DateTime<Utc>) -> Option<NextDue> {
         let id = job.id;
         self.jobs.remove(&id);
         if !job.spec.enabled || !job.spec.trigger.is_timed() {
@@ -288,26 +339,27 @@ impl Scheduler {
                     id,
                     JobState {
                         job,
-                        fixed_time: false,
+                        fixed_time: Some(false),
                         cursor,
                         next_due: None,
                         generation: 0,
                     },
                 );
             }
-            return;
+            return None;
         }
         let schedule = match Schedule::from_trigger(&job.spec.trigger, job.created_at) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(job = %id, error = %e, "stored trigger is invalid; job not scheduled");
-                return;
+                return None;
             }
         };
         // The compiled schedule is not kept: a croner pattern holds a year table of several
         // KiB, and a job needs its schedule only when it fires or changes.
-        let fixed_time = schedule.is_fixed_time();
+        let fixed_time = Some(schedule.is_fixed_time());
         let next_due = schedule.next_after(cursor);
+        let revision = job.revision;
         self.jobs.insert(
             id,
             JobState {
@@ -319,6 +371,26 @@ impl Scheduler {
             },
         );
         self.push_due(id, next_due);
+        next_due.map(|next_due| NextDue {
+            job_id: id,
+            revision,
+            cursor,
+            next_due,
+        })
+    }
+
+    /// Stores computed next firings on a task of their own (they only spare the next start
+    /// some work; a lost write costs nothing but that).
+    fn store_next_dues(&self, dues: Vec<NextDue>) {
+        if !self.store_next_due || dues.is_empty() {
+            return;
+        }
+        let store = self.store.clone();
+        self.tracker.spawn(async move {
+            if let Err(e) = store.set_next_dues(&dues).await {
+                tracing::warn!(error = %e, "could not store next firing times");
+            }
+        });
     }
 
     /// Puts a job's next firing on the heap under a new generation.
@@ -341,7 +413,11 @@ impl Scheduler {
             return;
         };
         state.generation = generation;
-        state.next_due = compile(&state.job).and_then(|s| s.next_after(state.cursor));
+        let schedule = compile(&state.job);
+        if let Some(schedule) = &schedule {
+            state.fixed_time = Some(schedule.is_fixed_time());
+        }
+        state.next_due = schedule.and_then(|s| s.next_after(state.cursor));
         if let Some(due) = state.next_due {
             self.heap.push(Reverse((due, id, generation)));
         }
@@ -371,6 +447,7 @@ impl Scheduler {
         }
         let mut rows: Vec<Run> = Vec::new();
         let mut cursors = Vec::with_capacity(due_jobs.len());
+        let mut classes = HashMap::with_capacity(due_jobs.len());
         let mut starts: Vec<(Run, Job, bool)> = Vec::new();
         let mut waits: Vec<Waiting> = Vec::new();
         for id in &due_jobs {
@@ -423,10 +500,13 @@ impl Scheduler {
                     }
                 }
             }
+            // The next firing is stored with the cursor, so a start need not compile this.
             cursors.push(CursorUpdate {
                 job_id: *id,
                 cursor: now,
+                next_due: schedule.next_after(now),
             });
+            classes.insert(*id, schedule.is_fixed_time());
         }
         if let Err(e) = self.store.record_firings(&rows, &cursors).await {
             // Nothing was recorded: put the jobs back so the next wake tries again.
@@ -435,11 +515,17 @@ impl Scheduler {
             }
             return Err(e.into());
         }
-        for id in &due_jobs {
-            if let Some(state) = self.jobs.get_mut(id) {
+        for update in &cursors {
+            if let Some(state) = self.jobs.get_mut(&update.job_id) {
                 state.cursor = now;
+                state.fixed_time = classes.get(&update.job_id).copied();
             }
-            self.reschedule(*id);
+            self.push_due(update.job_id, update.next_due);
+        }
+        for id in due_jobs {
+            if !classes.contains_key(&id) {
+                self.reschedule(id);
+            }
         }
         for run in &rows {
             self.emit_run(run);
@@ -632,7 +718,8 @@ impl Scheduler {
                     .jobs
                     .get(&job.id)
                     .map_or(cursor, |s| s.cursor.max(cursor));
-                self.upsert(*job, cursor);
+                let computed = self.upsert(*job, cursor);
+                self.store_next_dues(computed.into_iter().collect());
                 let _ = ack.send(());
             }
             Command::Remove { job_id, ack } => {
@@ -764,20 +851,24 @@ impl Scheduler {
         if !paused {
             // Firings that fell inside the pause are dropped: schedules resume from now.
             let now = self.clock.now();
-            let ids: Vec<JobId> = self.jobs.keys().copied().collect();
-            let updates: Vec<CursorUpdate> = ids
-                .iter()
-                .map(|id| CursorUpdate {
+            let mut updates = Vec::with_capacity(self.jobs.len());
+            let mut classes = Vec::with_capacity(self.jobs.len());
+            for (id, state) in &self.jobs {
+                let schedule = compile(&state.job);
+                updates.push(CursorUpdate {
                     job_id: *id,
                     cursor: now,
-                })
-                .collect();
+                    next_due: schedule.as_ref().and_then(|s| s.next_after(now)),
+                });
+                classes.push(schedule.map(|s| s.is_fixed_time()));
+            }
             self.store.set_schedule_cursors(&updates).await?;
-            for id in ids {
-                if let Some(state) = self.jobs.get_mut(&id) {
+            for (update, class) in updates.iter().zip(classes) {
+                if let Some(state) = self.jobs.get_mut(&update.job_id) {
                     state.cursor = now;
+                    state.fixed_time = class.or(state.fixed_time);
                 }
-                self.reschedule(id);
+                self.push_due(update.job_id, update.next_due);
             }
         }
         let _ = self.events.send(EngineEvent::PauseChanged { paused });

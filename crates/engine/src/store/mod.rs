@@ -56,6 +56,9 @@ pub struct StoredJob {
     pub job: Job,
     /// The latest firing the scheduler handled.
     pub schedule_cursor: Option<DateTime<Utc>>,
+    /// The next firing, as the scheduler computed it from the cursor for this revision (None:
+    /// not known, or no firing left).
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 /// Which runs to list. Pages go backwards in time: pass the last id seen as `before`.
@@ -76,6 +79,19 @@ pub struct RunFilter {
 pub struct CursorUpdate {
     pub job_id: JobId,
     pub cursor: DateTime<Utc>,
+    /// The next firing after `cursor` (None: none left, or not computed).
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// A next firing the scheduler computed for a job whose stored one was not known. Stored only
+/// if the job is still at `revision` with the same cursor (so it can never describe an edit
+/// or a firing it did not see).
+#[derive(Debug, Clone)]
+pub struct NextDue {
+    pub job_id: JobId,
+    pub revision: i64,
+    pub cursor: DateTime<Utc>,
+    pub next_due: DateTime<Utc>,
 }
 
 #[derive(Clone)]
@@ -279,7 +295,8 @@ impl Store {
             }
             let result = sqlx::query(
                 "UPDATE jobs SET name = ?, revision = ?, enabled = ?, spec = ?, updated_at = ?, \
-                 schedule_cursor = CASE WHEN ? THEN ? ELSE schedule_cursor END WHERE id = ?",
+                 schedule_cursor = CASE WHEN ? THEN ? ELSE schedule_cursor END, \
+                 next_due = NULL WHERE id = ?",
             )
             .bind(&job.spec.name)
             .bind(job.revision)
@@ -301,7 +318,7 @@ impl Store {
     pub async fn get_job(&self, id: JobId) -> StoreResult<Option<StoredJob>> {
         self.held(async {
             let row = sqlx::query(
-                "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
+                "SELECT id, revision, spec, created_at, updated_at, schedule_cursor, next_due FROM jobs \
                  WHERE id = ? AND deleted_at IS NULL",
             )
             .bind(id.to_string())
@@ -315,7 +332,7 @@ impl Store {
     pub async fn find_job_by_name(&self, name: &str) -> StoreResult<Option<StoredJob>> {
         self.held(async {
             let row = sqlx::query(
-                "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
+                "SELECT id, revision, spec, created_at, updated_at, schedule_cursor, next_due FROM jobs \
                  WHERE name = ? AND deleted_at IS NULL",
             )
             .bind(name)
@@ -330,7 +347,7 @@ impl Store {
     pub async fn list_jobs(&self) -> StoreResult<Vec<StoredJob>> {
         self.held(async {
             let rows = sqlx::query(
-                "SELECT id, revision, spec, created_at, updated_at, schedule_cursor FROM jobs \
+                "SELECT id, revision, spec, created_at, updated_at, schedule_cursor, next_due FROM jobs \
                  WHERE deleted_at IS NULL ORDER BY name",
             )
             .fetch_all(&mut *self.reader().await)
@@ -409,6 +426,58 @@ impl Store {
             for c in cursors {
                 set_cursor(&mut tx, c).await?;
             }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Stores next firings computed for jobs whose stored one was not known, each only if the
+    /// job is unchanged since (same revision, same cursor). Commits every `chunk` rows, so
+    /// storing a hundred thousand never holds the writer for long.
+    pub async fn set_next_dues(&self, dues: &[NextDue]) -> StoreResult<()> {
+        const CHUNK: usize = 2_000;
+        for chunk in dues.chunks(CHUNK) {
+            self.held(async {
+                let mut conn = self.writer().await;
+                let mut tx = Self::write(&mut conn).await?;
+                for d in chunk {
+                    sqlx::query(
+                        "UPDATE jobs SET next_due = ? WHERE id = ? AND revision = ? \
+                         AND COALESCE(schedule_cursor, created_at) = ?",
+                    )
+                    .bind(ms(d.next_due))
+                    .bind(d.job_id.to_string())
+                    .bind(d.revision)
+                    .bind(ms(d.cursor))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                StoreResult::Ok(())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Clears every stored next firing and records who will compute them from now on, in one
+    /// transaction (so no stale one is ever taken as this build's).
+    pub async fn forget_next_dues(&self, basis_key: &str, basis: &str) -> StoreResult<()> {
+        self.held(async {
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
+            sqlx::query("UPDATE jobs SET next_due = NULL WHERE next_due IS NOT NULL")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(basis_key)
+            .bind(basis)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(())
         })
@@ -831,8 +900,9 @@ async fn refuse_newer_schema(conn: &mut SqliteConnection) -> StoreResult<()> {
 }
 
 async fn set_cursor(tx: &mut Transaction<'_, Sqlite>, c: &CursorUpdate) -> StoreResult<()> {
-    sqlx::query("UPDATE jobs SET schedule_cursor = ? WHERE id = ?")
+    sqlx::query("UPDATE jobs SET schedule_cursor = ?, next_due = ? WHERE id = ?")
         .bind(ms(c.cursor))
+        .bind(c.next_due.map(ms))
         .bind(c.job_id.to_string())
         .execute(&mut **tx)
         .await?;
@@ -903,6 +973,7 @@ fn decode_job(row: &SqliteRow) -> StoreResult<StoredJob> {
             spec,
         },
         schedule_cursor: opt_ms(row.try_get("schedule_cursor")?),
+        next_due: opt_ms(row.try_get("next_due")?),
     })
 }
 
