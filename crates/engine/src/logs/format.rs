@@ -12,6 +12,11 @@ pub const TIME_LEN: usize = 24;
 pub const PREFIX_LEN: usize = TIME_LEN + 3;
 /// A line of output longer than this many bytes is split into several records.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+/// A run log gets its `.idx` file only once it holds more than this many bytes. A smaller
+/// log (most runs print a few lines) is a single file, and a reader indexes it by reading it
+/// once, a read of at most 64 KiB. Until then the writer keeps the record offsets in memory:
+/// at most 2,342 of them (64 KiB of 28-byte empty records, plus the one that crosses).
+pub const INDEX_AFTER_BYTES: u64 = 64 * 1024;
 
 /// Where a line came from.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -1,6 +1,6 @@
-//! Run logs: one plain, greppable file per run plus an index of line offsets, written with
-//! bounded memory, read at any line in constant time, searched, and followed while written.
-//! The format is described in docs/LOG_FORMAT.md.
+//! Run logs: one plain, greppable file per run plus, past 64 KiB, an index of line offsets;
+//! written with bounded memory, read at any line in constant time, searched, and followed
+//! while written. The format is described in docs/LOG_FORMAT.md.
 
 mod format;
 mod reader;
@@ -11,7 +11,7 @@ mod writer;
 use std::fmt;
 use std::path::Path;
 
-pub use format::{LogLine, MAX_RECORD_BYTES, Stream};
+pub use format::{INDEX_AFTER_BYTES, LogLine, MAX_RECORD_BYTES, Stream};
 pub use reader::{MatchMode, RunLog, SearchMatch, SearchOptions, SearchQuery, SearchResults};
 pub use store::{LogFollow, LogStore};
 pub use view::{StreamIndex, TextLog, text_line, utf16_ranges};

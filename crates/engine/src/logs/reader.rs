@@ -1,10 +1,12 @@
-//! Reads a run log: any range of lines through the index, and searches that stream the file.
+//! Reads a run log: any range of lines through the index (the `.idx` file, or for a log
+//! without one, offsets found by scanning it), and searches that stream the file.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
@@ -12,14 +14,33 @@ use serde::{Deserialize, Serialize};
 use super::LogError;
 use super::format::{LogLine, Stream, parse_record};
 
+/// How much of the log one read takes when a log without `.idx` is scanned.
+const SCAN_CHUNK: u64 = 256 * 1024;
+
 /// An open run log. Reading lines `[k, k + n)` costs two positioned reads whatever `k` is:
 /// `n + 1` offsets from the index, then exactly those records from the log.
+///
+/// A log without `.idx` (one of at most [`super::INDEX_AFTER_BYTES`]) is indexed in memory
+/// by scanning it, extended as it grows; once its writer creates the `.idx`, the reader
+/// switches to it. Either way only complete records (ending with `\n`) are lines. (A large
+/// log left without `.idx`, as a failed index creation leaves it, is read whole when opened
+/// and costs eight bytes of memory per record.)
 #[derive(Debug)]
 pub struct RunLog {
     log_path: PathBuf,
+    index_path: PathBuf,
     log: File,
-    index: File,
+    index: Mutex<Index>,
     bytes_read: AtomicU64,
+}
+
+/// Where a reader finds the end offsets of the records.
+#[derive(Debug)]
+enum Index {
+    /// The `.idx` file.
+    File(File),
+    /// No `.idx` (yet): the end offset of every complete record, found by scanning the log.
+    Scanned(Vec<u64>),
 }
 
 /// How the pattern of a search is read.
@@ -137,22 +158,78 @@ pub struct SearchResults {
 impl RunLog {
     pub(crate) fn open(log_path: &Path, index_path: &Path) -> Result<Self, LogError> {
         let log = File::open(log_path).map_err(|e| LogError::read(log_path, e))?;
-        let index = File::open(index_path).map_err(|e| LogError::read(index_path, e))?;
+        let index = match File::open(index_path) {
+            Ok(file) => Index::File(file),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Index::Scanned(Vec::new()),
+            Err(e) => return Err(LogError::read(index_path, e)),
+        };
         Ok(Self {
             log_path: log_path.to_path_buf(),
+            index_path: index_path.to_path_buf(),
             log,
-            index,
+            index: Mutex::new(index),
             bytes_read: AtomicU64::new(0),
         })
     }
 
     /// Lines readable now (a log being written grows).
     pub fn line_count(&self) -> Result<u64, LogError> {
-        let len = self.index.metadata().map_err(|e| self.err(e))?.len();
-        Ok(len / 8)
+        let mut index = self.index();
+        if let Index::Scanned(ends) = &mut *index {
+            let known = ends.len() as u64;
+            match self.index_file_with(known)? {
+                Some(file) => *index = Index::File(file),
+                None => {
+                    self.scan_new_records(ends)?;
+                    return Ok(ends.len() as u64);
+                }
+            }
+        }
+        match &*index {
+            Index::File(file) => Ok(file.metadata().map_err(|e| self.err(e))?.len() / 8),
+            Index::Scanned(ends) => Ok(ends.len() as u64),
+        }
     }
 
-    /// Bytes this reader has read from the log and index files so far: what a read costs.
+    /// The `.idx`, if it exists now and holds at least `records` entries. A reader that
+    /// scanned the log may have seen more records than the writer has indexed yet (its
+    /// buffer reaches the file before a flush); it keeps scanning until the index catches
+    /// up, so the line count never goes down.
+    fn index_file_with(&self, records: u64) -> Result<Option<File>, LogError> {
+        let file = match File::open(&self.index_path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(LogError::read(&self.index_path, e)),
+        };
+        let len = file
+            .metadata()
+            .map_err(|e| LogError::read(&self.index_path, e))?
+            .len();
+        Ok((len / 8 >= records).then_some(file))
+    }
+
+    /// Adds the end offsets of the complete records written since the last scan. An
+    /// unfinished last record is read again next time.
+    fn scan_new_records(&self, ends: &mut Vec<u64>) -> Result<(), LogError> {
+        let mut offset = ends.last().copied().unwrap_or(0);
+        let len = self.log.metadata().map_err(|e| self.err(e))?.len();
+        let mut buf = Vec::new();
+        while offset < len {
+            let want = SCAN_CHUNK.min(len - offset) as usize;
+            buf.resize(want, 0);
+            self.read_at(&self.log, &mut buf, offset)?;
+            ends.extend(memchr::memchr_iter(b'\n', &buf).map(|i| offset + i as u64 + 1));
+            offset += want as u64;
+        }
+        Ok(())
+    }
+
+    fn index(&self) -> MutexGuard<'_, Index> {
+        self.index.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bytes this reader has read from the log and index files so far (scanning a log
+    /// without `.idx` included): what a read costs.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read.load(Ordering::Relaxed)
     }
@@ -400,16 +477,29 @@ impl RunLog {
             (start - 1, false)
         };
         let entries = usize::try_from(end - first_entry).map_err(|_| self.too_big())?;
-        let mut raw = vec![0u8; entries * 8];
-        self.read_at(&self.index, &mut raw, first_entry * 8)?;
         let mut offsets = Vec::with_capacity(entries + 1);
         if with_leading_zero {
             offsets.push(0);
         }
-        offsets.extend(
-            raw.chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))),
-        );
+        match &*self.index() {
+            Index::File(file) => {
+                let mut raw = vec![0u8; entries * 8];
+                self.read_at(file, &mut raw, first_entry * 8)?;
+                offsets.extend(
+                    raw.chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))),
+                );
+            }
+            Index::Scanned(ends) => {
+                // Callers ask for lines below a line count they got, and the list only grows.
+                let range = usize::try_from(first_entry).unwrap_or(usize::MAX)
+                    ..usize::try_from(end).unwrap_or(usize::MAX);
+                let known = ends
+                    .get(range)
+                    .ok_or_else(|| self.err(io::Error::from(io::ErrorKind::UnexpectedEof)))?;
+                offsets.extend_from_slice(known);
+            }
+        }
         Ok(offsets)
     }
 

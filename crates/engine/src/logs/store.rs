@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 
+use super::format::INDEX_AFTER_BYTES;
 use super::reader::RunLog;
 use super::writer::LogWriter;
 use super::{LogError, LogLine, LogStats};
@@ -47,9 +48,10 @@ impl LiveRegistry {
     }
 }
 
-/// The directory of run logs. Files are `<dir>/<YYYY-MM-DD>/<run id>.log` and `.idx`, the
-/// date being the UTC day in the run id (ULIDs carry their creation time). Only [`RunId`]
-/// values ever become paths: parse untrusted text with [`LogStore::parse_run_id`].
+/// The directory of run logs. Files are `<dir>/<YYYY-MM-DD>/<run id>.log` and, for a log of
+/// more than [`INDEX_AFTER_BYTES`], `.idx`, the date being the UTC day in the run id (ULIDs
+/// carry their creation time). Only [`RunId`] values ever become paths: parse untrusted text
+/// with [`LogStore::parse_run_id`].
 ///
 /// Clones share the set of logs being written: give the runner and the log viewer clones of
 /// one `LogStore`, so that [`LogStore::follow`] knows when a run ends.
@@ -82,6 +84,8 @@ impl LogStore {
     }
 
     /// The index file of a run: one little-endian u64 per record, the offset just past it.
+    /// Only a log of more than [`INDEX_AFTER_BYTES`] has one; readers index a smaller log by
+    /// scanning it.
     pub fn index_path(&self, run: RunId) -> PathBuf {
         self.day_dir(run).join(format!("{run}.idx"))
     }
@@ -98,27 +102,22 @@ impl LogStore {
         self.dir.join(day)
     }
 
-    /// Starts the log of a run (replacing any earlier file of the same run). `max_bytes` caps
-    /// the output kept; Sundial's own notes may go slightly past it.
+    /// Starts the log of a run (replacing any earlier files of the same run). `max_bytes` caps
+    /// the output kept; Sundial's own notes may go slightly past it. Only the `.log` file is
+    /// created: the writer creates the `.idx` when the log grows past [`INDEX_AFTER_BYTES`].
     pub fn create(&self, run: RunId, max_bytes: u64) -> Result<LogWriter, LogError> {
         let day_dir = self.day_dir(run);
-        let open = |path: &Path| -> std::io::Result<File> {
-            OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(path)
-        };
-        let files = fs::create_dir_all(&day_dir)
-            .and_then(|()| Ok((open(&self.log_path(run))?, open(&self.index_path(run))?)));
-        let (log, index) = files.map_err(|e| LogError::write(&day_dir, e))?;
+        let (log_path, index_path) = (self.log_path(run), self.index_path(run));
+        let log = fs::create_dir_all(&day_dir)
+            .and_then(|()| create_log_file(&log_path, &index_path))
+            .map_err(|e| LogError::write(&day_dir, e))?;
         let (progress, watcher) = watch::channel(Progress::default());
         self.live.insert(run, watcher);
         Ok(LogWriter::new(
             run,
             day_dir,
             log,
-            index,
+            index_path,
             max_bytes,
             progress,
             self.live.clone(),
@@ -183,6 +182,9 @@ impl LogStore {
     /// Rebuilds a run's index from its log file, for a log whose writer did not finish (the
     /// app crashed or the machine lost power): every complete record is indexed again and an
     /// unfinished last record is left out. Refused while this process is writing the log.
+    ///
+    /// As the writer does, it leaves an `.idx` only when the complete records take more than
+    /// [`INDEX_AFTER_BYTES`]; for a smaller log any `.idx` is removed (readers scan the log).
     pub fn rebuild_index(&self, run: RunId) -> Result<LogStats, LogError> {
         if self.is_live(run) {
             return Err(LogError::Live(run.to_string()));
@@ -195,7 +197,10 @@ impl LogStore {
         let index_path = self.index_path(run);
         let partial_path = index_path.with_extension("idx.partial");
         let write_err = |e| LogError::write(&self.day_dir(run), e);
-        let mut index = BufWriter::new(File::create(&partial_path).map_err(write_err)?);
+        // Offsets stay in memory while the log is small; past the threshold they stream to
+        // the side file, which is then renamed over the old index.
+        let mut small: Vec<u64> = Vec::new();
+        let mut index: Option<BufWriter<File>> = None;
         let mut reader = BufReader::with_capacity(256 * 1024, file);
         let mut record = Vec::with_capacity(4096);
         let mut stats = LogStats::default();
@@ -209,29 +214,78 @@ impl LogStore {
             }
             stats.bytes += n as u64;
             stats.lines += 1;
-            index
-                .write_all(&stats.bytes.to_le_bytes())
-                .map_err(write_err)?;
+            match &mut index {
+                Some(index) => index
+                    .write_all(&stats.bytes.to_le_bytes())
+                    .map_err(write_err)?,
+                None => {
+                    small.push(stats.bytes);
+                    if stats.bytes > INDEX_AFTER_BYTES {
+                        let mut file =
+                            BufWriter::new(File::create(&partial_path).map_err(write_err)?);
+                        for end in small.drain(..) {
+                            file.write_all(&end.to_le_bytes()).map_err(write_err)?;
+                        }
+                        index = Some(file);
+                    }
+                }
+            }
         }
-        index.flush().map_err(write_err)?;
-        drop(index);
-        fs::rename(&partial_path, &index_path).map_err(write_err)?;
+        match index {
+            Some(mut index) => {
+                index.flush().map_err(write_err)?;
+                drop(index);
+                fs::rename(&partial_path, &index_path).map_err(write_err)?;
+            }
+            None => {
+                for path in [&index_path, &partial_path] {
+                    remove_if_present(path).map_err(write_err)?;
+                }
+            }
+        }
         Ok(stats)
     }
 
-    /// Deletes a run's log files (retention). Missing files are not an error.
+    /// Deletes a run's log files (retention). Missing files are not an error: a small log
+    /// has no `.idx`.
     pub fn remove(&self, run: RunId) -> Result<(), LogError> {
         let partial = self.index_path(run).with_extension("idx.partial");
         for path in [self.log_path(run), self.index_path(run), partial] {
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(LogError::write(&self.day_dir(run), e)),
-            }
+            remove_if_present(&path).map_err(|e| LogError::write(&self.day_dir(run), e))?;
         }
         // The day's folder goes when its last run goes; a non-empty folder stays.
         let _ = fs::remove_dir(self.day_dir(run));
         Ok(())
+    }
+}
+
+/// Creates an empty `.log`. In the usual case the file is new: one `open`, nothing else. When
+/// a log of the same run was there, it is emptied and its index files removed, so no reader
+/// takes the old `.idx` for the new log's.
+fn create_log_file(log_path: &Path, index_path: &Path) -> std::io::Result<File> {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(log_path)
+    {
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            remove_if_present(index_path)?;
+            remove_if_present(&index_path.with_extension("idx.partial"))?;
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(log_path)
+        }
+        other => other,
+    }
+}
+
+/// Deletes a file; one that is not there is not an error.
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        other => other,
     }
 }
 

@@ -1,14 +1,15 @@
-//! Writes one run's log: records in the `.log` file, their end offsets in the `.idx` file.
+//! Writes one run's log: records in the `.log` file, their end offsets in the `.idx` file
+//! once the log is larger than [`INDEX_AFTER_BYTES`] (until then, in memory).
 
 use std::borrow::Cow;
-use std::fs::File;
+use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use super::format::{MAX_RECORD_BYTES, Stream, TimeFormatter, utf8_cut};
+use super::format::{INDEX_AFTER_BYTES, MAX_RECORD_BYTES, Stream, TimeFormatter, utf8_cut};
 use super::store::{LiveRegistry, Progress};
 use super::{LogError, LogStats};
 use crate::domain::RunId;
@@ -16,20 +17,37 @@ use crate::domain::RunId;
 /// How many index entries are kept in memory before they are written out with a flush.
 const INDEX_BATCH: usize = 8 * 1024;
 
+/// Where the end offsets of the records go.
+#[derive(Debug)]
+enum Index {
+    /// The log is at most [`INDEX_AFTER_BYTES`]: no `.idx` yet, the offsets of every record
+    /// so far are here (2,342 at most).
+    InMemory { path: PathBuf, ends: Vec<u64> },
+    /// The `.idx` file, and the entries not written to it yet.
+    File { file: File, pending: Vec<u8> },
+    /// Creating the `.idx` failed (the error is kept): the log goes on without one, and
+    /// readers index it by scanning it.
+    Failed,
+}
+
 /// The writer of one run's log. Output bytes go in with [`LogWriter::write_output`]; Sundial's
 /// own lines with [`LogWriter::note`]. Memory stays bounded whatever the output: a partial
 /// line is held up to [`MAX_RECORD_BYTES`] per stream.
 ///
 /// The first write error is kept: later writes are dropped and [`LogWriter::finish`] returns
-/// it. Readers see a record only after [`LogWriter::flush`] (the log is flushed before the
-/// index, so an indexed record is always complete on disk).
+/// it. An `.idx` that cannot be created is reported the same way, but the `.log` keeps every
+/// line (readers index a log without `.idx` by scanning it). Readers see a record after
+/// [`LogWriter::flush`] (the log is flushed before the index, so an indexed record is always
+/// complete on disk).
+///
+/// The `.idx` is created only when the log grows past [`INDEX_AFTER_BYTES`]: a short run
+/// leaves a single file.
 #[derive(Debug)]
 pub struct LogWriter {
     run: RunId,
     dir: PathBuf,
     log: BufWriter<File>,
-    index: File,
-    index_pending: Vec<u8>,
+    index: Index,
     bytes: u64,
     lines: u64,
     max_bytes: u64,
@@ -38,6 +56,8 @@ pub struct LogWriter {
     pending: [PendingLine; 2],
     times: TimeFormatter,
     error: Option<LogError>,
+    /// Writing the `.log` failed: later records are dropped.
+    stopped: bool,
     progress: watch::Sender<Progress>,
     registry: LiveRegistry,
     record: Vec<u8>,
@@ -58,7 +78,7 @@ impl LogWriter {
         run: RunId,
         dir: PathBuf,
         log: File,
-        index: File,
+        index_path: PathBuf,
         max_bytes: u64,
         progress: watch::Sender<Progress>,
         registry: LiveRegistry,
@@ -67,8 +87,10 @@ impl LogWriter {
             run,
             dir,
             log: BufWriter::with_capacity(256 * 1024, log),
-            index,
-            index_pending: Vec::with_capacity(INDEX_BATCH * 8),
+            index: Index::InMemory {
+                path: index_path,
+                ends: Vec::new(),
+            },
             bytes: 0,
             lines: 0,
             max_bytes,
@@ -77,6 +99,7 @@ impl LogWriter {
             pending: Default::default(),
             times: TimeFormatter::default(),
             error: None,
+            stopped: false,
             progress,
             registry,
             record: Vec::with_capacity(MAX_RECORD_BYTES + 64),
@@ -87,7 +110,8 @@ impl LogWriter {
         self.run
     }
 
-    /// The first write error, if any: the log is incomplete from that point on.
+    /// The first write error, if any: the log is incomplete from that point on (or, for an
+    /// `.idx` that could not be created, the log is complete but has no index).
     pub fn error(&self) -> Option<&LogError> {
         self.error.as_ref()
     }
@@ -152,17 +176,25 @@ impl LogWriter {
 
     /// Makes everything written so far visible to readers and followers.
     pub fn flush(&mut self) {
-        if self.error.is_some() {
+        if self.stopped {
             return;
         }
-        let result = self.log.flush().and_then(|()| {
-            self.index.write_all(&self.index_pending)?;
-            self.index.flush()
-        });
-        self.index_pending.clear();
-        if let Err(e) = result {
+        if let Err(e) = self.log.flush() {
             self.fail(e);
             return;
+        }
+        // The log is on disk: the offsets of its records may follow.
+        match &mut self.index {
+            Index::InMemory { .. } if self.bytes > INDEX_AFTER_BYTES => self.create_index(),
+            Index::InMemory { .. } | Index::Failed => {}
+            Index::File { file, pending } => {
+                let result = file.write_all(pending).and_then(|()| file.flush());
+                pending.clear();
+                if let Err(e) = result {
+                    self.fail(e);
+                    return;
+                }
+            }
         }
         let (lines, bytes) = (self.lines, self.bytes);
         self.progress.send_modify(|p| {
@@ -225,7 +257,7 @@ impl LogWriter {
     }
 
     fn put_record(&mut self, time: DateTime<Utc>, tag: u8, text: &[u8], is_note: bool) {
-        if self.error.is_some() {
+        if self.stopped {
             return;
         }
         let len = (super::format::PREFIX_LEN + text.len() + 1) as u64;
@@ -261,17 +293,60 @@ impl LogWriter {
         }
         self.bytes += len;
         self.lines += 1;
-        self.index_pending
-            .extend_from_slice(&self.bytes.to_le_bytes());
-        if self.index_pending.len() >= INDEX_BATCH * 8 {
+        let full = match &mut self.index {
+            Index::InMemory { ends, .. } => {
+                ends.push(self.bytes);
+                // The moment the log passes the threshold, its index goes to disk.
+                self.bytes > INDEX_AFTER_BYTES
+            }
+            Index::File { pending, .. } => {
+                pending.extend_from_slice(&self.bytes.to_le_bytes());
+                pending.len() >= INDEX_BATCH * 8
+            }
+            Index::Failed => false,
+        };
+        if full {
             self.flush();
         }
     }
 
-    fn fail(&mut self, e: std::io::Error) {
-        if self.error.is_none() {
-            self.error = Some(LogError::write(&self.dir, e));
+    /// Writes the offsets kept in memory to a new `.idx` (the log is flushed). The file is
+    /// written aside and renamed, so a reader never sees an `.idx` with fewer records than
+    /// the log had when it appeared.
+    fn create_index(&mut self) {
+        let Index::InMemory { path, ends } = &self.index else {
+            return;
+        };
+        let partial = path.with_extension("idx.partial");
+        let created = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&partial)?;
+            let bytes: Vec<u8> = ends.iter().flat_map(|end| end.to_le_bytes()).collect();
+            file.write_all(&bytes)?;
+            fs::rename(&partial, path)?;
+            Ok(file)
+        })();
+        match created {
+            Ok(file) => {
+                self.index = Index::File {
+                    file,
+                    pending: Vec::with_capacity(INDEX_BATCH * 8),
+                };
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&partial);
+                self.index = Index::Failed;
+                self.error.get_or_insert(LogError::write(&self.dir, e));
+            }
         }
+    }
+
+    fn fail(&mut self, e: std::io::Error) {
+        self.stopped = true;
+        self.error.get_or_insert(LogError::write(&self.dir, e));
     }
 }
 
