@@ -25,7 +25,7 @@ enum Index {
     InMemory { path: PathBuf, ends: Vec<u64> },
     /// The `.idx` file, and the entries not written to it yet.
     File { file: File, pending: Vec<u8> },
-    /// Creating the `.idx` failed (the error is kept): the log goes on without one, and
+    /// Creating the `.idx` failed (a warning was logged): the log goes on without one, and
     /// readers index it by scanning it.
     Failed,
 }
@@ -35,8 +35,8 @@ enum Index {
 /// line is held up to [`MAX_RECORD_BYTES`] per stream.
 ///
 /// The first write error is kept: later writes are dropped and [`LogWriter::finish`] returns
-/// it. An `.idx` that cannot be created is reported the same way, but the `.log` keeps every
-/// line (readers index a log without `.idx` by scanning it). Readers see a record after
+/// it. An `.idx` that cannot be created is only warned about: the `.log` keeps every line
+/// (readers index a log without `.idx` by scanning it). Readers see a record after
 /// [`LogWriter::flush`] (the log is flushed before the index, so an indexed record is always
 /// complete on disk).
 ///
@@ -110,8 +110,7 @@ impl LogWriter {
         self.run
     }
 
-    /// The first write error, if any: the log is incomplete from that point on (or, for an
-    /// `.idx` that could not be created, the log is complete but has no index).
+    /// The first write error, if any: the log is incomplete from that point on.
     pub fn error(&self) -> Option<&LogError> {
         self.error.as_ref()
     }
@@ -337,9 +336,15 @@ impl LogWriter {
                 };
             }
             Err(e) => {
+                // Not the run's failure: its output is all in the `.log`, which readers index
+                // by scanning (slower for a large log, nothing lost).
                 let _ = fs::remove_file(&partial);
                 self.index = Index::Failed;
-                self.error.get_or_insert(LogError::write(&self.dir, e));
+                tracing::warn!(
+                    run = %self.run,
+                    error = %LogError::write(&self.dir, e),
+                    "could not create a run log's index; readers will scan the log"
+                );
             }
         }
     }
