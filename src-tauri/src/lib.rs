@@ -15,6 +15,7 @@ pub mod shutdown;
 pub mod state;
 pub mod status;
 pub mod tray;
+pub mod webkit;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
