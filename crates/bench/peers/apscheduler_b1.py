@@ -1,5 +1,8 @@
 """B1 peer: APScheduler 3 with the same jobs as Sundial: N cron jobs firing every second,
-each spawning the stamp program. Usage: apscheduler_b1.py STAMP OUT JOBS SECONDS"""
+each spawning the stamp program. Usage: apscheduler_b1.py STAMP OUT JOBS SECONDS
+
+Also writes, to OUT with the suffix .dispatch, the instant each job function was entered
+(nanoseconds since the epoch), before it spawns."""
 import subprocess
 import sys
 import time
@@ -10,7 +13,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 stamp, out, jobs, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 
 
+dispatched = []
+
+
 def spawn():
+    dispatched.append(time.time_ns())  # list.append is atomic in CPython
     subprocess.run([stamp, out], check=False)
 
 
@@ -22,3 +29,5 @@ time.sleep(1 - (time.time() % 1))
 scheduler.start()
 time.sleep(seconds)
 scheduler.shutdown(wait=True)
+with open(out.rsplit(".", 1)[0] + ".dispatch", "w") as f:
+    f.write("".join(f"{t}\n" for t in dispatched))

@@ -140,12 +140,32 @@ pub async fn b1(s: &Sizes) -> Result<Vec<Row>, String> {
     }
     tokio::time::sleep(secs).await;
     engine.shutdown(false).await;
+    // When Sundial handed each firing to the runner: the run's recorded start.
+    let store = Store::open(&dir.path().join("sundial").join("sundial.db"))
+        .await
+        .map_err(e)?;
+    let runs = store
+        .list_runs(&RunFilter {
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .map_err(e)?;
+    store.close().await;
+    let mut our_dispatch: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| Some((r.started_at? - r.scheduled_for).num_microseconds()? as f64 / 1e3))
+        .collect();
+    our_dispatch.sort_by(f64::total_cmp);
 
     let tcs_out = dir.path().join("tcs.stamps");
+    let tcs_dispatch = Arc::new(std::sync::Mutex::new(Vec::<u128>::new()));
     let scheduler = tokio_cron_scheduler::JobScheduler::new().await.map_err(e)?;
     for _ in 0..s.b1_jobs {
         let (stamp, out) = (stamp.clone(), tcs_out.clone());
+        let dispatch = tcs_dispatch.clone();
         let job = tokio_cron_scheduler::Job::new_async("* * * * * *", move |_, _| {
+            dispatch.lock().expect("dispatch stamps").push(now_ns());
             let (stamp, out) = (stamp.clone(), out.clone());
             Box::pin(async move {
                 let _ = tokio::process::Command::new(&stamp)
@@ -192,6 +212,8 @@ pub async fn b1(s: &Sizes) -> Result<Vec<Row>, String> {
     let ours = lateness_ms(&read_stamps(&sundial_out));
     let tcs = lateness_ms(&read_stamps(&tcs_out));
     let aps = lateness_ms(&read_stamps(&aps_out));
+    let tcs_dispatch = lateness_ms(&tcs_dispatch.lock().expect("dispatch stamps"));
+    let aps_dispatch = lateness_ms(&read_stamps(&aps_out.with_extension("dispatch")));
     if ours.is_empty() || tcs.is_empty() {
         return Err("no stamps were written".into());
     }
@@ -230,7 +252,31 @@ pub async fn b1(s: &Sizes) -> Result<Vec<Row>, String> {
         }
         rows.push(r);
     }
+    // For context, without the spawn: when each scheduler handed the firing to the job.
+    for (p, label) in [(50.0, "p50"), (99.0, "p99"), (100.0, "max")] {
+        let measure = format!(
+            "dispatch lateness {label} (firing handed to the job: Sundial's recorded run start, \
+             the peers' job function entered), same run"
+        );
+        let mine = percentile(&our_dispatch, p);
+        let mut r = row("B1", measure.clone(), "ms", mine);
+        r.peer = "tokio-cron-scheduler 0.15".into();
+        r.peer_value = Some(percentile(&tcs_dispatch, p));
+        rows.push(r);
+        if has_aps {
+            let mut r = row("B1", measure, "ms", mine);
+            r.peer = "APScheduler 3".into();
+            r.peer_value = Some(percentile(&aps_dispatch, p));
+            rows.push(r);
+        }
+    }
     Ok(rows)
+}
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 // ----- B2: a thousand runs due at once under a cap of 8 -----------------------------------
@@ -901,6 +947,14 @@ pub async fn b6(s: &Sizes) -> Result<Vec<Row>, String> {
         }
         measure.push(median(v));
     }
+    // The floor under any query through the store: one row of a tiny table.
+    let mut v = Vec::new();
+    for _ in 0..repeat {
+        let start = Instant::now();
+        store.get_setting("paused").await.map_err(e)?;
+        v.push(ms(start.elapsed()));
+    }
+    let floor = median(v);
     store.close().await;
     drop(store);
     let sql = |filter: &RunFilter| {
@@ -972,5 +1026,14 @@ pub async fn b6(s: &Sizes) -> Result<Vec<Row>, String> {
         }
         rows.push(r);
     }
+    let mut r = row(
+        "B6",
+        "any query through Sundial's store: one settings row (for context: the part of the \
+         figures above that is not the query)",
+        "ms",
+        floor,
+    );
+    r.peer = "–".into();
+    rows.push(r);
     Ok(rows)
 }
