@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the benchmark peers, then runs every scenario at full size and writes
-# docs/BENCHMARKS.md. Takes about 25 minutes (B7 builds two Tauri apps, then starts each five
-# times and keeps it idle 60 s); not part of the test command (which runs
+# docs/BENCHMARKS.md. Takes about 30 minutes (B7 builds two Tauri apps, then starts them 15
+# times, each idle 60 s); not part of the test command (which runs
 # `sundial-bench --quick` through `cargo test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
