@@ -411,20 +411,12 @@ async fn an_older_build_refuses_a_newer_database_and_leaves_it_untouched() {
     store.close().await;
     drop(store);
     // A newer Sundial applied migration 9999.
-    {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
-             VALUES (9999, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)",
-        )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        conn.close().await.unwrap();
-    }
+    write_sql(
+        &path,
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+         VALUES (9999, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)",
+    )
+    .await;
     let before = std::fs::read(&path).unwrap();
     let err = match Store::open(&path).await {
         Err(e) => e,

@@ -352,23 +352,20 @@ async fn stored_next_due(
     stored.next_due
 }
 
-/// Writes straight into the database file while no engine has it open.
-async fn write_sql(h: &Harness, sql: &str) {
-    use sqlx::Connection;
-    let url = format!("sqlite://{}", h.db_path().display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query(sql).execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_next_firing_is_stored_with_the_cursor_and_after_every_edit() {
+/// A harness at 00:00:30 with one job due every five minutes.
+async fn with_a_five_minute_job() -> (Harness, sundial_engine::domain::Job) {
     let h = Harness::start("2024-01-01T00:00:30Z").await;
     let job = h
         .engine
         .create_job(spec("five", cron("*/5 * * * *", "UTC"), json!(null)))
         .await
         .unwrap();
+    (h, job)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_next_firing_is_stored_with_the_cursor_and_after_every_edit() {
+    let (h, job) = with_a_five_minute_job().await;
     assert_eq!(
         stored_next_due(&h, &job).await,
         Some(at("2024-01-01T00:05:00Z")),
@@ -398,12 +395,7 @@ async fn the_next_firing_is_stored_with_the_cursor_and_after_every_edit() {
 
 #[tokio::test(start_paused = true)]
 async fn a_start_takes_the_stored_next_firing_and_a_wrong_one_never_runs_a_job_off_schedule() {
-    let mut h = Harness::start("2024-01-01T00:00:30Z").await;
-    let job = h
-        .engine
-        .create_job(spec("five", cron("*/5 * * * *", "UTC"), json!(null)))
-        .await
-        .unwrap();
+    let (mut h, job) = with_a_five_minute_job().await;
     assert_eq!(
         stored_next_due(&h, &job).await,
         Some(at("2024-01-01T00:05:00Z"))
@@ -412,7 +404,7 @@ async fn a_start_takes_the_stored_next_firing_and_a_wrong_one_never_runs_a_job_o
     // what is stored instead of compiling the schedule.
     h.engine.shutdown(false).await;
     let three = at("2024-01-01T00:03:00Z").timestamp_millis();
-    write_sql(&h, &format!("UPDATE jobs SET next_due = {three}")).await;
+    write_sql(&h.db_path(), &format!("UPDATE jobs SET next_due = {three}")).await;
     h.engine = start_engine(h.db_path(), &h.clock, &h.executor, h.max_parallel).await;
     assert_eq!(
         h.engine.next_fire(job.id).await.unwrap(),
@@ -437,17 +429,12 @@ async fn a_start_takes_the_stored_next_firing_and_a_wrong_one_never_runs_a_job_o
 
 #[tokio::test(start_paused = true)]
 async fn next_firings_stored_by_another_build_are_recomputed() {
-    let mut h = Harness::start("2024-01-01T00:00:30Z").await;
-    let job = h
-        .engine
-        .create_job(spec("five", cron("*/5 * * * *", "UTC"), json!(null)))
-        .await
-        .unwrap();
+    let (mut h, job) = with_a_five_minute_job().await;
     h.engine.shutdown(false).await;
     let three = at("2024-01-01T00:03:00Z").timestamp_millis();
-    write_sql(&h, &format!("UPDATE jobs SET next_due = {three}")).await;
+    write_sql(&h.db_path(), &format!("UPDATE jobs SET next_due = {three}")).await;
     write_sql(
-        &h,
+        &h.db_path(),
         "UPDATE settings SET value = 'sundial-engine 0.0.0' WHERE key = 'next_due_basis'",
     )
     .await;

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
@@ -241,4 +241,14 @@ pub fn policies(missed: &str, max_catch_up: u32, overlap: &str) -> serde_json::V
 
 pub fn statuses(runs: &[Run]) -> Vec<RunStatus> {
     runs.iter().map(|r| r.status).collect()
+}
+
+/// Runs one SQL statement straight on a database file (no engine may have it open), as another
+/// build or a hand edit would.
+pub async fn write_sql(db: &Path, sql: &str) {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", db.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query(sql).execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
 }
