@@ -195,7 +195,7 @@ impl LogStore {
             _ => LogError::read(&log_path, e),
         })?;
         let index_path = self.index_path(run);
-        let partial_path = index_path.with_extension("idx.partial");
+        let partial_path = partial_index_path(&index_path);
         let write_err = |e| LogError::write(&self.day_dir(run), e);
         // Offsets stay in memory while the log is small; past the threshold they stream to
         // the side file, which is then renamed over the old index.
@@ -249,7 +249,7 @@ impl LogStore {
     /// Deletes a run's log files (retention). Missing files are not an error: a small log
     /// has no `.idx`.
     pub fn remove(&self, run: RunId) -> Result<(), LogError> {
-        let partial = self.index_path(run).with_extension("idx.partial");
+        let partial = partial_index_path(&self.index_path(run));
         for path in [self.log_path(run), self.index_path(run), partial] {
             remove_if_present(&path).map_err(|e| LogError::write(&self.day_dir(run), e))?;
         }
@@ -270,7 +270,7 @@ fn create_log_file(log_path: &Path, index_path: &Path) -> std::io::Result<File> 
     {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             remove_if_present(index_path)?;
-            remove_if_present(&index_path.with_extension("idx.partial"))?;
+            remove_if_present(&partial_index_path(index_path))?;
             OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -279,6 +279,12 @@ fn create_log_file(log_path: &Path, index_path: &Path) -> std::io::Result<File> 
         }
         other => other,
     }
+}
+
+/// The side file an `.idx` is written in before it is renamed into place (by the writer when
+/// a log passes the threshold, and by [`LogStore::rebuild_index`]).
+pub(crate) fn partial_index_path(index_path: &Path) -> PathBuf {
+    index_path.with_extension("idx.partial")
 }
 
 /// Deletes a file; one that is not there is not an error.

@@ -316,7 +316,7 @@ impl LogWriter {
         let Index::InMemory { path, ends } = &self.index else {
             return;
         };
-        let partial = path.with_extension("idx.partial");
+        let partial = super::store::partial_index_path(path);
         let created = (|| {
             let mut file = OpenOptions::new()
                 .write(true)
