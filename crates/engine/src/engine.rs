@@ -7,13 +7,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::domain::validate::validate_spec;
-use crate::domain::{Job, JobId, JobSpec, Run, RunId, RunStatus, Trigger, ValidationErrors};
+use crate::domain::{Job, JobId, JobSpec, Run, RunId, Trigger, ValidationErrors};
 use crate::error::EngineError;
 use crate::executor::Executor;
 use crate::logs::LogStore;
@@ -22,10 +21,8 @@ use crate::schedule::{FireTime, Schedule, preview};
 use crate::scheduler::{Command, LoadedJob, Scheduler, SchedulerParts};
 use crate::store::{RunFilter, Store, StoreError};
 
-/// The settings key holding the global pause state ("true"/"false").
-pub const PAUSED_SETTING: &str = "paused";
-/// Which build computed the stored next firing times.
-const NEXT_DUE_BASIS_SETTING: &str = "next_due_basis";
+pub use crate::events::{EngineEvent, PAUSED_SETTING};
+use crate::events::NEXT_DUE_BASIS_SETTING;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -66,27 +63,6 @@ impl EngineConfig {
             ..Self::new(database)
         }
     }
-}
-
-/// "Something changed": the UI refetches what it shows.
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum EngineEvent {
-    JobChanged {
-        job_id: JobId,
-    },
-    JobDeleted {
-        job_id: JobId,
-    },
-    RunChanged {
-        run_id: RunId,
-        job_id: JobId,
-        status: RunStatus,
-    },
-    PauseChanged {
-        paused: bool,
-    },
 }
 
 #[derive(Clone)]

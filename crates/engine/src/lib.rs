@@ -6,6 +6,7 @@ pub mod clock;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod executor;
 pub mod files;
 pub mod lease;
@@ -18,7 +19,8 @@ pub mod scheduler;
 pub mod store;
 
 pub use clock::{Clock, FakeClock, SystemClock};
-pub use engine::{Engine, EngineConfig, EngineEvent};
+pub use engine::{Engine, EngineConfig};
+pub use events::EngineEvent;
 pub use error::EngineError;
 pub use executor::{Executor, RunOutcome, RunRequest};
 pub use logs::LogStore;

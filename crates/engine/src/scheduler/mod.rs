@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::domain::{ChainOn, Job, JobId, Run, RunId, RunReason, RunStatus, Trigger};
-use crate::engine::EngineEvent;
+use crate::events::{EngineEvent, PAUSED_SETTING};
 use crate::error::EngineError;
 use crate::executor::{Executor, RunOutcome, RunRequest};
 use crate::logs::LogStore;
@@ -843,7 +843,7 @@ impl Scheduler {
         }
         self.store
             .set_setting(
-                crate::engine::PAUSED_SETTING,
+                PAUSED_SETTING,
                 if paused { "true" } else { "false" },
             )
             .await?;
