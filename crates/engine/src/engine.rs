@@ -7,22 +7,44 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::domain::validate::validate_spec;
 use crate::domain::{Job, JobId, JobSpec, Run, RunId, Trigger, ValidationErrors};
 use crate::error::EngineError;
 use crate::executor::Executor;
+use crate::lease::{LEASE_TTL, Lease, RENEW_EVERY, SchedulerHolder, SchedulerRole};
 use crate::logs::LogStore;
 use crate::retention::{self, RetentionPolicy};
 use crate::schedule::{FireTime, Schedule, preview};
 use crate::scheduler::{Command, LoadedJob, Scheduler, SchedulerParts};
 use crate::store::{RunFilter, Store, StoreError};
 
-pub use crate::events::{EngineEvent, PAUSED_SETTING};
 use crate::events::NEXT_DUE_BASIS_SETTING;
+pub use crate::events::{EngineEvent, PAUSED_SETTING};
+
+/// Whether and how an engine fires schedules (decisions/0003: one scheduler per database).
+#[derive(Debug, Clone)]
+pub enum Scheduling {
+    /// Schedules, without a lease (a database no other process opens: tests, benchmarks).
+    Always,
+    /// Schedules under this lease, taken by the caller (`sundialctl daemon`). The engine renews
+    /// it and gives it back at shutdown; if it is lost, the engine stops firing at once and
+    /// its role becomes passive (the daemon then exits).
+    Lease(Lease),
+    /// Takes the lease whenever it is free and schedules while it holds it; passive until
+    /// then, following the holder's work through the change feed (the desktop app).
+    Compete {
+        /// What this process is, for the other processes' "who schedules": "Sundial app".
+        holder: String,
+    },
+    /// Never schedules and never touches other processes' runs (the CLI's one-shot commands):
+    /// it edits jobs and runs them on request.
+    Never,
+}
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -34,14 +56,7 @@ pub struct EngineConfig {
     pub hold_paused_clock: bool,
     /// The run logs, so retention and job deletion remove files with their rows.
     pub logs: Option<LogStore>,
-    /// False for a passive engine (the CLI's one-shot commands): it edits jobs and runs them
-    /// on request, but never fires schedules and leaves runs of another process alone (no
-    /// crash recovery at start). Only the holder of the scheduler lease should schedule.
-    pub scheduling: bool,
-    /// The scheduler lease this engine schedules under (decisions/0003): the engine renews it
-    /// while it runs and gives it back in [`Engine::shutdown`], so the next scheduler can start
-    /// at once.
-    pub lease: Option<crate::lease::Lease>,
+    pub scheduling: Scheduling,
 }
 
 impl EngineConfig {
@@ -51,15 +66,24 @@ impl EngineConfig {
             max_parallel: std::thread::available_parallelism().map_or(2, usize::from),
             hold_paused_clock: false,
             logs: None,
-            scheduling: true,
-            lease: None,
+            scheduling: Scheduling::Always,
         }
     }
 
-    /// A passive engine: see [`EngineConfig::scheduling`].
+    /// A passive engine: see [`Scheduling::Never`].
     pub fn passive(database: impl Into<PathBuf>) -> Self {
         Self {
-            scheduling: false,
+            scheduling: Scheduling::Never,
+            ..Self::new(database)
+        }
+    }
+
+    /// An engine that schedules while it holds the lease: see [`Scheduling::Compete`].
+    pub fn competing(database: impl Into<PathBuf>, holder: impl Into<String>) -> Self {
+        Self {
+            scheduling: Scheduling::Compete {
+                holder: holder.into(),
+            },
             ..Self::new(database)
         }
     }
@@ -77,9 +101,12 @@ struct Inner {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<EngineEvent>,
     task: Mutex<Option<JoinHandle<()>>>,
-    scheduling: bool,
-    /// The lease keeper: told to stop (and give the lease back) at shutdown.
-    lease_task: Mutex<Option<(tokio_util::sync::CancellationToken, JoinHandle<()>)>>,
+    /// Who schedules, as this process sees it; the lease keeper and the follower change it.
+    role: watch::Sender<SchedulerRole>,
+    /// Wakes the lease keeper at once (the feed saw the lease change hands).
+    lease_poke: Arc<Notify>,
+    /// The lease keeper and the change-feed follower: told to stop at shutdown.
+    background: Mutex<Vec<(CancellationToken, JoinHandle<()>)>>,
     parallel: Arc<ParallelLimit>,
 }
 
@@ -157,51 +184,61 @@ impl ParallelLimit {
 }
 
 impl Engine {
-    /// Opens the database, marks runs left going by a crash as interrupted, and starts the
-    /// scheduler loop, which first applies each job's missed-run policy.
+    /// Opens the database and starts the scheduler loop. An engine that schedules (see
+    /// [`Scheduling`]) first marks runs left going by a crashed process as interrupted; its
+    /// loop then applies each job's missed-run policy. Every engine but a one-shot one follows
+    /// the other processes' writes through the change feed.
     pub async fn start(
         config: EngineConfig,
         clock: Arc<dyn Clock>,
         executor: Arc<dyn Executor>,
     ) -> Result<Engine, EngineError> {
         let store = Store::open_with(&config.database, config.hold_paused_clock).await?;
-        let now = clock.now();
-        let interrupted = if config.scheduling {
-            store.interrupt_unfinished_runs(now).await?
-        } else {
-            Vec::new()
-        };
-        if let Some(logs) = &config.logs {
-            // Lines written after the last index update before the crash are in the file; the
-            // rebuilt index makes them visible, and the run row gets the true size.
-            for run in &interrupted {
-                match logs.rebuild_index(run.id) {
-                    Ok(stats) => {
-                        store
-                            .set_log_stats(run.id, stats.bytes, stats.lines)
-                            .await?
-                    }
-                    Err(crate::logs::LogError::NotFound(_)) => {}
-                    Err(e) => {
-                        tracing::warn!(run = %run.id, error = %e, "could not rebuild a run log's index")
+        // Read before anything this engine writes: the follower applies what comes after.
+        let feed_start = store.latest_change().await?;
+        let always = matches!(config.scheduling, Scheduling::Always);
+        let (lease, compete) = match config.scheduling {
+            Scheduling::Always | Scheduling::Never => (None, None),
+            Scheduling::Lease(lease) => (Some(lease), None),
+            Scheduling::Compete { holder } => {
+                match Lease::acquire(&store, &holder, clock.now(), LEASE_TTL).await? {
+                    Ok(lease) => (Some(lease), Some(holder)),
+                    Err(held) => {
+                        tracing::warn!(
+                            holder = %held.0.holder, pid = held.0.pid, host = %held.0.host,
+                            "another scheduler holds the lease; this process shows and edits jobs, and takes over when it stops"
+                        );
+                        (None, Some(holder))
                     }
                 }
             }
-        }
-        if !interrupted.is_empty() {
-            tracing::warn!(
-                count = interrupted.len(),
-                "runs left going by a previous stop are now interrupted"
-            );
-        }
-        if config.scheduling {
-            store.purge_deleted_jobs().await?;
-        }
-        // A passive engine's loop is held paused (in memory only): it never fires schedules.
-        let paused = !config.scheduling
-            || store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true");
-        let retention = RetentionPolicy::load(&store).await?;
-        if let (Some(logs), true) = (config.logs.clone(), config.scheduling) {
+        };
+        let schedules = lease.is_some() || always;
+        let role = if schedules {
+            SchedulerRole::Active {
+                since: lease.as_ref().map_or(clock.now(), |l| l.record().since),
+            }
+        } else if compete.is_some() {
+            SchedulerRole::Passive {
+                holder: store
+                    .current_lease()
+                    .await?
+                    .map(|r| SchedulerHolder::from(&r)),
+            }
+        } else {
+            SchedulerRole::Never
+        };
+        store.set_fence(lease.as_ref().map(|l| l.record().token.clone()));
+        let prepared = if schedules {
+            prepare_to_schedule(&store, config.logs.as_ref(), clock.now()).await?
+        } else {
+            Prepared {
+                trust_next_due: false,
+                paused: store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true"),
+                retention: RetentionPolicy::load(&store).await?,
+            }
+        };
+        if let (Some(logs), true) = (config.logs.clone(), schedules) {
             let store = store.clone();
             tokio::spawn(async move {
                 match retention::sweep_orphan_logs(&store, &logs).await {
@@ -213,58 +250,33 @@ impl Engine {
                 }
             });
         }
-        // Stored next firings are trusted only if this build computed them: another version
-        // (its time-zone rules or cron handling) may have found other instants.
-        let basis = concat!("sundial-engine ", env!("CARGO_PKG_VERSION"));
-        let trust_next_due =
-            store.get_setting(NEXT_DUE_BASIS_SETTING).await?.as_deref() == Some(basis);
-        if config.scheduling && !trust_next_due {
-            store
-                .forget_next_dues(NEXT_DUE_BASIS_SETTING, basis)
-                .await?;
-        }
-        let jobs = store
-            .list_jobs()
-            .await?
-            .into_iter()
-            .map(|s| LoadedJob {
-                cursor: s.schedule_cursor.unwrap_or(s.job.created_at),
-                next_due: s.next_due.filter(|_| trust_next_due),
-                job: s.job,
-            })
-            .collect();
+        let jobs = load_jobs(&store, prepared.trust_next_due).await?;
         let parallel = Arc::new(ParallelLimit::new(config.max_parallel));
         let (events, _) = broadcast::channel(4096);
         let (commands, command_rx) = mpsc::unbounded_channel();
         let scheduler = Scheduler::new(
             SchedulerParts {
                 store: store.clone(),
-                store_next_due: config.scheduling,
+                store_next_due: schedules,
                 clock: clock.clone(),
                 executor,
                 events: events.clone(),
                 permits: parallel.semaphore(),
-                paused,
+                paused: prepared.paused,
+                held: !schedules,
                 logs: config.logs.clone(),
-                // Only the scheduling engine prunes; a passive one (the CLI) leaves history be.
-                retention: if config.scheduling {
-                    retention
+                // Only the scheduling engine prunes; a passive one leaves history be.
+                retention: if schedules {
+                    prepared.retention
                 } else {
-                    RetentionPolicy {
-                        keep_runs: None,
-                        keep_days: None,
-                    }
+                    RetentionPolicy::none()
                 },
             },
             jobs,
         );
         let task = tokio::spawn(scheduler.run(command_rx));
-        let lease_task = config.lease.map(|lease| {
-            let stop = tokio_util::sync::CancellationToken::new();
-            let keeper = tokio::spawn(keep_lease(lease, clock.clone(), stop.clone()));
-            (stop, keeper)
-        });
-        Ok(Engine {
+        let never = matches!(role, SchedulerRole::Never);
+        let engine = Engine {
             inner: Arc::new(Inner {
                 store,
                 logs: config.logs,
@@ -272,11 +284,102 @@ impl Engine {
                 commands,
                 events,
                 task: Mutex::new(Some(task)),
-                scheduling: config.scheduling,
-                lease_task: Mutex::new(lease_task),
+                role: watch::Sender::new(role),
+                lease_poke: Arc::new(Notify::new()),
+                background: Mutex::new(Vec::new()),
                 parallel,
             }),
+        };
+        let mut background = Vec::new();
+        if lease.is_some() || compete.is_some() {
+            let stop = CancellationToken::new();
+            let keeper = tokio::spawn(keep_lease(engine.clone(), lease, compete, stop.clone()));
+            background.push((stop, keeper));
+        }
+        if !never {
+            let stop = CancellationToken::new();
+            let follower =
+                crate::follow::spawn(engine.clone(), &config.database, feed_start, stop.clone());
+            background.push((stop, follower));
+        }
+        *engine
+            .inner
+            .background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = background;
+        Ok(engine)
+    }
+
+    /// Who schedules this database's jobs, as this process sees it.
+    pub fn scheduler_role(&self) -> SchedulerRole {
+        self.inner.role.borrow().clone()
+    }
+
+    /// Whether this process fires schedules now.
+    pub fn is_scheduling(&self) -> bool {
+        matches!(*self.inner.role.borrow(), SchedulerRole::Active { .. })
+    }
+
+    fn set_role(&self, role: SchedulerRole) {
+        let changed = self.inner.role.send_if_modified(|current| {
+            if *current == role {
+                false
+            } else {
+                *current = role;
+                true
+            }
+        });
+        if changed {
+            let _ = self.inner.events.send(EngineEvent::SchedulerChanged);
+        }
+    }
+
+    /// This process took the lease: bring the loop to what is stored now and schedule.
+    async fn take_over(&self, lease: &Lease) -> Result<(), EngineError> {
+        let store = &self.inner.store;
+        store.set_fence(Some(lease.record().token.clone()));
+        let prepared = prepare_to_schedule(store, self.inner.logs.as_ref(), self.now()).await?;
+        let jobs = load_jobs(store, prepared.trust_next_due).await?;
+        self.ask(|ack| Command::Activate {
+            jobs,
+            paused: prepared.paused,
+            retention: prepared.retention,
+            ack,
         })
+        .await?;
+        tracing::info!("this process took the scheduler lease and schedules from now on");
+        self.set_role(SchedulerRole::Active {
+            since: lease.record().since,
+        });
+        let _ = self.inner.events.send(EngineEvent::PauseChanged {
+            paused: prepared.paused,
+        });
+        Ok(())
+    }
+
+    /// This process lost the lease: stop firing at once.
+    async fn step_down(&self) {
+        self.inner.store.set_fence(None);
+        let _ = self.ask(|ack| Command::Hold { ack }).await;
+        let holder = self
+            .inner
+            .store
+            .current_lease()
+            .await
+            .ok()
+            .flatten()
+            .map(|r| SchedulerHolder::from(&r));
+        self.set_role(SchedulerRole::Passive { holder });
+    }
+
+    /// Wakes the lease keeper (the lease changed hands in the database).
+    pub(crate) fn poke_lease(&self) {
+        self.inner.lease_poke.notify_one();
+    }
+
+    /// Tells this engine's listeners (the follower relays other processes' changes).
+    pub(crate) fn emit(&self, event: EngineEvent) {
+        let _ = self.inner.events.send(event);
     }
 
     pub fn store(&self) -> &Store {
@@ -452,8 +555,19 @@ impl Engine {
     }
 
     /// When the job fires next (None: paused, disabled, manual, after-job, or no more fires).
+    /// While another process schedules, this is the next firing that process stored.
     pub async fn next_fire(&self, id: JobId) -> Result<Option<DateTime<Utc>>, EngineError> {
-        self.ask(|ack| Command::NextFire { job_id: id, ack }).await
+        if self.is_scheduling() {
+            return self.ask(|ack| Command::NextFire { job_id: id, ack }).await;
+        }
+        if self.is_paused().await? {
+            return Ok(None);
+        }
+        Ok(self.inner.store.get_job(id).await?.and_then(|stored| {
+            (stored.job.spec.enabled && stored.job.spec.trigger.is_timed())
+                .then_some(stored.next_due)
+                .flatten()
+        }))
     }
 
     /// Brings the loop in line with the stored job after another process (the CLI) changed or
@@ -555,7 +669,12 @@ impl Engine {
         Ok(self.inner.store.list_runs(filter).await?)
     }
 
-    /// Ids of the runs handed to the executor (running or waiting for a slot).
+    /// How many runs are going now, in this process or any other on the database.
+    pub async fn running_count(&self) -> Result<u32, EngineError> {
+        Ok(self.inner.store.count_running().await?)
+    }
+
+    /// Ids of the runs handed to this process's executor (running or waiting for a slot).
     pub async fn active_runs(&self) -> Result<Vec<RunId>, EngineError> {
         self.ask(|ack| Command::ActiveRuns { ack }).await
     }
@@ -587,29 +706,69 @@ impl Engine {
     }
 
     /// Stops all scheduled firings (runs going are not touched). Persists across restarts.
+    /// From a process that does not schedule, this writes the shared state, which the
+    /// scheduler applies at once through the change feed.
     pub async fn pause(&self) -> Result<(), EngineError> {
-        self.refuse_if_passive()?;
-        self.ask(|ack| Command::SetPaused { paused: true, ack })
-            .await?
+        self.set_paused(true).await
     }
 
     /// Resumes scheduling from now; firings that fell inside the pause do not run.
     pub async fn resume(&self) -> Result<(), EngineError> {
-        self.refuse_if_passive()?;
-        self.ask(|ack| Command::SetPaused { paused: false, ack })
-            .await?
+        self.set_paused(false).await
     }
 
-    /// A passive engine's loop is held paused whatever the setting, so pausing or resuming
-    /// through it would record a state it does not apply.
-    fn refuse_if_passive(&self) -> Result<(), EngineError> {
-        if self.inner.scheduling {
-            Ok(())
-        } else {
-            Err(EngineError::Conflict(
-                "this engine does not schedule (it is passive): pause and resume belong to the scheduler that holds the lease".into(),
-            ))
+    async fn set_paused(&self, paused: bool) -> Result<(), EngineError> {
+        let persist = self.is_scheduling();
+        if !persist {
+            self.inner
+                .store
+                .set_setting(PAUSED_SETTING, if paused { "true" } else { "false" })
+                .await?;
         }
+        self.ask(|ack| Command::SetPaused {
+            paused,
+            persist,
+            ack,
+        })
+        .await?
+    }
+
+    /// Another process changed the shared pause state: follow it.
+    pub(crate) async fn follow_pause(&self) -> Result<(), EngineError> {
+        let paused = self.is_paused().await?;
+        self.ask(|ack| Command::SetPaused {
+            paused,
+            persist: false,
+            ack,
+        })
+        .await?
+    }
+
+    /// Another process changed the retention policy: the scheduler applies it.
+    pub(crate) async fn follow_retention(&self) -> Result<(), EngineError> {
+        if !self.is_scheduling() {
+            return Ok(());
+        }
+        let policy = RetentionPolicy::load(&self.inner.store).await?;
+        self.ask(|ack| Command::SetRetention { policy, ack }).await
+    }
+
+    /// After missing changes (the feed was pruned past this reader): every job reloaded.
+    pub(crate) async fn reload_all(&self) -> Result<(), EngineError> {
+        let stored: Vec<JobId> = self
+            .inner
+            .store
+            .job_revisions()
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let held = self.ask(|ack| Command::JobIds { ack }).await?;
+        for id in held.iter().filter(|id| !stored.contains(id)).chain(&stored) {
+            self.reload_job(*id).await?;
+        }
+        self.follow_pause().await?;
+        self.follow_retention().await
     }
 
     pub async fn is_paused(&self) -> Result<bool, EngineError> {
@@ -660,43 +819,177 @@ impl Engine {
         if let Some(task) = task {
             let _ = task.await;
         }
-        let lease = self
-            .inner
-            .lease_task
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some((stop, keeper)) = lease {
+        // The lease is given back only now, once every run of this process is recorded.
+        let background = std::mem::take(
+            &mut *self
+                .inner
+                .background
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for (stop, task) in background {
             stop.cancel();
-            let _ = keeper.await;
+            let _ = task.await;
         }
         self.inner.store.close().await;
     }
 }
 
-/// Renews the scheduler lease until told to stop, then gives it back.
-async fn keep_lease(
-    mut lease: crate::lease::Lease,
-    clock: Arc<dyn Clock>,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(crate::lease::RENEW_EVERY) => {
-                match lease.renew(clock.now()).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::error!("the scheduler lease was lost to another scheduler");
-                        return;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "could not renew the scheduler lease"),
+/// What a scheduler needs from the store before it starts firing.
+struct Prepared {
+    trust_next_due: bool,
+    paused: bool,
+    retention: RetentionPolicy,
+}
+
+/// Before this process schedules (at start, or when it takes the lease over): runs left going
+/// by processes that are gone become interrupted (their logs' indexes rebuilt), jobs deleted
+/// while they ran are purged, and stored next firings are trusted only if this build computed
+/// them (another version's time-zone rules or cron handling may have found other instants).
+async fn prepare_to_schedule(
+    store: &Store,
+    logs: Option<&LogStore>,
+    now: DateTime<Utc>,
+) -> Result<Prepared, EngineError> {
+    let interrupted = store.interrupt_unfinished_runs(now).await?;
+    if let Some(logs) = logs {
+        // Lines written after the last index update before the crash are in the file; the
+        // rebuilt index makes them visible, and the run row gets the true size.
+        for run in &interrupted {
+            match logs.rebuild_index(run.id) {
+                Ok(stats) => {
+                    store
+                        .set_log_stats(run.id, stats.bytes, stats.lines)
+                        .await?
+                }
+                Err(crate::logs::LogError::NotFound(_)) => {}
+                Err(e) => {
+                    tracing::warn!(run = %run.id, error = %e, "could not rebuild a run log's index")
                 }
             }
         }
     }
-    if let Err(e) = lease.release().await {
+    if !interrupted.is_empty() {
+        tracing::warn!(
+            count = interrupted.len(),
+            "runs left going by a process that stopped are now interrupted"
+        );
+    }
+    store.purge_deleted_jobs().await?;
+    let basis = concat!("sundial-engine ", env!("CARGO_PKG_VERSION"));
+    let trust_next_due = store.get_setting(NEXT_DUE_BASIS_SETTING).await?.as_deref() == Some(basis);
+    if !trust_next_due {
+        store
+            .forget_next_dues(NEXT_DUE_BASIS_SETTING, basis)
+            .await?;
+    }
+    Ok(Prepared {
+        trust_next_due,
+        paused: store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true"),
+        retention: RetentionPolicy::load(store).await?,
+    })
+}
+
+async fn load_jobs(store: &Store, trust_next_due: bool) -> Result<Vec<LoadedJob>, EngineError> {
+    Ok(store
+        .list_jobs()
+        .await?
+        .into_iter()
+        .map(|s| LoadedJob {
+            cursor: s.schedule_cursor.unwrap_or(s.job.created_at),
+            next_due: s.next_due.filter(|_| trust_next_due),
+            job: s.job,
+        })
+        .collect())
+}
+
+/// Every this many lease renewals (a minute), the holder sweeps for runs whose process is gone
+/// and prunes the change feed.
+const HOUSEKEEPING_EVERY: u32 = 12;
+
+/// Keeps the scheduler lease: renews it while this process holds it, steps down at once when
+/// it is lost, and, for a competing engine, takes it whenever it is free (within a renewal
+/// period of the holder's exit, at once when the holder gave it back). Gives it back when
+/// told to stop.
+async fn keep_lease(
+    engine: Engine,
+    mut lease: Option<Lease>,
+    compete: Option<String>,
+    stop: CancellationToken,
+) {
+    let poke = engine.inner.lease_poke.clone();
+    let mut turns: u32 = 0;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(RENEW_EVERY) => {}
+            _ = poke.notified() => {}
+        }
+        turns = turns.wrapping_add(1);
+        let now = engine.now();
+        match lease.as_mut() {
+            Some(held) => match held.renew(now).await {
+                Ok(true) => {
+                    if turns.is_multiple_of(HOUSEKEEPING_EVERY) {
+                        housekeeping(&engine, now).await;
+                    }
+                }
+                Ok(false) => {
+                    tracing::error!(
+                        "the scheduler lease was lost to another scheduler; this process stops firing jobs"
+                    );
+                    lease = None;
+                    engine.step_down().await;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not renew the scheduler lease"),
+            },
+            None => {
+                let Some(holder) = &compete else {
+                    continue;
+                };
+                match Lease::acquire(engine.store(), holder, now, LEASE_TTL).await {
+                    Ok(Ok(taken)) => match engine.take_over(&taken).await {
+                        Ok(()) => lease = Some(taken),
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not take over scheduling; giving the lease back");
+                            engine.inner.store.set_fence(None);
+                            let _ = taken.release().await;
+                        }
+                    },
+                    Ok(Err(held)) => engine.set_role(SchedulerRole::Passive {
+                        holder: Some(SchedulerHolder::from(&held.0)),
+                    }),
+                    Err(e) => tracing::warn!(error = %e, "could not look at the scheduler lease"),
+                }
+            }
+        }
+    }
+    if let Some(held) = lease
+        && let Err(e) = held.release().await
+    {
         tracing::warn!(error = %e, "could not give the scheduler lease back");
+    }
+}
+
+/// The lease holder's chores: runs whose process died (a killed `sundialctl jobs run`) become
+/// interrupted, and the change feed keeps its newest rows only.
+async fn housekeeping(engine: &Engine, now: DateTime<Utc>) {
+    let store = engine.store();
+    match store.interrupt_orphaned_runs(now).await {
+        Ok(runs) => {
+            for run in runs {
+                tracing::warn!(run = %run.id, "a run's process is gone; the run is now interrupted");
+                engine.emit(EngineEvent::RunChanged {
+                    run_id: run.id,
+                    job_id: run.job_id,
+                    status: run.status,
+                });
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not look for runs whose process is gone"),
+    }
+    if let Err(e) = store.prune_changes().await {
+        tracing::warn!(error = %e, "could not prune the change feed");
     }
 }
 

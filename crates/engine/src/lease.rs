@@ -51,20 +51,8 @@ impl fmt::Display for LeaseRecord {
     }
 }
 
-/// This machine's host name ("unknown" if it cannot be read).
-pub fn host_name() -> String {
-    #[cfg(unix)]
-    {
-        nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .unwrap_or_else(|| "unknown".into())
-    }
-    #[cfg(not(unix))]
-    {
-        std::env::var("COMPUTERNAME").unwrap_or_else(|_| "unknown".into())
-    }
-}
+pub use crate::host::host_name;
+use crate::host::process_alive;
 
 impl Lease {
     /// Takes the lease for this process (`holder` says what it is: "daemon", "app"), or says
@@ -133,29 +121,62 @@ impl Lease {
     }
 }
 
-/// Whether a process with this pid exists on this machine (a pid reused by another process
-/// counts as alive: the lease then waits for its expiry, the safe side).
-fn process_alive(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        let Ok(pid) = i32::try_from(pid) else {
-            return true;
-        };
-        if pid <= 0 {
-            return true;
+fn ttl_of(ttl: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::seconds(30))
+}
+
+/// Who fires this database's jobs, as this process sees it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum SchedulerRole {
+    /// This process holds the lease and fires the jobs.
+    Active { since: DateTime<Utc> },
+    /// Another process fires them (`holder`), or none does right now (None: this one takes the
+    /// lease as soon as it can).
+    Passive { holder: Option<SchedulerHolder> },
+    /// This process never schedules (a one-shot `sundialctl` command).
+    Never,
+}
+
+/// The holder of the lease, for people: "sundialctl daemon, pid 123 on this machine, since …".
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SchedulerHolder {
+    /// What holds it: "sundialctl daemon", "Sundial app".
+    pub name: String,
+    pub pid: u32,
+    pub host: String,
+    /// The holder runs on this machine.
+    pub this_host: bool,
+    pub since: DateTime<Utc>,
+}
+
+impl From<&LeaseRecord> for SchedulerHolder {
+    fn from(record: &LeaseRecord) -> Self {
+        Self {
+            name: record.holder.clone(),
+            pid: record.pid,
+            this_host: record.host == host_name(),
+            host: record.host.clone(),
+            since: record.since,
         }
-        !matches!(
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
-            Err(nix::errno::Errno::ESRCH)
-        )
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        true
     }
 }
 
-fn ttl_of(ttl: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::seconds(30))
+impl std::fmt::Display for SchedulerHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = if self.this_host {
+            "this machine".to_string()
+        } else {
+            format!("host {}", self.host)
+        };
+        write!(
+            f,
+            "{}, pid {} on {place}, since {}",
+            self.name,
+            self.pid,
+            self.since.to_rfc3339_opts(SecondsFormat::Secs, true)
+        )
+    }
 }

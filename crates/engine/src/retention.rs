@@ -32,6 +32,14 @@ impl Default for RetentionPolicy {
 }
 
 impl RetentionPolicy {
+    /// Keeps everything (what a process that does not schedule applies: it prunes nothing).
+    pub fn none() -> Self {
+        Self {
+            keep_runs: None,
+            keep_days: None,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
         if self.keep_runs == Some(0) {

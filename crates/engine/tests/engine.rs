@@ -126,6 +126,18 @@ async fn a_crash_leaves_runs_interrupted_and_missed_firings_follow_the_policy() 
     store.insert_run(&left_running).await.unwrap();
     store.close().await;
     drop(store);
+    // Recorded by a process that is gone (this one is alive: its runs would be left alone).
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    write_sql(
+        &h.db_path(),
+        &format!(
+            "UPDATE runs SET owner_pid = {gone_pid}, owner_start = NULL WHERE id = '{}'",
+            left_running.id
+        ),
+    )
+    .await;
     h.clock.jump(chrono::Duration::hours(5)); // down until 05:30
     h.restart().await;
     h.advance_secs(1).await;
@@ -516,7 +528,7 @@ async fn an_engine_gives_its_scheduler_lease_back_when_it_shuts_down() {
         .unwrap()
         .expect("a free lease");
     let mut config = sundial_engine::EngineConfig::new(&db);
-    config.lease = Some(lease);
+    config.scheduling = sundial_engine::Scheduling::Lease(lease);
     let clock = sundial_engine::FakeClock::new(Utc::now());
     let engine = sundial_engine::Engine::start(
         config,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use files_support::*;
-use sundial_engine::Engine;
+use std::sync::Arc;
 use sundial_engine::domain::{
     EnvVar, Job, JobId, JobKind, JobSpec, MissedRunMode, OverlapPolicy, Program, SECRET_MASK,
     Trigger,
@@ -26,6 +26,9 @@ use sundial_engine::files::jobfile::{
 use sundial_engine::files::translate::{KubernetesOptions, on_calendar, to_kubernetes, to_systemd};
 use sundial_engine::files::{FolderEvent, JobsFolder};
 use sundial_engine::schedule::CronSchedule;
+use sundial_engine::{
+    Engine, EngineConfig, EngineEvent, LogStore, Runner, RunnerConfig, SystemClock,
+};
 
 async fn create_every_kind(engine: &Engine) -> Vec<Job> {
     let mut jobs = Vec::new();
@@ -1119,13 +1122,65 @@ fn on_calendar_translations_are_exact() {
 }
 
 #[tokio::test]
-async fn a_passive_engine_refuses_pause_and_resume() {
+async fn a_passive_engine_pauses_and_resumes_through_the_scheduler_it_shares_the_database_with() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = passive_engine(dir.path()).await;
-    let err = engine.pause().await.unwrap_err();
-    assert_eq!(err.code(), "conflict");
-    assert!(err.to_string().contains("passive"), "{err}");
-    assert!(engine.resume().await.is_err());
-    assert!(!engine.is_paused().await.unwrap(), "nothing was recorded");
-    engine.shutdown(false).await;
+    let scheduler = Engine::start(
+        EngineConfig::new(dir.path().join("sundial.db")),
+        Arc::new(SystemClock),
+        Arc::new(
+            Runner::new(
+                RunnerConfig::default(),
+                LogStore::new(dir.path().join("runs")),
+            )
+            .unwrap(),
+        ),
+    )
+    .await
+    .unwrap();
+    let mut events = scheduler.subscribe();
+    let passive = passive_engine(dir.path()).await;
+    passive.pause().await.unwrap();
+    assert!(
+        passive.is_paused().await.unwrap(),
+        "the shared state is written"
+    );
+    within(
+        "the scheduler to pause",
+        Duration::from_secs(10),
+        pause_event(&mut events, true),
+    )
+    .await;
+    let job = scheduler
+        .create_job(spec(
+            "ticks",
+            command("true"),
+            cron("* * * * * *", Some("UTC")),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        scheduler.next_fire(job.id).await.unwrap(),
+        None,
+        "paused: nothing fires"
+    );
+    passive.resume().await.unwrap();
+    within(
+        "the scheduler to resume",
+        Duration::from_secs(10),
+        pause_event(&mut events, false),
+    )
+    .await;
+    assert!(scheduler.next_fire(job.id).await.unwrap().is_some());
+    passive.shutdown(false).await;
+    scheduler.shutdown(false).await;
+}
+
+async fn pause_event(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>, want: bool) {
+    loop {
+        if let Ok(EngineEvent::PauseChanged { paused }) = events.recv().await
+            && paused == want
+        {
+            return;
+        }
+    }
 }

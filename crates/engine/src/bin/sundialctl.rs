@@ -16,6 +16,8 @@ mod jobs;
 mod logs;
 #[path = "sundialctl/runs.rs"]
 mod runs;
+#[path = "sundialctl/status.rs"]
+mod status;
 #[path = "sundialctl/transfer.rs"]
 mod transfer;
 

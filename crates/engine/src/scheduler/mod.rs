@@ -21,8 +21,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::domain::{ChainOn, Job, JobId, Run, RunId, RunReason, RunStatus, Trigger};
-use crate::events::{EngineEvent, PAUSED_SETTING};
 use crate::error::EngineError;
+use crate::events::{EngineEvent, PAUSED_SETTING};
 use crate::executor::{Executor, RunOutcome, RunRequest};
 use crate::logs::LogStore;
 use crate::retention::{self, RetentionPolicy};
@@ -55,9 +55,27 @@ pub(crate) enum Command {
         run_id: RunId,
         ack: oneshot::Sender<Result<(), EngineError>>,
     },
+    /// `persist`: write the shared pause state too (false when another process wrote it and
+    /// this loop only follows).
     SetPaused {
         paused: bool,
+        persist: bool,
         ack: oneshot::Sender<Result<(), EngineError>>,
+    },
+    /// This process took the scheduler lease: schedule these jobs (as stored now) from here on.
+    Activate {
+        jobs: Vec<LoadedJob>,
+        paused: bool,
+        retention: RetentionPolicy,
+        ack: oneshot::Sender<()>,
+    },
+    /// This process lost (or never had) the lease: stop firing at once; runs going finish.
+    Hold {
+        ack: oneshot::Sender<()>,
+    },
+    /// The ids of the jobs the loop holds (to compare with the store after missed changes).
+    JobIds {
+        ack: oneshot::Sender<Vec<JobId>>,
     },
     NextFire {
         job_id: JobId,
@@ -112,6 +130,9 @@ pub(crate) struct Scheduler {
     heap: BinaryHeap<Reverse<(DateTime<Utc>, JobId, u64)>>,
     next_generation: u64,
     paused: bool,
+    /// Another process schedules (or none may): nothing fires, no cursor is written; the loop
+    /// still runs what is asked of it (run now) and keeps jobs for chains and previews.
+    held: bool,
     /// Runs handed to a task (waiting for a slot or running), by job.
     active: HashMap<JobId, Vec<RunId>>,
     cancels: HashMap<RunId, CancellationToken>,
@@ -147,6 +168,8 @@ pub(crate) struct SchedulerParts {
     pub events: broadcast::Sender<EngineEvent>,
     pub permits: Arc<Semaphore>,
     pub paused: bool,
+    /// See [`Scheduler::held`].
+    pub held: bool,
     pub logs: Option<LogStore>,
     pub retention: RetentionPolicy,
 }
@@ -171,6 +194,7 @@ impl Scheduler {
             heap: BinaryHeap::new(),
             next_generation: 0,
             paused: parts.paused,
+            held: parts.held,
             active: HashMap::new(),
             cancels: HashMap::new(),
             waiting: HashMap::new(),
@@ -316,7 +340,7 @@ impl Scheduler {
 
     /// The earliest firing or retry still to come (none while paused).
     fn next_deadline(&self) -> Option<DateTime<Utc>> {
-        if self.paused {
+        if self.paused || self.held {
             return None;
         }
         let next = self.heap.peek().map(|Reverse((t, _, _))| *t);
@@ -425,7 +449,7 @@ impl Scheduler {
 
     /// Records and dispatches every firing due at `now`.
     async fn fire_due(&mut self, now: DateTime<Utc>) -> Result<(), EngineError> {
-        if self.paused {
+        if self.paused || self.held {
             return Ok(());
         }
         let mut due_jobs = Vec::new();
@@ -543,7 +567,7 @@ impl Scheduler {
     }
 
     async fn start_due_retries(&mut self, now: DateTime<Utc>) {
-        if self.paused {
+        if self.paused || self.held {
             return;
         }
         while let Some(Reverse((due, run_id))) = self.retries.peek().copied() {
@@ -676,7 +700,11 @@ impl Scheduler {
             .collect();
         for job in downstream {
             let run = queued_run(&job, RunReason::Chain, 1, Some(upstream.id), now, now);
-            let decision = if self.paused {
+            let decision = if self.held {
+                OverlapDecision::Skip(
+                    "this process does not schedule (another one holds the scheduler lease)",
+                )
+            } else if self.paused {
                 OverlapDecision::Skip("Sundial was paused")
             } else {
                 decide(
@@ -769,11 +797,31 @@ impl Scheduler {
             Command::Cancel { run_id, ack } => {
                 let _ = ack.send(self.cancel(run_id).await);
             }
-            Command::SetPaused { paused, ack } => {
-                let _ = ack.send(self.set_paused(paused).await);
+            Command::SetPaused {
+                paused,
+                persist,
+                ack,
+            } => {
+                let _ = ack.send(self.set_paused(paused, persist).await);
+            }
+            Command::Activate {
+                jobs,
+                paused,
+                retention,
+                ack,
+            } => {
+                self.activate(jobs, paused, retention);
+                let _ = ack.send(());
+            }
+            Command::Hold { ack } => {
+                self.hold().await;
+                let _ = ack.send(());
+            }
+            Command::JobIds { ack } => {
+                let _ = ack.send(self.jobs.keys().copied().collect());
             }
             Command::NextFire { job_id, ack } => {
-                let next = if self.paused {
+                let next = if self.paused || self.held {
                     None
                 } else {
                     self.jobs.get(&job_id).and_then(|s| s.next_due)
@@ -837,18 +885,17 @@ impl Scheduler {
         }
     }
 
-    async fn set_paused(&mut self, paused: bool) -> Result<(), EngineError> {
+    async fn set_paused(&mut self, paused: bool, persist: bool) -> Result<(), EngineError> {
         if paused == self.paused {
             return Ok(());
         }
-        self.store
-            .set_setting(
-                PAUSED_SETTING,
-                if paused { "true" } else { "false" },
-            )
-            .await?;
+        if persist {
+            self.store
+                .set_setting(PAUSED_SETTING, if paused { "true" } else { "false" })
+                .await?;
+        }
         self.paused = paused;
-        if !paused {
+        if !paused && !self.held {
             // Firings that fell inside the pause are dropped: schedules resume from now.
             let now = self.clock.now();
             let mut updates = Vec::with_capacity(self.jobs.len());
@@ -873,6 +920,50 @@ impl Scheduler {
         }
         let _ = self.events.send(EngineEvent::PauseChanged { paused });
         Ok(())
+    }
+
+    /// Takes over scheduling: the jobs as stored now (another scheduler moved their cursors),
+    /// the shared pause state and the retention policy. What fell due since the last
+    /// scheduler stopped goes through each job's missed-run policy on the next turn.
+    fn activate(&mut self, jobs: Vec<LoadedJob>, paused: bool, retention: RetentionPolicy) {
+        self.held = false;
+        self.store_next_due = true;
+        self.paused = paused;
+        self.retention = retention;
+        let stored: HashSet<JobId> = jobs.iter().map(|j| j.job.id).collect();
+        self.jobs.retain(|id, _| stored.contains(id));
+        let mut computed = Vec::new();
+        for LoadedJob { job, cursor, .. } in jobs {
+            let cursor = self
+                .jobs
+                .get(&job.id)
+                .map_or(cursor, |s| s.cursor.max(cursor));
+            computed.extend(self.upsert(job, cursor));
+        }
+        self.store_next_dues(computed);
+        self.next_full_prune = self.clock.now();
+    }
+
+    /// Stops firing at once (another process holds the lease now). Runs going finish and are
+    /// recorded; runs waiting to start (queue-one, retries) are recorded as not started, since
+    /// the new scheduler cannot hand them back to this process.
+    async fn hold(&mut self) {
+        if self.held {
+            return;
+        }
+        self.held = true;
+        self.store_next_due = false;
+        self.retention = RetentionPolicy::none();
+        let why = "not started: another scheduler took over before it was due";
+        let waiting: Vec<Waiting> = self.waiting.drain().map(|(_, w)| w).collect();
+        for w in waiting {
+            self.finish_unstarted(&w.run, why).await;
+        }
+        let retries: Vec<(Run, Job)> = self.pending_retries.drain().map(|(_, r)| r).collect();
+        self.retries.clear();
+        for (run, _) in retries {
+            self.finish_unstarted(&run, why).await;
+        }
     }
 
     async fn shutdown(&mut self, cancel_running: bool) {

@@ -23,6 +23,11 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::domain::{Job, JobId, JobSpec, Run, RunId, RunReason, RunStatus};
 use crate::executor::RunOutcome;
+use crate::host::ProcessIdentity;
+
+mod changes;
+use changes::note;
+pub use changes::{Change, ChangeBatch, ChangeKind};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
@@ -46,6 +51,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("could not record a run's start or end: {0}")]
     Batch(String),
+    #[error("this process no longer holds the scheduler lease: another scheduler took over")]
+    LeaseLost,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -104,6 +111,14 @@ pub struct Store {
     /// Run starts and finishes waiting to be committed together (group commit).
     pending: Arc<std::sync::Mutex<Vec<PendingUpdate>>>,
     hold_paused_clock: bool,
+    /// This store's mark on the change feed: readers skip their own writes.
+    origin: i64,
+    /// This process, recorded with each run it writes.
+    owner: Arc<ProcessIdentity>,
+    /// The token of the scheduler lease this store's scheduler holds, if it schedules under
+    /// one: firings are recorded only while the lease is still that token's (a fence, so a
+    /// scheduler that lost its lease cannot record one more firing before it notices).
+    fence: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// A run start or finish waiting for the next group commit, with whom to tell.
@@ -126,6 +141,9 @@ enum RunUpdate {
 }
 
 const READERS: usize = 3;
+
+/// A queued or running run's id and owner (pid, host, start), as stored.
+type UnfinishedRun = (String, Option<i64>, Option<String>, Option<i64>);
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -185,6 +203,11 @@ impl Store {
             next_reader: Arc::new(AtomicUsize::new(0)),
             pending: Arc::default(),
             hold_paused_clock,
+            // Positive and random: two stores (two processes, or two engines in one test)
+            // never share one.
+            origin: (ulid::Ulid::new().random() as i64) & i64::MAX,
+            owner: Arc::new(ProcessIdentity::current()),
+            fence: Arc::default(),
         })
     }
 
@@ -259,6 +282,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await;
                 map_name_conflict(result, &job.spec.name)?;
+                note(
+                    &mut tx,
+                    self.origin,
+                    ChangeKind::Job,
+                    &job.id.to_string(),
+                    None,
+                    None,
+                )
+                .await?;
             }
             tx.commit().await?;
             Ok(())
@@ -309,6 +341,15 @@ impl Store {
             .execute(&mut *tx)
             .await;
             map_name_conflict(result, &job.spec.name)?;
+            note(
+                &mut tx,
+                self.origin,
+                ChangeKind::Job,
+                &job.id.to_string(),
+                None,
+                None,
+            )
+            .await?;
             tx.commit().await?;
             Ok(())
         })
@@ -384,6 +425,18 @@ impl Store {
                     .await?
                     .rows_affected()
             };
+            if affected > 0 {
+                let key = id.to_string();
+                note(
+                    &mut tx,
+                    self.origin,
+                    ChangeKind::Job,
+                    &key,
+                    None,
+                    Some("deleted"),
+                )
+                .await?;
+            }
             tx.commit().await?;
             Ok(affected > 0)
         })
@@ -490,10 +543,21 @@ impl Store {
     /// can neither lose a firing nor record it twice.
     pub async fn record_firings(&self, runs: &[Run], cursors: &[CursorUpdate]) -> StoreResult<()> {
         self.held(async {
+            let fence = self.fence.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let mut conn = self.writer().await;
             let mut tx = Self::write(&mut conn).await?;
+            if let Some(token) = fence {
+                let holder: Option<String> =
+                    sqlx::query_scalar("SELECT token FROM scheduler_lease WHERE slot = 1")
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if holder.as_deref() != Some(token.as_str()) {
+                    return Err(StoreError::LeaseLost);
+                }
+            }
             for run in runs {
-                insert_run(&mut tx, run).await?;
+                insert_run(&mut tx, run, &self.owner).await?;
+                note_run(&mut tx, self.origin, run.id, run.job_id, run.status).await?;
             }
             for c in cursors {
                 set_cursor(&mut tx, c).await?;
@@ -504,9 +568,34 @@ impl Store {
         .await
     }
 
+    /// Records one run (run now, a retry, a chained run): not fenced by the lease, since
+    /// such a run is this process's own and it runs it whoever schedules.
     pub async fn insert_run(&self, run: &Run) -> StoreResult<()> {
-        self.held(async { self.record_firings(std::slice::from_ref(run), &[]).await })
-            .await
+        self.held(async {
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
+            insert_run(&mut tx, run, &self.owner).await?;
+            note_run(&mut tx, self.origin, run.id, run.job_id, run.status).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Fences [`Store::record_firings`] with this lease token (None: no fence).
+    pub fn set_fence(&self, token: Option<String>) {
+        *self.fence.lock().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    /// How many runs are going now, in any process.
+    pub async fn count_running(&self) -> StoreResult<u32> {
+        self.held(async {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE status = 'running'")
+                .fetch_one(&mut *self.reader().await)
+                .await?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+        .await
     }
 
     /// Moves a queued run to running. Returns false if it was no longer queued.
@@ -553,7 +642,7 @@ impl Store {
                         continue;
                     }
                     let (updates, waiters): (Vec<RunUpdate>, Vec<_>) = batch.into_iter().unzip();
-                    match commit_updates(&mut conn, &updates).await {
+                    match commit_updates(&mut conn, self.origin, &updates).await {
                         Ok(results) => {
                             for (waiter, result) in waiters.into_iter().zip(results) {
                                 let _ = waiter.send(Ok(result));
@@ -585,30 +674,91 @@ impl Store {
         .await
     }
 
-    /// At start-up: every run left queued or running by a crash or power loss becomes
-    /// interrupted. Returns the runs as they now are.
+    /// At start-up of a scheduler: every run left queued or running by a process that is
+    /// gone (crash, power loss, kill) becomes interrupted; so do runs of other hosts and runs
+    /// recorded before owners were. Runs of a process still going (a `sundialctl jobs run`)
+    /// are left alone. Returns the runs as they now are.
     pub async fn interrupt_unfinished_runs(&self, now: DateTime<Utc>) -> StoreResult<Vec<Run>> {
+        self.interrupt_runs_where(now, |owner| {
+            owner.is_none_or(|o| !o.is_local() || !o.is_alive())
+        })
+        .await
+    }
+
+    /// While scheduling: runs whose owner on this machine is gone (a `sundialctl jobs run`
+    /// killed, a scheduler that crashed before this one took over) become interrupted.
+    pub async fn interrupt_orphaned_runs(&self, now: DateTime<Utc>) -> StoreResult<Vec<Run>> {
+        self.interrupt_runs_where(now, |owner| {
+            owner.is_some_and(|o| o.is_local() && !o.is_alive())
+        })
+        .await
+    }
+
+    async fn interrupt_runs_where(
+        &self,
+        now: DateTime<Utc>,
+        gone: impl Fn(Option<&ProcessIdentity>) -> bool,
+    ) -> StoreResult<Vec<Run>> {
         self.held(async {
+            let unfinished: Vec<UnfinishedRun> =
+                sqlx::query_as(
+                    "SELECT id, owner_pid, owner_host, owner_start FROM runs \
+                 WHERE status IN ('queued', 'running') ORDER BY id",
+                )
+                .fetch_all(&mut *self.reader().await)
+                .await?;
+            let ids: Vec<String> = unfinished
+                .into_iter()
+                .filter(|(_, pid, host, start)| {
+                    let owner = match (pid, host) {
+                        (Some(pid), Some(host)) => Some(ProcessIdentity {
+                            pid: u32::try_from(*pid).unwrap_or(0),
+                            host: host.clone(),
+                            start: *start,
+                        }),
+                        _ => None,
+                    };
+                    owner.as_ref() != Some(&*self.owner) && gone(owner.as_ref())
+                })
+                .map(|(id, ..)| id)
+                .collect();
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
             let mut conn = self.writer().await;
             let mut tx = Self::write(&mut conn).await?;
-            let ids: Vec<String> = sqlx::query_scalar(
-                "SELECT id FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE runs SET finished_at = ?, \
-                 error = CASE status WHEN 'running' THEN \
-                   'Sundial stopped (crash, power loss or kill) while this run was going' \
-                 ELSE 'Sundial stopped before this queued run could start' END, \
-                 status = 'interrupted' WHERE status IN ('queued', 'running')",
-            )
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
+            let mut interrupted = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let job: Option<String> = sqlx::query_scalar(
+                    "UPDATE runs SET finished_at = ?, \
+                     error = CASE status WHEN 'running' THEN \
+                       'Sundial stopped (crash, power loss or kill) while this run was going' \
+                     ELSE 'Sundial stopped before this queued run could start' END, \
+                     status = 'interrupted' WHERE id = ? AND status IN ('queued', 'running') \
+                     RETURNING job_id",
+                )
+                .bind(ms(now))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(job) = job {
+                    let status = Some(RunStatus::Interrupted.as_str());
+                    note(
+                        &mut tx,
+                        self.origin,
+                        ChangeKind::Run,
+                        id,
+                        Some(&job),
+                        status,
+                    )
+                    .await?;
+                    interrupted.push(id.clone());
+                }
+            }
             tx.commit().await?;
-            let mut runs = Vec::with_capacity(ids.len());
-            for id in ids {
+            drop(conn);
+            let mut runs = Vec::with_capacity(interrupted.len());
+            for id in interrupted {
                 if let Some(run) = self.get_run(parse_id(&id)?).await? {
                     runs.push(run);
                 }
@@ -803,14 +953,18 @@ impl Store {
 
     pub async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         self.held(async {
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
             sqlx::query(
                 "INSERT INTO settings (key, value) VALUES (?, ?) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )
             .bind(key)
             .bind(value)
-            .execute(&mut *self.writer().await)
+            .execute(&mut *tx)
             .await?;
+            note(&mut tx, self.origin, ChangeKind::Setting, key, None, None).await?;
+            tx.commit().await?;
             Ok(())
         })
         .await
@@ -824,27 +978,30 @@ impl Store {
 
 async fn commit_updates(
     conn: &mut SqliteConnection,
+    origin: i64,
     updates: &[RunUpdate],
 ) -> StoreResult<Vec<bool>> {
     let mut tx = Store::write(conn).await?;
     let mut results = Vec::with_capacity(updates.len());
     for update in updates {
-        let done =
-            match update {
-                RunUpdate::Started { id, at } => {
-                    sqlx::query(
-                        "UPDATE runs SET status = 'running', started_at = ? \
-                     WHERE id = ? AND status = 'queued'",
-                    )
-                    .bind(ms(*at))
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await?
-                }
-                RunUpdate::Finished { id, outcome, at } => sqlx::query(
+        // RETURNING names the job for the change feed, and says whether the row moved.
+        let (id, status, job) = match update {
+            RunUpdate::Started { id, at } => {
+                let job: Option<String> = sqlx::query_scalar(
+                    "UPDATE runs SET status = 'running', started_at = ? \
+                     WHERE id = ? AND status = 'queued' RETURNING job_id",
+                )
+                .bind(ms(*at))
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                (id, RunStatus::Running, job)
+            }
+            RunUpdate::Finished { id, outcome, at } => {
+                let job: Option<String> = sqlx::query_scalar(
                     "UPDATE runs SET status = ?, finished_at = ?, exit_code = ?, http_status = ?, \
                      error = ?, log_bytes = ?, log_lines = ? \
-                     WHERE id = ? AND status IN ('queued', 'running')",
+                     WHERE id = ? AND status IN ('queued', 'running') RETURNING job_id",
                 )
                 .bind(outcome.status.as_str())
                 .bind(ms(*at))
@@ -854,10 +1011,23 @@ async fn commit_updates(
                 .bind(outcome.log_bytes as i64)
                 .bind(outcome.log_lines as i64)
                 .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?,
-            };
-        results.push(done.rows_affected() == 1);
+                .fetch_optional(&mut *tx)
+                .await?;
+                (id, outcome.status, job)
+            }
+        };
+        if let Some(job) = &job {
+            note(
+                &mut tx,
+                origin,
+                ChangeKind::Run,
+                &id.to_string(),
+                Some(job),
+                Some(status.as_str()),
+            )
+            .await?;
+        }
+        results.push(job.is_some());
     }
     tx.commit().await?;
     Ok(results)
@@ -909,9 +1079,14 @@ async fn set_cursor(tx: &mut Transaction<'_, Sqlite>, c: &CursorUpdate) -> Store
     Ok(())
 }
 
-async fn insert_run(tx: &mut Transaction<'_, Sqlite>, run: &Run) -> StoreResult<()> {
+async fn insert_run(
+    tx: &mut Transaction<'_, Sqlite>,
+    run: &Run,
+    owner: &ProcessIdentity,
+) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO runs ({RUN_COLUMNS}, owner_pid, owner_host, owner_start) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(run.id.to_string())
     .bind(run.job_id.to_string())
@@ -929,9 +1104,32 @@ async fn insert_run(tx: &mut Transaction<'_, Sqlite>, run: &Run) -> StoreResult<
     .bind(&run.error)
     .bind(run.log_bytes as i64)
     .bind(run.log_lines as i64)
+    .bind(i64::from(owner.pid))
+    .bind(&owner.host)
+    .bind(owner.start)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+async fn note_run(
+    tx: &mut Transaction<'_, Sqlite>,
+    origin: i64,
+    run: RunId,
+    job: JobId,
+    status: RunStatus,
+) -> StoreResult<()> {
+    let job = job.to_string();
+    let key = run.to_string();
+    note(
+        tx,
+        origin,
+        ChangeKind::Run,
+        &key,
+        Some(&job),
+        Some(status.as_str()),
+    )
+    .await
 }
 
 fn map_name_conflict(
@@ -1066,6 +1264,7 @@ impl Store {
             .bind(ms(want.expires_at))
             .execute(&mut *tx)
             .await?;
+            note(&mut tx, self.origin, ChangeKind::Lease, "", None, None).await?;
             tx.commit().await?;
             Ok(want.clone())
         })
@@ -1099,6 +1298,8 @@ impl Store {
     /// unless it changed hands meanwhile. True when the lease is now `want`'s.
     pub async fn take_over_lease(&self, want: &LeaseRecord, from: &str) -> StoreResult<bool> {
         self.held(async {
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
             let done = sqlx::query(
                 "UPDATE scheduler_lease SET token = ?, holder = ?, pid = ?, host = ?, since = ?, \
                  renewed_at = ?, expires_at = ? WHERE slot = 1 AND token = ?",
@@ -1111,9 +1312,14 @@ impl Store {
             .bind(ms(want.renewed_at))
             .bind(ms(want.expires_at))
             .bind(from)
-            .execute(&mut *self.writer().await)
+            .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() == 1)
+            let taken = done.rows_affected() == 1;
+            if taken {
+                note(&mut tx, self.origin, ChangeKind::Lease, "", None, None).await?;
+            }
+            tx.commit().await?;
+            Ok(taken)
         })
         .await
     }
@@ -1121,10 +1327,17 @@ impl Store {
     /// Gives the lease up (only if it is still ours).
     pub async fn release_lease(&self, token: &str) -> StoreResult<()> {
         self.held(async {
-            sqlx::query("DELETE FROM scheduler_lease WHERE slot = 1 AND token = ?")
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
+            let done = sqlx::query("DELETE FROM scheduler_lease WHERE slot = 1 AND token = ?")
                 .bind(token)
-                .execute(&mut *self.writer().await)
+                .execute(&mut *tx)
                 .await?;
+            if done.rows_affected() > 0 {
+                // Passive engines watch for this: the next scheduler takes over at once.
+                note(&mut tx, self.origin, ChangeKind::Lease, "", None, None).await?;
+            }
+            tx.commit().await?;
             Ok(())
         })
         .await

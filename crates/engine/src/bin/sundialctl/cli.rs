@@ -54,6 +54,12 @@ enum Command {
     Export(super::transfer::ExportArgs),
     /// Run the scheduler without a window until SIGINT/SIGTERM.
     Daemon(super::daemon::DaemonArgs),
+    /// Who schedules this database, whether it is paused, how many runs are going.
+    Status,
+    /// Pause every schedule (runs going are not touched); the scheduler applies it at once.
+    Pause,
+    /// Resume every schedule from now.
+    Resume,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +135,9 @@ pub fn main() -> ExitCode {
         Command::Import(args) => ctx.block_on(super::transfer::import(&ctx, args)),
         Command::Export(args) => ctx.block_on(super::transfer::export(&ctx, args)),
         Command::Daemon(args) => ctx.block_on(super::daemon::run(&ctx, args)),
+        Command::Status => ctx.block_on(super::status::status(&ctx)),
+        Command::Pause => ctx.block_on(super::status::set_paused(&ctx, true)),
+        Command::Resume => ctx.block_on(super::status::set_paused(&ctx, false)),
     };
     match result {
         Ok(out) => {

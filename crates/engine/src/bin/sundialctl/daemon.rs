@@ -1,24 +1,23 @@
 //! `sundialctl daemon`: the scheduler without a window.
 //!
 //! It takes the scheduler lease (or says who holds it and exits 3), runs the engine with the
-//! real runner, follows edits other processes (the CLI) make in the database, optionally
-//! keeps a jobs folder in sync, and stops cleanly on SIGINT or SIGTERM.
+//! real runner (which follows the other processes' edits through the change feed), optionally
+//! keeps a jobs folder in sync, and stops cleanly on SIGINT or SIGTERM. It exits 1 if it loses
+//! the lease (it hung past the lease's expiry and another scheduler took over).
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use chrono::SecondsFormat;
 use clap::Args;
 use sundial_engine::files::folder::JOBS_DIR_SETTING;
 use sundial_engine::files::{FolderEvent, JobsFolder};
-use sundial_engine::lease::{LEASE_TTL, Lease, RENEW_EVERY};
+use sundial_engine::lease::{LEASE_TTL, Lease, SchedulerRole};
 use sundial_engine::store::Store;
-use sundial_engine::{Clock, EngineConfig, SystemClock};
+use sundial_engine::{Clock, EngineConfig, EngineEvent, Scheduling, SystemClock};
 
 use crate::cli::Failure;
-use crate::context::{Context, failed};
+use crate::context::{Context, engine_failure, failed};
 
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
@@ -30,9 +29,6 @@ pub struct DaemonArgs {
     #[arg(long)]
     wait_for_runs: bool,
 }
-
-/// How often the daemon looks for jobs changed by another process.
-const SYNC_EVERY: Duration = Duration::from_millis(500);
 
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
@@ -46,7 +42,7 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
     let store = Store::open(&db)
         .await
         .map_err(|e| failed(format!("cannot open {}: {e}", db.display())))?;
-    let mut lease = match Lease::acquire(&store, "sundialctl daemon", clock.now(), LEASE_TTL)
+    let lease = match Lease::acquire(&store, "sundialctl daemon", clock.now(), LEASE_TTL)
         .await
         .map_err(|e| failed(e.to_string()))?
     {
@@ -60,16 +56,26 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
             });
         }
     };
-    let engine = match ctx.start_engine(EngineConfig::new(&db)).await {
+    store.close().await;
+    let since = lease.record().since;
+    // The engine renews the lease, follows the other processes' edits through the change
+    // feed, and gives the lease back at shutdown.
+    let config = EngineConfig {
+        scheduling: Scheduling::Lease(lease.clone()),
+        ..EngineConfig::new(&db)
+    };
+    let engine = match ctx.start_engine(config).await {
         Ok(e) => e,
         Err(e) => {
             let _ = lease.release().await;
             return Err(e);
         }
     };
+    let mut events = engine.subscribe();
     let jobs_dir = match &args.jobs_dir {
         Some(dir) => Some(dir.clone()),
-        None => store
+        None => engine
+            .store()
             .get_setting(JOBS_DIR_SETTING)
             .await
             .ok()
@@ -87,19 +93,13 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
             }
             Err(e) => {
                 engine.shutdown(false).await;
-                let _ = lease.release().await;
                 return Err(Failure::BadInput(e.to_string()));
             }
         },
         None => None,
     };
     let mut folder_events = folder.as_ref().map(|f| f.subscribe());
-    let mut known: HashMap<_, _> = store
-        .job_revisions()
-        .await
-        .map_err(|e| failed(e.to_string()))?
-        .into_iter()
-        .collect();
+    let jobs = engine.list_jobs().await.map_err(engine_failure)?.len();
     // Signal handlers go in before the ready line, so a signal right after it is not lost.
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -108,17 +108,11 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(|e| failed(format!("cannot handle SIGINT: {e}")))?;
     say(&format!(
-        "sundialctl daemon: scheduling {} job(s) from {} (pid {}, lease since {})",
-        known.len(),
+        "sundialctl daemon: scheduling {jobs} job(s) from {} (pid {}, lease since {})",
         db.display(),
         std::process::id(),
-        lease
-            .record()
-            .since
-            .to_rfc3339_opts(SecondsFormat::Secs, true)
+        since.to_rfc3339_opts(SecondsFormat::Secs, true)
     ));
-    let mut renew = tokio::time::interval(RENEW_EVERY);
-    let mut sync = tokio::time::interval(SYNC_EVERY);
     let outcome: Result<(), String> = loop {
         #[cfg(unix)]
         let (terminated, interrupted) = (term.recv(), interrupt.recv());
@@ -129,27 +123,23 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
         tokio::select! {
             _ = interrupted => break Ok(()),
             _ = terminated => break Ok(()),
-            _ = renew.tick() => match lease.renew(clock.now()).await {
-                Ok(true) => {}
-                Ok(false) => break Err("the scheduler lease was lost (this daemon stopped renewing it in time and another scheduler took it); stopping".into()),
-                Err(e) => eprintln!("sundialctl daemon: could not renew the lease: {e}"),
-            },
-            _ = sync.tick() => {
-                // Edits made by other processes (sundialctl jobs …) in the shared database.
-                if let Ok(current) = store.job_revisions().await {
-                    let current: HashMap<_, _> = current.into_iter().collect();
-                    for (id, rev) in &current {
-                        if known.get(id) != Some(rev) {
-                            let _ = engine.reload_job(*id).await;
-                        }
-                    }
-                    for id in known.keys() {
-                        if !current.contains_key(id) {
-                            let _ = engine.reload_job(*id).await;
-                        }
-                    }
-                    known = current;
+            event = events.recv() => match event {
+                Ok(EngineEvent::SchedulerChanged) if !engine.is_scheduling() => {
+                    break Err(match engine.scheduler_role() {
+                        SchedulerRole::Passive { holder: Some(holder) } => format!(
+                            "the scheduler lease was lost to {holder} (this daemon stopped renewing it in time); stopping"
+                        ),
+                        _ => "the scheduler lease was lost (this daemon stopped renewing it in time); stopping".into(),
+                    });
                 }
+                Ok(EngineEvent::StorageChanged { problem: Some(problem) }) => {
+                    eprintln!("sundialctl daemon: {problem}");
+                }
+                Ok(EngineEvent::StorageChanged { problem: None }) => {
+                    say("sundialctl daemon: writing to the data folder works again");
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break Err("the engine stopped".into()),
             },
             Some(event) = async {
                 match folder_events.as_mut() {
@@ -164,8 +154,6 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<String, Failure> {
         folder.stop().await;
     }
     engine.shutdown(!args.wait_for_runs).await;
-    let _ = lease.release().await;
-    store.close().await;
     match outcome {
         Ok(()) => Ok("sundialctl daemon: stopped\n".into()),
         Err(message) => Err(failed(message)),

@@ -1,0 +1,162 @@
+//! Follows the other processes' writes to the shared database (the change feed, decisions/0003):
+//! the window, `sundialctl` and `sundialctl daemon` each run an engine on one database, and an
+//! edit made by any of them takes effect in every other at once.
+//!
+//! A commit by any process writes the database's WAL file, so the follower watches the
+//! database's folder (inotify on Linux) and reads the feed when the file changes; a slow poll
+//! is the safety net for file systems that do not report changes. It applies only what other
+//! processes wrote: a job reloaded, a run or pause state relayed to the window, the lease
+//! keeper woken when the lease changed hands.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::{JobId, RunId, RunStatus};
+use crate::engine::Engine;
+use crate::events::{EngineEvent, PAUSED_SETTING};
+use crate::retention::{KEEP_DAYS_SETTING, KEEP_RUNS_SETTING};
+use crate::store::{Change, ChangeKind};
+
+/// The safety net: the feed is read this often even when no file change was reported.
+pub const SAFETY_POLL: Duration = Duration::from_secs(5);
+/// Rows read per query.
+const BATCH: u32 = 1_000;
+
+/// Starts following; the task ends when `stop` is cancelled.
+pub(crate) fn spawn(
+    engine: Engine,
+    database: &Path,
+    from: i64,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    let (wake_tx, wake_rx) = mpsc::channel::<()>(1);
+    let watcher = watch_database(database, wake_tx);
+    tokio::spawn(async move {
+        // Kept alive for as long as the task runs.
+        let _watcher = watcher;
+        follow(engine, from, wake_rx, stop).await;
+    })
+}
+
+/// Watches the database's folder for writes to the database or its WAL. None (and a warning)
+/// where the platform cannot watch it: the safety poll still runs.
+fn watch_database(database: &Path, wake: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    let folder = match database.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = database.file_name()?.to_string_lossy().into_owned();
+    let mut watcher =
+        notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            let Ok(event) = event else { return };
+            let ours = event.paths.iter().any(|p| {
+                p.file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with(name.as_str()))
+            });
+            if ours {
+                // A full channel already holds a wake-up: nothing is lost.
+                let _ = wake.try_send(());
+            }
+        })
+        .map_err(|e| tracing::warn!(error = %e, "cannot watch the database for other processes' changes; looking every 5 s"))
+        .ok()?;
+    match watcher.watch(&folder, RecursiveMode::NonRecursive) {
+        Ok(()) => Some(watcher),
+        Err(e) => {
+            tracing::warn!(folder = %folder.display(), error = %e, "cannot watch the database's folder; looking for other processes' changes every 5 s");
+            None
+        }
+    }
+}
+
+async fn follow(
+    engine: Engine,
+    mut last: i64,
+    mut wake: mpsc::Receiver<()>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = wake.recv() => {}
+            _ = tokio::time::sleep(SAFETY_POLL) => {}
+        }
+        if let Err(e) = catch_up(&engine, &mut last).await {
+            tracing::warn!(error = %e, "could not read other processes' changes; trying again shortly");
+        }
+    }
+}
+
+/// Reads and applies every change after `last`.
+async fn catch_up(engine: &Engine, last: &mut i64) -> Result<(), crate::EngineError> {
+    loop {
+        let batch = engine.store().changes_after(*last, BATCH).await?;
+        if batch.behind {
+            tracing::warn!("fell behind the change feed; reloading every job");
+            engine.reload_all().await?;
+        }
+        apply(engine, &batch.changes).await?;
+        *last = batch.last;
+        if !batch.more {
+            return Ok(());
+        }
+    }
+}
+
+/// Applies a batch: each job reloaded once however often it changed, runs relayed to the
+/// listeners, settings followed, the lease keeper woken.
+async fn apply(engine: &Engine, changes: &[Change]) -> Result<(), crate::EngineError> {
+    let mut jobs: Vec<JobId> = Vec::new();
+    let mut seen_jobs = HashSet::new();
+    let mut pause = false;
+    let mut retention = false;
+    let mut lease = false;
+    for change in changes {
+        match change.kind {
+            ChangeKind::Job => {
+                if let Ok(id) = change.key.parse::<JobId>()
+                    && seen_jobs.insert(id)
+                {
+                    jobs.push(id);
+                }
+            }
+            ChangeKind::Run => {
+                let run = change.key.parse::<RunId>();
+                let job = change.job_id.as_deref().map(str::parse::<JobId>);
+                let status = change.detail.as_deref().map(str::parse::<RunStatus>);
+                if let (Ok(run_id), Some(Ok(job_id)), Some(Ok(status))) = (run, job, status) {
+                    engine.emit(EngineEvent::RunChanged {
+                        run_id,
+                        job_id,
+                        status,
+                    });
+                }
+            }
+            ChangeKind::Setting => match change.key.as_str() {
+                PAUSED_SETTING => pause = true,
+                KEEP_RUNS_SETTING | KEEP_DAYS_SETTING => retention = true,
+                _ => {}
+            },
+            ChangeKind::Lease => lease = true,
+        }
+    }
+    if lease {
+        engine.poke_lease();
+    }
+    for id in jobs {
+        engine.reload_job(id).await?;
+    }
+    if pause {
+        engine.follow_pause().await?;
+    }
+    if retention {
+        engine.follow_retention().await?;
+    }
+    Ok(())
+}
