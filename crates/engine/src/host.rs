@@ -30,7 +30,7 @@ impl ProcessIdentity {
         if self.host != host_name() {
             return true;
         }
-        if !process_alive(self.pid) {
+        if !process_alive(self.pid) || is_zombie(self.pid) {
             return false;
         }
         match (self.start, process_start(self.pid)) {
@@ -81,6 +81,26 @@ pub fn process_alive(pid: u32) -> bool {
     {
         let _ = pid;
         true
+    }
+}
+
+/// A process that has exited but was not reaped yet (its parent has not waited for it): it
+/// still has a pid, but nothing of it runs.
+fn is_zombie(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let rest = &stat[stat.rfind(')')? + 1..];
+                rest.split_whitespace().next().map(|state| state == "Z")
+            })
+            .unwrap_or(false)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        false
     }
 }
 

@@ -52,7 +52,6 @@ impl fmt::Display for LeaseRecord {
 }
 
 pub use crate::host::host_name;
-use crate::host::process_alive;
 
 impl Lease {
     /// Takes the lease for this process (`holder` says what it is: "daemon", "app"), or says
@@ -76,7 +75,12 @@ impl Lease {
         // A holder on this machine whose process is gone crashed: no need to wait for expiry.
         if got.token != want.token
             && got.host == want.host
-            && !process_alive(got.pid)
+            && !(crate::host::ProcessIdentity {
+                pid: got.pid,
+                host: got.host.clone(),
+                start: None,
+            })
+            .is_alive()
             && store.take_over_lease(&want, &got.token).await?
         {
             tracing::warn!(

@@ -1,50 +1,19 @@
 //! The real `sundialctl` binary over a temp --data-dir: jobs, runs, logs, import, export and
 //! the daemon with its scheduler lease.
 
+mod cli_support;
 mod files_support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as ChronoDuration, Utc};
+use cli_support::*;
 use serde_json::Value;
 use sundial_engine::lease::Lease;
 use sundial_engine::store::Store;
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn ctl(data: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_sundialctl"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run sundialctl");
-    Out {
-        code: out.status.code().expect("exited"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(data: &Path, args: &[&str]) -> String {
-    let out = ctl(data, args);
-    assert_eq!(out.code, 0, "{args:?}: {}{}", out.stdout, out.stderr);
-    out.stdout
-}
-
-fn json(data: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    serde_json::from_str(&ok(data, &all)).unwrap()
-}
 
 #[test]
 fn jobs_commands_add_list_show_edit_disable_run_and_remove() {
@@ -483,59 +452,6 @@ fn logs_follow_prints_a_run_written_by_another_process_until_it_ends() {
 }
 
 // ----- the daemon and the lease --------------------------------------------------------------
-
-struct Daemon {
-    child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-fn start_daemon(data: &Path, extra: &[&str]) -> Daemon {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sundialctl"))
-        .arg("--data-dir")
-        .arg(data)
-        .arg("daemon")
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Daemon { child, lines }
-}
-
-impl Daemon {
-    fn expect_line(&self, contains: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(contains) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("no line with {contains:?} from the daemon: {e}"),
-            }
-        }
-    }
-
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).unwrap();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn a_second_scheduler_is_refused_and_says_who_holds_the_lease() {

@@ -700,13 +700,12 @@ impl Store {
         gone: impl Fn(Option<&ProcessIdentity>) -> bool,
     ) -> StoreResult<Vec<Run>> {
         self.held(async {
-            let unfinished: Vec<UnfinishedRun> =
-                sqlx::query_as(
-                    "SELECT id, owner_pid, owner_host, owner_start FROM runs \
+            let unfinished: Vec<UnfinishedRun> = sqlx::query_as(
+                "SELECT id, owner_pid, owner_host, owner_start FROM runs \
                  WHERE status IN ('queued', 'running') ORDER BY id",
-                )
-                .fetch_all(&mut *self.reader().await)
-                .await?;
+            )
+            .fetch_all(&mut *self.reader().await)
+            .await?;
             let ids: Vec<String> = unfinished
                 .into_iter()
                 .filter(|(_, pid, host, start)| {
