@@ -20,9 +20,6 @@ pub mod webkit;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use chrono::Utc;
-use sundial_engine::lease::{LEASE_TTL, Lease};
-use sundial_engine::store::Store;
 use sundial_engine::{AppPaths, Engine, EngineConfig, LogStore, Runner, RunnerConfig, SystemClock};
 use tauri::{AppHandle, Manager, RunEvent, Runtime, WindowEvent};
 use tauri_plugin_notification::NotificationExt;
@@ -34,9 +31,9 @@ use crate::state::AppState;
 
 /// Opens the database in the shared data folder and starts the engine with the real runner.
 ///
-/// Only one scheduler may fire a database's jobs (decisions/0003): the app takes the scheduler
-/// lease, and the engine renews it while it runs and gives it back when it shuts down. When `sundialctl daemon` already holds it, the app starts
-/// passive: it shows and edits jobs, and the daemon fires them.
+/// Only one scheduler may fire a database's jobs (decisions/0003): the engine competes for the
+/// scheduler lease. When `sundialctl daemon` already holds it, the app starts passive: it shows
+/// and edits jobs, says who schedules, and takes over when the daemon stops.
 pub async fn start_engine(
     paths: &AppPaths,
     settings: &Settings,
@@ -48,25 +45,10 @@ pub async fn start_engine(
         ..RunnerConfig::default()
     };
     let runner = Runner::new(runner_config, logs.clone())?;
-    let lease_store = Store::open(&paths.database()).await?;
-    let mut config = match Lease::acquire(&lease_store, "Sundial app", Utc::now(), LEASE_TTL)
-        .await?
-    {
-        Ok(lease) => EngineConfig {
-            lease: Some(lease),
-            ..EngineConfig::new(paths.database())
-        },
-        Err(held) => {
-            let holder = held.0;
-            tracing::warn!(
-                holder = %holder.holder,
-                pid = holder.pid,
-                host = %holder.host,
-                "another scheduler holds the lease; this window shows and edits jobs but does not fire them"
-            );
-            EngineConfig::passive(paths.database())
-        }
-    };
+    // Only one scheduler may fire a database's jobs (decisions/0003): the engine takes the
+    // lease when it is free, and otherwise follows the holder (`sundialctl daemon`) and takes
+    // over when it stops.
+    let mut config = EngineConfig::competing(paths.database(), "Sundial app");
     config.logs = Some(logs);
     config.max_parallel = settings.max_parallel as usize;
     let engine = Engine::start(config, Arc::new(SystemClock), Arc::new(runner.clone())).await?;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sundial_engine::domain::{Job, JobId, Run, Trigger};
+use sundial_engine::lease::SchedulerRole;
 use sundial_engine::schedule::describe_trigger;
 use sundial_engine::store::RunFilter;
 use sundial_engine::{Engine, EngineError};
@@ -30,8 +31,13 @@ pub struct NextRun {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct AppStatus {
     pub paused: bool,
+    /// Runs going now, in this process or another on the same database (the daemon, the CLI).
     pub running: u32,
     pub next_run: Option<NextRun>,
+    /// Who fires the jobs: this app, or another process (the window says which).
+    pub scheduler: SchedulerRole,
+    /// Why writing to the data folder fails now (the disk is full…), if it does.
+    pub storage_problem: Option<String>,
 }
 
 pub async fn job_summaries(engine: &Engine) -> Result<Vec<JobSummary>, EngineError> {
@@ -66,7 +72,7 @@ pub async fn job_summaries(engine: &Engine) -> Result<Vec<JobSummary>, EngineErr
 
 pub async fn app_status(engine: &Engine) -> Result<AppStatus, EngineError> {
     let paused = engine.is_paused().await?;
-    let running = engine.active_runs().await?.len();
+    let running = engine.running_count().await?;
     let mut next_run: Option<NextRun> = None;
     for job in engine.list_jobs().await? {
         if let Some(at) = engine.next_fire(job.id).await?
@@ -81,7 +87,9 @@ pub async fn app_status(engine: &Engine) -> Result<AppStatus, EngineError> {
     }
     Ok(AppStatus {
         paused,
-        running: u32::try_from(running).unwrap_or(u32::MAX),
+        running,
         next_run,
+        scheduler: engine.scheduler_role(),
+        storage_problem: None,
     })
 }

@@ -2,6 +2,7 @@
 //! quit. Its text comes from [`tray_text`], a pure function of the app status.
 
 use chrono::Local;
+use sundial_engine::lease::SchedulerRole;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -45,8 +46,20 @@ pub fn tray_text(status: &AppStatus, now_local: chrono::DateTime<Local>) -> Tray
     } else {
         "Sundial"
     };
+    let mut tooltip = format!("{state}\n{running}\n{next}");
+    if let SchedulerRole::Passive { holder } = &status.scheduler {
+        tooltip.push('\n');
+        tooltip.push_str(&match holder {
+            Some(holder) => format!("Scheduled by {} (pid {})", holder.name, holder.pid),
+            None => "No scheduler is running; taking over".to_string(),
+        });
+    }
+    if let Some(problem) = &status.storage_problem {
+        tooltip.push('\n');
+        tooltip.push_str(problem);
+    }
     TrayText {
-        tooltip: format!("{state}\n{running}\n{next}"),
+        tooltip,
         running,
         next,
         toggle: if status.paused {
@@ -184,6 +197,8 @@ mod tests {
                 job_name: "Backup".into(),
                 at: now + chrono::Duration::hours(h),
             }),
+            scheduler: SchedulerRole::Active { since: now },
+            storage_problem: None,
         }
     }
 
@@ -212,6 +227,28 @@ mod tests {
         assert_eq!(text.next, "Paused: no job will start");
         assert_eq!(text.toggle, "Resume all");
         assert!(text.tooltip.starts_with("Sundial (paused)\n"));
+    }
+
+    #[test]
+    fn a_passive_app_names_who_schedules_and_a_full_disk_is_said() {
+        let mut passive = status(false, 1, Some(1));
+        passive.scheduler = SchedulerRole::Passive {
+            holder: Some(sundial_engine::lease::SchedulerHolder {
+                name: "sundialctl daemon".into(),
+                pid: 4242,
+                host: "here".into(),
+                this_host: true,
+                since: Utc::now(),
+            }),
+        };
+        passive.storage_problem = Some("The disk is full".into());
+        let text = tray_text(&passive, now());
+        assert!(
+            text.tooltip
+                .ends_with("\nScheduled by sundialctl daemon (pid 4242)\nThe disk is full"),
+            "{}",
+            text.tooltip
+        );
     }
 
     #[test]

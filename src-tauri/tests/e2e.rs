@@ -657,3 +657,165 @@ async fn pause_all_holds_a_due_job_and_resume_lets_it_run() {
     assert!(!engine.is_paused().await.unwrap(), "resume was persisted");
     engine.shutdown(false).await;
 }
+
+/// `sundialctl`, built beside the app in the same target folder (`cargo test --workspace`
+/// builds it; SUNDIALCTL overrides).
+fn sundialctl() -> PathBuf {
+    std::env::var_os("SUNDIALCTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| app_binary().with_file_name("sundialctl"))
+}
+
+fn ctl(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(sundialctl())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("sundialctl must be built (cargo build -p sundial-engine --bin sundialctl)");
+    assert!(
+        out.status.success(),
+        "sundialctl {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn the_open_window_shows_and_fires_what_the_cli_adds_and_runs() {
+    let data = tempfile::tempdir().unwrap();
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+    session
+        .wait_texts("[data-testid=status-line]", "the status line", |t| {
+            t.len() == 1 && t[0].contains("No jobs running")
+        })
+        .await;
+    // Added from a terminal while the window is open: it appears in the list and fires on the
+    // window's schedule (the app holds the scheduler lease).
+    let data_dir = data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        ctl(
+            &data_dir,
+            &[
+                "jobs",
+                "add",
+                "--name",
+                "From the terminal",
+                "--command",
+                "echo hello",
+                "--cron",
+                "* * * * * *",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    session
+        .wait_texts("[data-testid=job-row]", "the CLI's job in the list", |t| {
+            t.iter().any(|row| row.contains("From the terminal"))
+        })
+        .await;
+    session
+        .wait_texts("[data-testid=last-status]", "its first run", |t| {
+            t == ["Succeeded"]
+        })
+        .await;
+    // A run made by the CLI process shows in history.
+    let data_dir = data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        ctl(
+            &data_dir,
+            &[
+                "jobs",
+                "add",
+                "--name",
+                "Run by hand",
+                "--command",
+                "echo by hand",
+            ],
+        );
+        ctl(&data_dir, &["jobs", "run", "Run by hand"])
+    })
+    .await
+    .unwrap();
+    session.click_css("[data-testid=nav-history]").await;
+    session
+        .wait_texts(
+            "[data-testid=history-job]",
+            "the CLI's run in history",
+            |t| t.iter().any(|job| job == "Run by hand"),
+        )
+        .await;
+    session.screenshot("history-cli").await;
+    // Paused from the terminal: the header says so.
+    let data_dir = data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || ctl(&data_dir, &["pause"]))
+        .await
+        .unwrap();
+    session
+        .wait_texts("[data-testid=paused-badge]", "the paused badge", |t| {
+            t == ["Paused"]
+        })
+        .await;
+    session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn while_the_daemon_schedules_the_window_says_so_and_takes_over_when_it_stops() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    seed(&paths, &everyday_jobs()).await;
+    let mut daemon = Command::new(sundialctl())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("daemon")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start sundialctl daemon");
+    // Its first line says it holds the lease.
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(daemon.stdout.as_mut().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(first.contains("scheduling 3 job(s)"), "{first}");
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+    let pid = daemon.id();
+    session
+        .wait_texts("[data-testid=scheduler-notice]", "who schedules", |t| {
+            t.len() == 1
+                && t[0].contains(&format!(
+                    "Scheduling is done by sundialctl daemon, pid {pid} on this machine"
+                ))
+        })
+        .await;
+    // The next runs the daemon stored are shown, not "no run scheduled".
+    session
+        .wait_texts("[data-testid=status-line]", "the next run", |t| {
+            t.len() == 1 && t[0].contains("Next: ")
+        })
+        .await;
+    session.screenshot("passive").await;
+    // The daemon stops (and gives the lease back): the window schedules from now on.
+    let stopped = Command::new("kill")
+        .args(["-s", "TERM", "--", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(daemon.wait().unwrap().success());
+    session
+        .wait_texts("[data-testid=scheduler-notice]", "the notice to go", |t| {
+            t.is_empty()
+        })
+        .await;
+    session.close().await;
+}

@@ -1,6 +1,7 @@
 import { QueryClient, QueryClientProvider, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode } from "react";
 import type { AppStatus } from "./bindings/AppStatus";
+import type { SchedulerRole } from "./bindings/SchedulerRole";
 import { type Route, NavigationProvider, useNavigation } from "./app/navigation";
 import { useTheme } from "./app/theme";
 import { Button } from "./components/Button";
@@ -84,31 +85,72 @@ function PauseButton({ status }: { status: AppStatus }) {
   );
 }
 
+/** "Scheduling is done by sundialctl daemon, pid 123 on this machine, since 09:12." */
+export function schedulerNotice(scheduler: SchedulerRole): string | null {
+  if (scheduler.role !== "passive") return null;
+  const holder = scheduler.holder;
+  if (!holder) return "No scheduler is running right now; this window takes over within seconds.";
+  const place = holder.this_host ? "this machine" : `host ${holder.host}`;
+  return (
+    `Scheduling is done by ${holder.name}, pid ${holder.pid} on ${place}, since ${formatWhen(holder.since)}. ` +
+    "This window shows and edits jobs; Pause and Resume apply there."
+  );
+}
+
+/** Who schedules (when it is not this window) and a failing data folder, above every screen. */
+function Notices({ status }: { status: AppStatus }) {
+  const scheduler = schedulerNotice(status.scheduler);
+  return (
+    <>
+      {scheduler && (
+        <p
+          className="border-b border-sky-200 bg-sky-50 px-4 py-1.5 text-sm text-sky-900 dark:border-sky-900 dark:bg-sky-950 dark:text-sky-100"
+          data-testid="scheduler-notice"
+        >
+          {scheduler}
+        </p>
+      )}
+      {status.storage_problem && (
+        <p
+          role="alert"
+          className="border-b border-red-200 bg-red-50 px-4 py-1.5 text-sm text-red-900 dark:border-red-900 dark:bg-red-950 dark:text-red-100"
+          data-testid="storage-notice"
+        >
+          {status.storage_problem}
+        </p>
+      )}
+    </>
+  );
+}
+
 function TopBar() {
   const status = useStatus();
   return (
-    <header className="flex items-center justify-between gap-4 border-b border-slate-200 px-4 py-2.5 dark:border-slate-800">
-      <div className="flex min-w-0 items-center gap-3">
-        <span className="text-lg font-semibold tracking-tight">
-          <span aria-hidden="true" className="mr-1 text-amber-500">☀</span>Sundial
-        </span>
-        {status.data?.paused && (
-          <span
-            className="rounded bg-amber-100 px-1.5 py-0.5 text-xs font-semibold text-amber-900 dark:bg-amber-900 dark:text-amber-100"
-            data-testid="paused-badge"
-          >
-            Paused
+    <>
+      <header className="flex items-center justify-between gap-4 border-b border-slate-200 px-4 py-2.5 dark:border-slate-800">
+        <div className="flex min-w-0 items-center gap-3">
+          <span className="text-lg font-semibold tracking-tight">
+            <span aria-hidden="true" className="mr-1 text-amber-500">☀</span>Sundial
           </span>
-        )}
-        {status.data && <StatusLine status={status.data} />}
-        {status.error && (
-          <p role="alert" className="text-sm text-red-700 dark:text-red-400">
-            Cannot reach the engine: {BackendError.from(status.error).message}
-          </p>
-        )}
-      </div>
-      {status.data && <PauseButton status={status.data} />}
-    </header>
+          {status.data?.paused && (
+            <span
+              className="rounded bg-amber-100 px-1.5 py-0.5 text-xs font-semibold text-amber-900 dark:bg-amber-900 dark:text-amber-100"
+              data-testid="paused-badge"
+            >
+              Paused
+            </span>
+          )}
+          {status.data && <StatusLine status={status.data} />}
+          {status.error && (
+            <p role="alert" className="text-sm text-red-700 dark:text-red-400">
+              Cannot reach the engine: {BackendError.from(status.error).message}
+            </p>
+          )}
+        </div>
+        {status.data && <PauseButton status={status.data} />}
+      </header>
+      {status.data && <Notices status={status.data} />}
+    </>
   );
 }
 

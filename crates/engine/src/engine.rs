@@ -653,6 +653,51 @@ impl Engine {
         self.ask(|ack| Command::RunNow { job, ack }).await?
     }
 
+    /// A run's log from `from_line` on, then its new lines as they are written, until the run
+    /// ends, whichever process runs it: this one's are followed as its writer goes, another
+    /// process's (the daemon's, a `sundialctl jobs run`) by looking at the file until the change
+    /// feed reports the run finished.
+    pub async fn follow_run_log(
+        &self,
+        run: RunId,
+        from_line: u64,
+    ) -> Result<crate::logs::LogFollow, EngineError> {
+        let logs = self
+            .inner
+            .logs
+            .as_ref()
+            .ok_or_else(|| EngineError::not_found("run logs (this engine keeps none)"))?;
+        // Subscribed before the status is read, so an end reported in between is not missed.
+        let mut events = self.subscribe();
+        let status = self.get_run(run).await?.status;
+        if logs.is_live(run) || status.is_terminal() {
+            return Ok(logs.follow(run, from_line)?);
+        }
+        let store = self.inner.store.clone();
+        let finished = async move {
+            let ended =
+                |status: Option<crate::domain::RunStatus>| status.is_none_or(|s| s.is_terminal());
+            loop {
+                let event = tokio::time::timeout(EXTERNAL_RUN_CHECK, events.recv()).await;
+                let done = match event {
+                    Ok(Ok(EngineEvent::RunChanged { run_id, status, .. })) if run_id == run => {
+                        status.is_terminal()
+                    }
+                    Ok(Ok(_)) => false,
+                    Ok(Err(broadcast::error::RecvError::Closed)) => true,
+                    // Missed events, or the safety net: the row says.
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) | Err(_) => {
+                        ended(store.get_run(run).await.ok().flatten().map(|r| r.status))
+                    }
+                };
+                if done {
+                    return;
+                }
+            }
+        };
+        Ok(logs.follow_external(run, from_line, EXTERNAL_LOG_POLL, finished)?)
+    }
+
     pub async fn cancel_run(&self, id: RunId) -> Result<(), EngineError> {
         self.ask(|ack| Command::Cancel { run_id: id, ack }).await?
     }
@@ -834,6 +879,12 @@ impl Engine {
         self.inner.store.close().await;
     }
 }
+
+/// How often a log another process writes is looked at for new lines while followed.
+const EXTERNAL_LOG_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often the row of a run another process runs is read while its log is followed, in case
+/// the change feed's report of its end was missed.
+const EXTERNAL_RUN_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What a scheduler needs from the store before it starts firing.
 struct Prepared {

@@ -1,6 +1,7 @@
 //! Errors the engine returns to its callers (the desktop shell, the CLI).
 
 use crate::domain::{InvalidId, ValidationErrors};
+use crate::logs::LogError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +14,8 @@ pub enum EngineError {
     Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Log(#[from] LogError),
     #[error("the engine has stopped")]
     Stopped,
 }
@@ -26,6 +29,10 @@ impl EngineError {
             EngineError::Conflict(_) => "conflict",
             EngineError::Store(StoreError::DatabaseTooNew { .. }) => "conflict",
             EngineError::Store(_) => "io",
+            EngineError::Log(LogError::NotFound(_)) => "not_found",
+            EngineError::Log(LogError::InvalidRunId(_) | LogError::Pattern(_)) => "invalid",
+            EngineError::Log(LogError::Live(_)) => "conflict",
+            EngineError::Log(_) => "io",
             EngineError::Stopped => "internal",
         }
     }

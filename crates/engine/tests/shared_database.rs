@@ -431,3 +431,45 @@ async fn a_scheduler_starting_leaves_a_cli_run_that_is_still_going_alone() {
     assert_eq!(runs[0]["status"], "succeeded", "{runs}");
     app.shutdown(false).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_follows_the_log_of_a_run_another_process_is_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let app = app_engine(&data).await;
+    let mut events = app.subscribe();
+    cli(
+        &data,
+        &[
+            "jobs",
+            "add",
+            "--name",
+            "talker",
+            "--command",
+            "echo first; sleep 1; echo second; sleep 1; echo third",
+        ],
+    )
+    .await;
+    let d = data.clone();
+    let cli_run = tokio::task::spawn_blocking(move || ok(&d, &["jobs", "run", "talker"]));
+    let started = event(&mut events, "the CLI's run starting", |e| {
+        matches!(e, EngineEvent::RunChanged { status, .. } if *status == sundial_engine::domain::RunStatus::Running)
+    })
+    .await;
+    let EngineEvent::RunChanged { run_id, .. } = started else {
+        unreachable!()
+    };
+    let mut follow = app.follow_run_log(run_id, 0).await.unwrap();
+    let mut texts = Vec::new();
+    let all = async {
+        while let Some(line) = follow.next().await {
+            texts.push(line.unwrap().text);
+        }
+    };
+    tokio::time::timeout(LIMIT, all)
+        .await
+        .expect("the follow ends when the CLI's run ends");
+    assert_eq!(texts, ["first", "second", "third"]);
+    cli_run.await.unwrap();
+    app.shutdown(false).await;
+}

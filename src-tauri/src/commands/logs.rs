@@ -508,7 +508,10 @@ pub async fn follow_run_log(
     from_line: u64,
     on_batch: Channel<LogBatch>,
 ) -> CmdResult<()> {
-    let follow = state.logs.follow(RunId::from_str(&run_id)?, from_line)?;
+    let follow = state
+        .engine
+        .follow_run_log(RunId::from_str(&run_id)?, from_line)
+        .await?;
     tokio::spawn(pump(follow.into_receiver(), move |batch| {
         on_batch.send(batch).is_ok()
     }));

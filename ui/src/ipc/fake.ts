@@ -2,6 +2,7 @@
 // without the app). It keeps jobs, runs and the pause state, and emits changes like the engine.
 import type { AppLogFile } from "../bindings/AppLogFile";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { SchedulerRole } from "../bindings/SchedulerRole";
 import type { Job } from "../bindings/Job";
 import type { JobSpec } from "../bindings/JobSpec";
 import type { JobSummary } from "../bindings/JobSummary";
@@ -84,6 +85,10 @@ export class FakeBackend implements Backend {
   appLogs = new Map<string, FakeLog>();
   retention: RetentionPolicy = { keep_runs: 1000, keep_days: 90 };
   paused = false;
+  /** Who schedules, as the engine reports it. */
+  scheduler: SchedulerRole = { role: "active", since: new Date().toISOString() };
+  /** Set to make the engine report that writing to the data folder fails. */
+  storageProblem: string | null = null;
   settings: Settings = {
     quit_behaviour: "wait",
     app_log_days: 14,
@@ -143,6 +148,8 @@ export class FakeBackend implements Backend {
       paused: this.paused,
       running: this.runs.filter((r) => r.status === "running").length,
       next_run: next?.nextFire ? { job_id: next.job.id, job_name: next.job.name, at: next.nextFire } : null,
+      scheduler: this.scheduler,
+      storage_problem: this.storageProblem,
     };
   }
 

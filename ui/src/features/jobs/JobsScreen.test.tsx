@@ -52,6 +52,27 @@ describe("jobs screen", () => {
     expect(screen.queryByTestId("paused-badge")).toBeNull();
   });
 
+  it("says who schedules when another process does, and when the disk is full", async () => {
+    const backend = new FakeBackend();
+    renderApp(backend);
+    await screen.findByText("No jobs yet");
+    expect(screen.queryByTestId("scheduler-notice")).toBeNull();
+    backend.scheduler = {
+      role: "passive",
+      holder: { name: "sundialctl daemon", pid: 4242, host: "laptop", this_host: true, since: new Date().toISOString() },
+    };
+    backend.storageProblem = "Sundial cannot write to its data folder: the disk is full.";
+    act(() => backend.emit({ type: "scheduler_changed" }));
+    const notice = await screen.findByTestId("scheduler-notice", {}, { timeout: 2000 });
+    expect(notice.textContent).toContain("Scheduling is done by sundialctl daemon, pid 4242 on this machine, since");
+    expect(screen.getByTestId("storage-notice").textContent).toContain("the disk is full");
+    backend.scheduler = { role: "active", since: new Date().toISOString() };
+    backend.storageProblem = null;
+    act(() => backend.emit({ type: "storage_changed", problem: null }));
+    await waitFor(() => expect(screen.queryByTestId("scheduler-notice")).toBeNull(), { timeout: 2000 });
+    expect(screen.queryByTestId("storage-notice")).toBeNull();
+  });
+
   it("refetches when the engine reports a change", async () => {
     const backend = new FakeBackend();
     const job = backend.addJob({ name: "Report" });
