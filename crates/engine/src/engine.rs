@@ -21,8 +21,8 @@ use crate::schedule::{FireTime, Schedule, preview};
 use crate::scheduler::{Command, LoadedJob, Scheduler, SchedulerParts};
 use crate::store::{RunFilter, Store, StoreError};
 
-pub use crate::events::{EngineEvent, PAUSED_SETTING};
 use crate::events::NEXT_DUE_BASIS_SETTING;
+pub use crate::events::{EngineEvent, PAUSED_SETTING};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -81,6 +81,7 @@ struct Inner {
     /// The lease keeper: told to stop (and give the lease back) at shutdown.
     lease_task: Mutex<Option<(tokio_util::sync::CancellationToken, JoinHandle<()>)>>,
     parallel: Arc<ParallelLimit>,
+    health: crate::health::Health,
 }
 
 /// A job shown to the user has its secrets masked ([`Job::masked`]); saved back unchanged,
@@ -235,6 +236,7 @@ impl Engine {
             .collect();
         let parallel = Arc::new(ParallelLimit::new(config.max_parallel));
         let (events, _) = broadcast::channel(4096);
+        let health = crate::health::Health::new(events.clone());
         let (commands, command_rx) = mpsc::unbounded_channel();
         let scheduler = Scheduler::new(
             SchedulerParts {
@@ -246,6 +248,7 @@ impl Engine {
                 permits: parallel.semaphore(),
                 paused,
                 logs: config.logs.clone(),
+                health: health.clone(),
                 // Only the scheduling engine prunes; a passive one (the CLI) leaves history be.
                 retention: if config.scheduling {
                     retention
@@ -275,8 +278,15 @@ impl Engine {
                 scheduling: config.scheduling,
                 lease_task: Mutex::new(lease_task),
                 parallel,
+                health,
             }),
         })
+    }
+
+    /// Why writing to the data folder fails now (e.g. the disk is full), or None when it
+    /// works; [`EngineEvent::StorageChanged`] says when this changes.
+    pub fn storage_problem(&self) -> Option<String> {
+        self.inner.health.problem()
     }
 
     pub fn store(&self) -> &Store {

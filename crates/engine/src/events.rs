@@ -39,4 +39,3 @@ pub enum EngineEvent {
         problem: Option<String>,
     },
 }
-

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod files;
+pub mod health;
 pub mod lease;
 pub mod logs;
 pub mod paths;
@@ -20,8 +21,8 @@ pub mod store;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use engine::{Engine, EngineConfig};
-pub use events::EngineEvent;
 pub use error::EngineError;
+pub use events::EngineEvent;
 pub use executor::{Executor, RunOutcome, RunRequest};
 pub use logs::LogStore;
 pub use paths::AppPaths;
