@@ -285,6 +285,7 @@ impl Store {
     /// A write transaction on the writer connection, taken with `BEGIN IMMEDIATE` so it holds
     /// the write lock from the start (no SQLITE_BUSY half-way through).
     async fn write(conn: &mut SqliteConnection) -> StoreResult<Transaction<'_, Sqlite>> {
+        reset_broken_transaction(conn).await;
         Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
     }
 
@@ -919,6 +920,28 @@ async fn commit_updates(
     }
     tx.commit().await?;
     Ok(results)
+}
+
+/// After SQLITE_FULL (or an I/O error) SQLite may roll a transaction back by itself; the
+/// rollback sqlx then sends fails ("no transaction is active") and sqlx goes on counting the
+/// transaction as open, so every later `BEGIN` on the connection would fail for ever ("non-zero
+/// transaction depth"). This puts SQLite and sqlx back in step: open a transaction if SQLite has
+/// none (an error here means it still had one), then roll it back through sqlx. The caller
+/// holds the writer, so nothing else can open a transaction on it meanwhile.
+async fn reset_broken_transaction(conn: &mut SqliteConnection) {
+    use sqlx::TransactionManager;
+    if !conn.is_in_transaction() {
+        return;
+    }
+    // The rollback of a dropped transaction is queued to the connection's worker: once a ping
+    // comes back, it has been done, and the count is what it will stay.
+    if conn.ping().await.is_err() || !conn.is_in_transaction() {
+        return;
+    }
+    let _ = sqlx::query("BEGIN").execute(&mut *conn).await;
+    if let Err(e) = <Sqlite as sqlx::Database>::TransactionManager::rollback(conn).await {
+        tracing::error!(error = %e, "could not reset the database connection after a failed write");
+    }
 }
 
 async fn hold_clock<T>(hold: bool, work: impl std::future::Future<Output = T>) -> T {
