@@ -108,6 +108,7 @@ struct Inner {
     /// The lease keeper and the change-feed follower: told to stop at shutdown.
     background: Mutex<Vec<(CancellationToken, JoinHandle<()>)>>,
     parallel: Arc<ParallelLimit>,
+    health: crate::health::Health,
 }
 
 /// A job shown to the user has its secrets masked ([`Job::masked`]); saved back unchanged,
@@ -253,6 +254,7 @@ impl Engine {
         let jobs = load_jobs(&store, prepared.trust_next_due).await?;
         let parallel = Arc::new(ParallelLimit::new(config.max_parallel));
         let (events, _) = broadcast::channel(4096);
+        let health = crate::health::Health::new(events.clone());
         let (commands, command_rx) = mpsc::unbounded_channel();
         let scheduler = Scheduler::new(
             SchedulerParts {
@@ -265,6 +267,7 @@ impl Engine {
                 paused: prepared.paused,
                 held: !schedules,
                 logs: config.logs.clone(),
+                health: health.clone(),
                 // Only the scheduling engine prunes; a passive one leaves history be.
                 retention: if schedules {
                     prepared.retention
@@ -288,6 +291,7 @@ impl Engine {
                 lease_poke: Arc::new(Notify::new()),
                 background: Mutex::new(Vec::new()),
                 parallel,
+                health,
             }),
         };
         let mut background = Vec::new();
@@ -380,6 +384,12 @@ impl Engine {
     /// Tells this engine's listeners (the follower relays other processes' changes).
     pub(crate) fn emit(&self, event: EngineEvent) {
         let _ = self.inner.events.send(event);
+    }
+
+    /// Why writing to the data folder fails now (e.g. the disk is full), or None when it
+    /// works; [`EngineEvent::StorageChanged`] says when this changes.
+    pub fn storage_problem(&self) -> Option<String> {
+        self.inner.health.problem()
     }
 
     pub fn store(&self) -> &Store {

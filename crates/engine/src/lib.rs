@@ -10,6 +10,7 @@ pub mod events;
 pub mod executor;
 pub mod files;
 pub mod follow;
+pub mod health;
 pub mod host;
 pub mod lease;
 pub mod logs;

@@ -428,8 +428,11 @@ async fn a_full_disk_fails_the_run_with_a_clear_error() {
     let outcome = harness.run(request).await;
     assert_eq!(outcome.status, RunStatus::Failed);
     let error = outcome.error.unwrap();
-    assert!(error.starts_with("cannot write the run log in "), "{error}");
-    assert!(error.ends_with(": No space left on device"), "{error}");
+    assert!(
+        error.starts_with("the run log could not be written: the disk is full ("),
+        "{error}"
+    );
+    assert!(error.ends_with(" bytes of output lost)"), "{error}");
     let (outcome, _) = run_once(&harness).await;
     assert_eq!(outcome.status, RunStatus::Succeeded);
 }

@@ -136,14 +136,15 @@ fn runner(dir: &Path) -> Arc<Runner> {
     Arc::new(Runner::new(RunnerConfig::default(), LogStore::new(dir.join("runs"))).unwrap())
 }
 
+/// An engine as the desktop app starts it: competing for the lease, with the run logs.
 async fn app_engine(data: &Path) -> Engine {
-    Engine::start(
-        EngineConfig::competing(data.join("sundial.db"), "Sundial app"),
-        Arc::new(SystemClock),
-        runner(data),
-    )
-    .await
-    .unwrap()
+    let logs = LogStore::new(data.join("runs"));
+    let mut config = EngineConfig::competing(data.join("sundial.db"), "Sundial app");
+    config.logs = Some(logs.clone());
+    let runner = Runner::new(RunnerConfig::default(), logs).unwrap();
+    Engine::start(config, Arc::new(SystemClock), Arc::new(runner))
+        .await
+        .unwrap()
 }
 
 /// Waits for an event that `want` accepts.
@@ -463,7 +464,10 @@ async fn the_window_follows_the_log_of_a_run_another_process_is_running() {
     let mut texts = Vec::new();
     let all = async {
         while let Some(line) = follow.next().await {
-            texts.push(line.unwrap().text);
+            let line = line.unwrap();
+            if line.stream == sundial_engine::logs::Stream::Stdout {
+                texts.push(line.text);
+            }
         }
     };
     tokio::time::timeout(LIMIT, all)

@@ -29,10 +29,18 @@ pub struct LogStats {
     pub discarded_bytes: u64,
 }
 
+/// The words every "the disk is full" failure of a run log contains (the scheduler looks for
+/// them to tell the window and the tray).
+pub const LOG_DISK_FULL: &str = "the disk is full";
+
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     #[error("cannot write the run log in {dir}: {reason}")]
     Write { dir: String, reason: String },
+    /// The file system is full, or would leave less than the reserve Sundial keeps for its
+    /// database: the rest of the output was read and discarded.
+    #[error("the run log could not be written: {LOG_DISK_FULL} ({lost} bytes of output lost)")]
+    DiskFull { lost: u64 },
     #[error("cannot read the run log {path}: {reason}")]
     Read { path: String, reason: String },
     #[error("the log of run {0} is still being written")]
@@ -47,6 +55,9 @@ pub enum LogError {
 
 impl LogError {
     pub(crate) fn write(dir: &Path, e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            return LogError::DiskFull { lost: 0 };
+        }
         LogError::Write {
             dir: dir.display().to_string(),
             reason: io_reason(&e),

@@ -17,6 +17,12 @@ use crate::domain::RunId;
 /// How many index entries are kept in memory before they are written out with a flush.
 const INDEX_BATCH: usize = 8 * 1024;
 
+/// How often (in bytes of log) the free space of the log's file system is looked at.
+const SPACE_CHECK_EVERY: u64 = 256 * 1024;
+/// The free space a run log leaves for the database, so that a run filling the disk can still
+/// be recorded as failed: 8 MiB, or an eighth of a small file system.
+const RESERVE_MAX: u64 = 8 * 1024 * 1024;
+
 /// Where the end offsets of the records go.
 #[derive(Debug)]
 enum Index {
@@ -35,7 +41,11 @@ enum Index {
 /// line is held up to [`MAX_RECORD_BYTES`] per stream.
 ///
 /// The first write error is kept: later writes are dropped and [`LogWriter::finish`] returns
-/// it. An `.idx` that cannot be created is only warned about: the `.log` keeps every line
+/// it. A full disk is not an error the run waits on: output goes on being accepted (so the
+/// process never blocks on a full pipe) and is counted and discarded, and `finish` returns
+/// [`LogError::DiskFull`]. The log stops taking output a little before the disk is full (it
+/// leaves a reserve, see [`RESERVE_MAX`]), so Sundial's own closing lines and the database
+/// row saying the run failed still fit. An `.idx` that cannot be created is only warned about: the `.log` keeps every line
 /// (readers index a log without `.idx` by scanning it). Readers see a record after
 /// [`LogWriter::flush`] (the log is flushed before the index, so an indexed record is always
 /// complete on disk).
@@ -58,6 +68,12 @@ pub struct LogWriter {
     error: Option<LogError>,
     /// Writing the `.log` failed: later records are dropped.
     stopped: bool,
+    /// Free space fell under the reserve: output is discarded, Sundial's notes still written.
+    out_of_space: bool,
+    /// Output bytes discarded because the disk was full.
+    lost_bytes: u64,
+    /// The log size at which free space is looked at next.
+    next_space_check: u64,
     progress: watch::Sender<Progress>,
     registry: LiveRegistry,
     record: Vec<u8>,
@@ -100,6 +116,9 @@ impl LogWriter {
             times: TimeFormatter::default(),
             error: None,
             stopped: false,
+            out_of_space: false,
+            lost_bytes: 0,
+            next_space_check: 0,
             progress,
             registry,
             record: Vec::with_capacity(MAX_RECORD_BYTES + 64),
@@ -215,7 +234,18 @@ impl LogWriter {
         }
         self.flush();
         match self.error.take() {
+            Some(LogError::DiskFull { .. }) => {
+                // What reached the buffer but not the disk is lost too.
+                let on_disk = self.log.get_ref().metadata().map_or(0, |m| m.len());
+                let unwritten = self.bytes.saturating_sub(on_disk);
+                Err(LogError::DiskFull {
+                    lost: self.lost_bytes + unwritten,
+                })
+            }
             Some(e) => Err(e),
+            None if self.out_of_space => Err(LogError::DiskFull {
+                lost: self.lost_bytes,
+            }),
             None => Ok(self.stats()),
         }
         // Drop marks the log finished.
@@ -257,6 +287,9 @@ impl LogWriter {
 
     fn put_record(&mut self, time: DateTime<Utc>, tag: u8, text: &[u8], is_note: bool) {
         if self.stopped {
+            if !is_note {
+                self.lost_bytes += text.len() as u64 + 1;
+            }
             return;
         }
         let len = (super::format::PREFIX_LEN + text.len() + 1) as u64;
@@ -264,6 +297,25 @@ impl LogWriter {
             if self.truncated {
                 self.discarded_bytes += text.len() as u64 + 1;
                 return;
+            }
+            if self.out_of_space {
+                self.lost_bytes += text.len() as u64 + 1;
+                return;
+            }
+            if self.bytes >= self.next_space_check {
+                self.next_space_check = self.bytes + SPACE_CHECK_EVERY;
+                if space_is_low(&self.dir) {
+                    self.out_of_space = true;
+                    self.lost_bytes += text.len() as u64 + 1;
+                    self.put_record(
+                        time,
+                        Stream::Sundial.tag(false),
+                        b"[sundial] the disk is full: the rest of the output is read and discarded",
+                        true,
+                    );
+                    self.flush();
+                    return;
+                }
             }
             if self.bytes + len > self.max_bytes {
                 self.truncated = true;
@@ -287,6 +339,9 @@ impl LogWriter {
         let result = self.log.write_all(&record);
         self.record = record;
         if let Err(e) = result {
+            if !is_note {
+                self.lost_bytes += text.len() as u64 + 1;
+            }
             self.fail(e);
             return;
         }
@@ -360,6 +415,25 @@ impl Drop for LogWriter {
         self.progress.send_modify(|p| p.finished = true);
         self.registry.remove(self.run);
     }
+}
+
+/// Whether the file system holding `dir` has less free space than the reserve left for the
+/// database. Unknown (no statvfs, or it failed) counts as enough: the write itself then says.
+#[cfg(unix)]
+#[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+fn space_is_low(dir: &std::path::Path) -> bool {
+    let Ok(stat) = nix::sys::statvfs::statvfs(dir) else {
+        return false;
+    };
+    let unit = stat.fragment_size() as u64;
+    let total = stat.blocks() as u64 * unit;
+    let free = stat.blocks_available() as u64 * unit;
+    free < (total / 8).min(RESERVE_MAX)
+}
+
+#[cfg(not(unix))]
+fn space_is_low(_dir: &std::path::Path) -> bool {
+    false
 }
 
 fn pending_slot(stream: Stream) -> usize {

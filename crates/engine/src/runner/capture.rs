@@ -1,5 +1,9 @@
 //! Carries a process's stdout and stderr into its run log: one task per pipe reads, one
 //! blocking thread writes. Memory is bounded by the channel (a few chunks of 64 KiB).
+//!
+//! The pipes are read to their end whatever happens to the log: when it cannot be written (the
+//! disk is full) the writer keeps taking chunks and discards them, so a process never blocks on
+//! a full pipe and is not ended for it; the run fails afterwards (decisions/0009).
 
 use std::sync::Arc;
 use std::time::Duration;

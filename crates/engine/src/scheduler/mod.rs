@@ -24,10 +24,11 @@ use crate::domain::{ChainOn, Job, JobId, Run, RunId, RunReason, RunStatus, Trigg
 use crate::error::EngineError;
 use crate::events::{EngineEvent, PAUSED_SETTING};
 use crate::executor::{Executor, RunOutcome, RunRequest};
-use crate::logs::LogStore;
+use crate::health::{Health, WriteKind};
+use crate::logs::{LOG_DISK_FULL, LogStore};
 use crate::retention::{self, RetentionPolicy};
 use crate::schedule::Schedule;
-use crate::store::{CursorUpdate, NextDue, Store};
+use crate::store::{CursorUpdate, NextDue, Store, StoreError};
 use catchup::{FiringAction, plan_due_firings};
 use overlap::{OverlapDecision, decide};
 
@@ -147,6 +148,37 @@ pub(crate) struct Scheduler {
     retention: RetentionPolicy,
     next_full_prune: DateTime<Utc>,
     store_next_due: bool,
+    health: Health,
+    /// Jobs whose firings could not be recorded: when to try again and what was logged.
+    write_backoff: HashMap<JobId, WriteBackoff>,
+    /// Cancelled at shutdown: a run task still trying to record how its run ended gives up.
+    stopping: CancellationToken,
+}
+
+/// The first wait after a write failed; it doubles on each failure up to [`WRITE_BACKOFF_MAX`].
+const WRITE_BACKOFF_FIRST: Duration = Duration::seconds(1);
+const WRITE_BACKOFF_MAX: Duration = Duration::seconds(60);
+/// A write failure is logged at most this often per job (or per run).
+const FAILURE_LOG_EVERY: Duration = Duration::seconds(60);
+
+/// One job's failed firing writes.
+struct WriteBackoff {
+    delay: Duration,
+    /// Failures since the last one logged, and when that was.
+    unlogged: u32,
+    logged_at: DateTime<Utc>,
+}
+
+/// One job's share of a batch of firings: recorded with the others, or alone when the batch
+/// could not be written.
+struct PlannedFirings {
+    id: JobId,
+    rows: Vec<Run>,
+    cursor: CursorUpdate,
+    fixed_time: bool,
+    /// Runs to dispatch (and whether they replace the job's current runs).
+    starts: Vec<(Run, Job, bool)>,
+    waits: Vec<Waiting>,
 }
 
 /// How often every job is pruned (besides after each of its runs).
@@ -172,6 +204,7 @@ pub(crate) struct SchedulerParts {
     pub held: bool,
     pub logs: Option<LogStore>,
     pub retention: RetentionPolicy,
+    pub health: Health,
 }
 
 impl Scheduler {
@@ -207,6 +240,9 @@ impl Scheduler {
             retention: parts.retention,
             next_full_prune: now,
             store_next_due: parts.store_next_due,
+            health: parts.health,
+            write_backoff: HashMap::new(),
+            stopping: CancellationToken::new(),
         };
         let mut computed = Vec::new();
         for loaded in jobs {
@@ -447,7 +483,10 @@ impl Scheduler {
         }
     }
 
-    /// Records and dispatches every firing due at `now`.
+    /// Records and dispatches every firing due at `now`. The firings are written in one
+    /// transaction; when that fails they are written job by job, so a job whose rows cannot be
+    /// written (deleted elsewhere, a trigger refusing them, a full disk) only holds back
+    /// itself: see [`Scheduler::firings_not_recorded`].
     async fn fire_due(&mut self, now: DateTime<Utc>) -> Result<(), EngineError> {
         if self.paused || self.held {
             return Ok(());
@@ -469,101 +508,202 @@ impl Scheduler {
         if due_jobs.is_empty() {
             return Ok(());
         }
-        let mut rows: Vec<Run> = Vec::new();
-        let mut cursors = Vec::with_capacity(due_jobs.len());
-        let mut classes = HashMap::with_capacity(due_jobs.len());
-        let mut starts: Vec<(Run, Job, bool)> = Vec::new();
-        let mut waits: Vec<Waiting> = Vec::new();
+        let mut planned = Vec::with_capacity(due_jobs.len());
         for id in &due_jobs {
-            let Some(state) = self.jobs.get(id) else {
-                continue;
-            };
-            let job = state.job.clone();
-            let Some(schedule) = compile(&job) else {
-                continue;
-            };
-            let firings = plan_due_firings(&schedule, state.cursor, now, &job.spec.policies.missed);
-            let mut active = self.active.get(id).map_or(0, Vec::len);
-            let mut has_waiting = self.waiting.contains_key(id);
-            for firing in firings {
-                match firing.action {
-                    FiringAction::Skip(reason) => {
-                        rows.push(skipped_run(
-                            &job,
-                            RunReason::Schedule,
-                            firing.slot,
-                            now,
-                            reason,
-                        ));
-                    }
-                    FiringAction::Run(reason) => {
-                        let run = queued_run(&job, reason, 1, None, firing.slot, now);
-                        match decide(job.spec.policies.overlap, active, has_waiting) {
-                            OverlapDecision::Start => {
-                                active += 1;
-                                starts.push((run.clone(), job.clone(), false));
-                                rows.push(run);
-                            }
-                            OverlapDecision::ReplaceThenStart => {
-                                active += 1;
-                                starts.push((run.clone(), job.clone(), true));
-                                rows.push(run);
-                            }
-                            OverlapDecision::Wait => {
-                                has_waiting = true;
-                                waits.push(Waiting {
-                                    run: run.clone(),
-                                    job: job.clone(),
-                                });
-                                rows.push(run);
-                            }
-                            OverlapDecision::Skip(why) => {
-                                rows.push(skipped_run(&job, reason, firing.slot, now, why.into()));
-                            }
+            match self.plan_firings(*id, now) {
+                Some(p) => planned.push(p),
+                // No schedule (any more): the job is put back as it is.
+                None => self.reschedule(*id),
+            }
+        }
+        if planned.is_empty() {
+            return Ok(());
+        }
+        let (rows, cursors): (Vec<Run>, Vec<CursorUpdate>) = {
+            let rows = planned
+                .iter()
+                .flat_map(|p| p.rows.iter().cloned())
+                .collect();
+            let cursors = planned.iter().map(|p| p.cursor.clone()).collect();
+            (rows, cursors)
+        };
+        match self.store.record_firings(&rows, &cursors).await {
+            Ok(()) => {
+                for p in planned {
+                    self.firings_recorded(p, now);
+                }
+                return Ok(());
+            }
+            Err(StoreError::LeaseLost) => {
+                // Another scheduler took over: nothing was recorded, and nothing fires from
+                // here on (the lease keeper makes it official as soon as it looks).
+                tracing::error!(
+                    "the scheduler lease is another process's now; this one stops firing"
+                );
+                for p in &planned {
+                    self.reschedule(p.id);
+                }
+                self.hold().await;
+                return Ok(());
+            }
+            Err(_) => {}
+        }
+        for p in planned {
+            let result = self
+                .store
+                .record_firings(&p.rows, std::slice::from_ref(&p.cursor))
+                .await;
+            match result {
+                Ok(()) => self.firings_recorded(p, now),
+                Err(e) => self.firings_not_recorded(p.id, e, now).await,
+            }
+        }
+        Ok(())
+    }
+
+    /// What a due job's firings become (rows, runs to start, a run to queue), or None when the
+    /// job has no schedule.
+    fn plan_firings(&self, id: JobId, now: DateTime<Utc>) -> Option<PlannedFirings> {
+        let state = self.jobs.get(&id)?;
+        let job = state.job.clone();
+        let schedule = compile(&job)?;
+        let firings = plan_due_firings(&schedule, state.cursor, now, &job.spec.policies.missed);
+        let mut rows = Vec::new();
+        let mut starts = Vec::new();
+        let mut waits = Vec::new();
+        let mut active = self.active.get(&id).map_or(0, Vec::len);
+        let mut has_waiting = self.waiting.contains_key(&id);
+        for firing in firings {
+            match firing.action {
+                FiringAction::Skip(reason) => {
+                    rows.push(skipped_run(
+                        &job,
+                        RunReason::Schedule,
+                        firing.slot,
+                        now,
+                        reason,
+                    ));
+                }
+                FiringAction::Run(reason) => {
+                    let run = queued_run(&job, reason, 1, None, firing.slot, now);
+                    match decide(job.spec.policies.overlap, active, has_waiting) {
+                        OverlapDecision::Start => {
+                            active += 1;
+                            starts.push((run.clone(), job.clone(), false));
+                            rows.push(run);
+                        }
+                        OverlapDecision::ReplaceThenStart => {
+                            active += 1;
+                            starts.push((run.clone(), job.clone(), true));
+                            rows.push(run);
+                        }
+                        OverlapDecision::Wait => {
+                            has_waiting = true;
+                            waits.push(Waiting {
+                                run: run.clone(),
+                                job: job.clone(),
+                            });
+                            rows.push(run);
+                        }
+                        OverlapDecision::Skip(why) => {
+                            rows.push(skipped_run(&job, reason, firing.slot, now, why.into()));
                         }
                     }
                 }
             }
+        }
+        Some(PlannedFirings {
+            id,
+            rows,
             // The next firing is stored with the cursor, so a start need not compile this.
-            cursors.push(CursorUpdate {
-                job_id: *id,
+            cursor: CursorUpdate {
+                job_id: id,
                 cursor: now,
                 next_due: schedule.next_after(now),
-            });
-            classes.insert(*id, schedule.is_fixed_time());
+            },
+            fixed_time: schedule.is_fixed_time(),
+            starts,
+            waits,
+        })
+    }
+
+    /// A job's firings are stored: move its cursor on, announce the rows, start the runs.
+    fn firings_recorded(&mut self, p: PlannedFirings, now: DateTime<Utc>) {
+        if let Some(state) = self.jobs.get_mut(&p.id) {
+            state.cursor = now;
+            state.fixed_time = Some(p.fixed_time);
         }
-        if let Err(e) = self.store.record_firings(&rows, &cursors).await {
-            // Nothing was recorded: put the jobs back so the next wake tries again.
-            for id in due_jobs {
-                self.reschedule(id);
-            }
-            return Err(e.into());
+        self.push_due(p.id, p.cursor.next_due);
+        if let Some(backoff) = self.write_backoff.remove(&p.id) {
+            tracing::info!(
+                job = %p.id,
+                failures_not_logged = backoff.unlogged,
+                "the firings of this job are recorded again"
+            );
+            self.health.succeeded(&WriteKind::Firings(p.id), now);
         }
-        for update in &cursors {
-            if let Some(state) = self.jobs.get_mut(&update.job_id) {
-                state.cursor = now;
-                state.fixed_time = classes.get(&update.job_id).copied();
-            }
-            self.push_due(update.job_id, update.next_due);
-        }
-        for id in due_jobs {
-            if !classes.contains_key(&id) {
-                self.reschedule(id);
-            }
-        }
-        for run in &rows {
+        for run in &p.rows {
             self.emit_run(run);
         }
-        for waiting in waits {
+        for waiting in p.waits {
             self.waiting.insert(waiting.job.id, waiting);
         }
-        for (run, job, replace) in starts {
+        for (run, job, replace) in p.starts {
             if replace {
                 self.cancel_job_runs(job.id, Some(run.id));
             }
             self.dispatch(run, job);
         }
-        Ok(())
+    }
+
+    /// A job's firings could not be stored. A job that no longer exists (deleted by another
+    /// process) leaves the loop and its firings are dropped; any other job tries again after
+    /// a backoff of its own (1 s doubling to 60 s; its cursor has not moved, so the firings
+    /// are planned again then, under its missed-run policy). Logged once a minute per job.
+    async fn firings_not_recorded(&mut self, id: JobId, e: StoreError, now: DateTime<Utc>) {
+        let gone = e.is_missing_job() || matches!(self.store.get_job(id).await, Ok(None));
+        if gone {
+            tracing::warn!(
+                job = %id,
+                "a job deleted by another process had a firing due; the firing is dropped"
+            );
+            self.jobs.remove(&id);
+            self.write_backoff.remove(&id);
+            self.health.succeeded(&WriteKind::Firings(id), now);
+            return;
+        }
+        let backoff = match self.write_backoff.get_mut(&id) {
+            Some(b) => {
+                b.delay = (b.delay * 2).min(WRITE_BACKOFF_MAX);
+                b
+            }
+            None => self.write_backoff.entry(id).or_insert(WriteBackoff {
+                delay: WRITE_BACKOFF_FIRST,
+                unlogged: 0,
+                logged_at: now - FAILURE_LOG_EVERY,
+            }),
+        };
+        let delay = backoff.delay;
+        if now - backoff.logged_at >= FAILURE_LOG_EVERY {
+            tracing::error!(
+                job = %id,
+                error = %e,
+                retry_in_secs = delay.num_seconds(),
+                failures_not_logged = backoff.unlogged,
+                "could not record this job's firings; trying again later (other jobs go on)"
+            );
+            backoff.logged_at = now;
+            backoff.unlogged = 0;
+        } else {
+            backoff.unlogged += 1;
+        }
+        self.health.failed(
+            WriteKind::Firings(id),
+            format!("runs cannot be recorded: {e}"),
+            e.is_disk_full(),
+            now,
+        );
+        self.push_due(id, Some(now + delay));
     }
 
     async fn start_due_retries(&mut self, now: DateTime<Utc>) {
@@ -593,9 +733,13 @@ impl Scheduler {
         let permits = self.permits.clone();
         let events = self.events.clone();
         let finished = self.finished_tx.clone();
+        let ending = RunEnding {
+            health: self.health.clone(),
+            stopping: self.stopping.clone(),
+        };
         self.tracker.spawn(async move {
             let outcome = execute_run(
-                &store, &*clock, &*executor, &permits, &events, &run, &job, cancel,
+                &store, &*clock, &*executor, &permits, &events, &ending, &run, &job, cancel,
             )
             .await;
             let _ = finished.send(Finished { run, job, outcome });
@@ -983,6 +1127,7 @@ impl Scheduler {
             }
         }
         self.tracker.close();
+        self.stopping.cancel();
         // Record outcomes as runs end, without starting anything new.
         while !self.tracker.is_empty() || !self.finished_rx.is_empty() {
             tokio::select! {
@@ -1039,6 +1184,7 @@ async fn execute_run(
     executor: &dyn Executor,
     permits: &Semaphore,
     events: &broadcast::Sender<EngineEvent>,
+    ending: &RunEnding,
     run: &Run,
     job: &Job,
     cancel: CancellationToken,
@@ -1085,15 +1231,98 @@ async fn execute_run(
             tokio::join!(mark, execute).1
         }
     };
-    if let Err(e) = store.finish_run(run.id, &outcome, clock.now()).await {
-        tracing::error!(run = %run.id, error = %e, "could not record how a run ended");
+    let finished_at = clock.now();
+    if outcome
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains(LOG_DISK_FULL))
+    {
+        ending.health.failed(
+            WriteKind::RunLogs,
+            format!("a run log could not be written: {LOG_DISK_FULL}"),
+            true,
+            finished_at,
+        );
+    } else {
+        ending.health.succeeded(&WriteKind::RunLogs, finished_at);
     }
+    record_run_end(store, clock, ending, run, &outcome, finished_at).await;
     let _ = events.send(EngineEvent::RunChanged {
         run_id: run.id,
         job_id: run.job_id,
         status: outcome.status,
     });
     outcome
+}
+
+/// What a run task needs to record how its run ended besides the store.
+struct RunEnding {
+    health: Health,
+    /// Cancelled when the engine shuts down.
+    stopping: CancellationToken,
+}
+
+/// Records how a run ended. A failed write is tried again with a backoff (1 s doubling to
+/// 60 s), logged once a minute, until it is written or the engine shuts down: the row must not
+/// stay `running` while the disk is full or another process holds the database. A row left
+/// unwritten at shutdown is marked interrupted at the next start.
+async fn record_run_end(
+    store: &Store,
+    clock: &dyn Clock,
+    ending: &RunEnding,
+    run: &Run,
+    outcome: &RunOutcome,
+    finished_at: DateTime<Utc>,
+) {
+    let kind = WriteKind::RunEnd(run.id);
+    let mut delay = WRITE_BACKOFF_FIRST;
+    let mut logged_at: Option<DateTime<Utc>> = None;
+    let mut unlogged = 0u32;
+    loop {
+        let e = match store.finish_run(run.id, outcome, finished_at).await {
+            Ok(()) => {
+                ending.health.succeeded(&kind, clock.now());
+                if logged_at.is_some() {
+                    tracing::info!(run = %run.id, "the end of the run is recorded after all");
+                }
+                return;
+            }
+            Err(e) => e,
+        };
+        let now = clock.now();
+        let stopping = ending.stopping.is_cancelled();
+        if stopping || logged_at.is_none_or(|at| now - at >= FAILURE_LOG_EVERY) {
+            tracing::error!(
+                run = %run.id,
+                error = %e,
+                failures_not_logged = unlogged,
+                "could not record how a run ended{}",
+                if stopping {
+                    "; Sundial is quitting, the run will be marked interrupted at the next start"
+                } else {
+                    "; trying again later"
+                }
+            );
+            logged_at = Some(now);
+            unlogged = 0;
+        } else {
+            unlogged += 1;
+        }
+        if stopping {
+            return;
+        }
+        ending.health.failed(
+            kind.clone(),
+            format!("how a run ended cannot be recorded: {e}"),
+            e.is_disk_full(),
+            now,
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(delay.to_std().unwrap_or_default()) => {}
+            _ = ending.stopping.cancelled() => {}
+        }
+        delay = (delay * 2).min(WRITE_BACKOFF_MAX);
+    }
 }
 
 fn queued_run(

@@ -57,6 +57,64 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// SQLite's primary result codes the scheduler tells apart.
+const SQLITE_BUSY: i64 = 5;
+const SQLITE_LOCKED: i64 = 6;
+const SQLITE_FULL: i64 = 13;
+/// SQLITE_CONSTRAINT_FOREIGNKEY (an extended code).
+const SQLITE_CONSTRAINT_FOREIGNKEY: i64 = 787;
+
+impl StoreError {
+    /// The disk holding the database is full (SQLITE_FULL, or ENOSPC from the file system).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Sqlx(sqlx::Error::Io(e)) => e.kind() == std::io::ErrorKind::StorageFull,
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => {
+                StoreError::code_of(e).is_some_and(|c| c & 0xff == SQLITE_FULL)
+            }
+            StoreError::Batch(text) if text.contains("No space left on device") => true,
+            _ => self.sqlite_code().is_some_and(|c| c & 0xff == SQLITE_FULL),
+        }
+    }
+
+    /// Another process holds the database (SQLITE_BUSY or SQLITE_LOCKED after the busy
+    /// timeout): worth trying again later.
+    pub fn is_busy(&self) -> bool {
+        self.sqlite_code()
+            .is_some_and(|c| matches!(c & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
+    }
+
+    /// A row refers to a job that is no longer stored (deleted by another process).
+    pub fn is_missing_job(&self) -> bool {
+        self.sqlite_code() == Some(SQLITE_CONSTRAINT_FOREIGNKEY)
+    }
+
+    /// The (extended) SQLite result code behind this error, when there is one. A failed group
+    /// commit ([`StoreError::Batch`]) only keeps the text, which carries the code as
+    /// "(code: N)".
+    fn sqlite_code(&self) -> Option<i64> {
+        match self {
+            StoreError::Sqlx(e) => StoreError::code_of(e),
+            StoreError::Batch(text) => {
+                let at = text.find("(code: ")? + "(code: ".len();
+                let digits: String = text[at..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                digits.parse().ok()
+            }
+            _ => None,
+        }
+    }
+
+    fn code_of(e: &sqlx::Error) -> Option<i64> {
+        match e {
+            sqlx::Error::Database(db) => db.code()?.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
 /// A job as stored, with the scheduler's bookkeeping.
 #[derive(Debug, Clone)]
 pub struct StoredJob {
@@ -250,6 +308,7 @@ impl Store {
     /// A write transaction on the writer connection, taken with `BEGIN IMMEDIATE` so it holds
     /// the write lock from the start (no SQLITE_BUSY half-way through).
     async fn write(conn: &mut SqliteConnection) -> StoreResult<Transaction<'_, Sqlite>> {
+        reset_broken_transaction(conn).await;
         Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
     }
 
@@ -1030,6 +1089,28 @@ async fn commit_updates(
     }
     tx.commit().await?;
     Ok(results)
+}
+
+/// After SQLITE_FULL (or an I/O error) SQLite may roll a transaction back by itself; the
+/// rollback sqlx then sends fails ("no transaction is active") and sqlx goes on counting the
+/// transaction as open, so every later `BEGIN` on the connection would fail for ever ("non-zero
+/// transaction depth"). This puts SQLite and sqlx back in step: open a transaction if SQLite has
+/// none (an error here means it still had one), then roll it back through sqlx. The caller
+/// holds the writer, so nothing else can open a transaction on it meanwhile.
+async fn reset_broken_transaction(conn: &mut SqliteConnection) {
+    use sqlx::TransactionManager;
+    if !conn.is_in_transaction() {
+        return;
+    }
+    // The rollback of a dropped transaction is queued to the connection's worker: once a ping
+    // comes back, it has been done, and the count is what it will stay.
+    if conn.ping().await.is_err() || !conn.is_in_transaction() {
+        return;
+    }
+    let _ = sqlx::query("BEGIN").execute(&mut *conn).await;
+    if let Err(e) = <Sqlite as sqlx::Database>::TransactionManager::rollback(conn).await {
+        tracing::error!(error = %e, "could not reset the database connection after a failed write");
+    }
 }
 
 async fn hold_clock<T>(hold: bool, work: impl std::future::Future<Output = T>) -> T {
