@@ -5,6 +5,7 @@
 //! `child …` subcommands run one side of a scenario in a process of its own, so memory and
 //! wake-ups are measured for that side alone.
 
+mod b10;
 mod b7;
 mod report;
 mod scenarios;
@@ -53,6 +54,14 @@ enum Child {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// One side of B10: the scheduling engine (or, with --peer, the old daemon's 500 ms
+    /// revision poll) on a database another process edits; a line per `JobChanged`.
+    B10 {
+        #[arg(long)]
+        peer: bool,
+        #[arg(long)]
+        db: PathBuf,
+    },
 }
 
 fn main() {
@@ -72,6 +81,7 @@ fn main() {
                     db,
                 } => scenarios::b3_child(peer, jobs, idle_secs, &db).await,
                 Child::B4 { bytes, dir } => scenarios::b4_child(bytes, &dir).await,
+                Child::B10 { peer, db } => b10::b10_child(peer, &db).await,
             }
         });
         println!("{out}");

@@ -97,8 +97,12 @@ pub fn render(rows: &[Row], kept: &[String], sizes: &Sizes, command: &str) -> St
             met
         ));
     }
-    // Scenario order (B1…B6), each scenario's rows in the order measured.
-    lines.sort_by_key(|l| l.split('|').nth(1).map(|id| id.trim().to_string()));
+    // Scenario order by number (B1…B7, B10), each scenario's rows in the order measured.
+    lines.sort_by_key(|l| {
+        l.split('|')
+            .nth(1)
+            .and_then(|id| id.trim().strip_prefix('B')?.parse::<u32>().ok())
+    });
     for line in lines {
         out.push_str(&line);
         out.push('\n');

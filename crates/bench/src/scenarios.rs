@@ -1,4 +1,5 @@
-//! The scenarios B1–B6; B7 (the desktop app against a Tauri hello-world) is in b7.rs.
+//! The scenarios B1–B6; B7 (the desktop app against a Tauri hello-world) is in b7.rs, B10
+//! (cross-process edit → scheduler latency) in b10.rs.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,11 @@ pub struct Sizes {
     b5_lines: u64,
     b6_jobs: usize,
     b6_runs_per_job: usize,
+    /// B10: edits made by the other process 50–100 ms apart, isolated edits (each followed by
+    /// a silence), and the idle window after them.
+    pub b10_edits: usize,
+    pub b10_isolated_edits: usize,
+    pub b10_idle_secs: u64,
 }
 
 impl Sizes {
@@ -47,6 +53,9 @@ impl Sizes {
                 b5_lines: 50_000,
                 b6_jobs: 20,
                 b6_runs_per_job: 100,
+                b10_edits: 10,
+                b10_isolated_edits: 2,
+                b10_idle_secs: 1,
             }
         } else {
             Self {
@@ -60,6 +69,9 @@ impl Sizes {
                 b5_lines: 10_000_000,
                 b6_jobs: 1000,
                 b6_runs_per_job: 1000,
+                b10_edits: 200,
+                b10_isolated_edits: 10,
+                b10_idle_secs: 20,
             }
         }
     }
@@ -75,9 +87,10 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("b5", |s| Box::pin(b5(s))),
     ("b6", |s| Box::pin(b6(s))),
     ("b7", |s| Box::pin(crate::b7::b7(s.quick))),
+    ("b10", |s| Box::pin(crate::b10::b10(s))),
 ];
 
-fn e(x: impl std::fmt::Display) -> String {
+pub(crate) fn e(x: impl std::fmt::Display) -> String {
     x.to_string()
 }
 
@@ -104,7 +117,12 @@ fn stamp_job(name: &str, stamp: &Path, out: &Path, cron: &str) -> JobSpec {
     .expect("a valid job")
 }
 
-fn row(id: &'static str, measure: impl Into<String>, unit: &'static str, sundial: f64) -> Row {
+pub(crate) fn row(
+    id: &'static str,
+    measure: impl Into<String>,
+    unit: &'static str,
+    sundial: f64,
+) -> Row {
     Row {
         id,
         measure: measure.into(),
@@ -273,7 +291,7 @@ pub async fn b1(s: &Sizes) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-fn now_ns() -> u128 {
+pub(crate) fn now_ns() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
