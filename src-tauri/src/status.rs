@@ -90,6 +90,6 @@ pub async fn app_status(engine: &Engine) -> Result<AppStatus, EngineError> {
         running,
         next_run,
         scheduler: engine.scheduler_role(),
-        storage_problem: None,
+        storage_problem: engine.storage_problem(),
     })
 }

@@ -489,7 +489,10 @@ impl Engine {
                 StoreError::Sqlx(sqlx::Error::RowNotFound) => {
                     EngineError::not_found(format!("job {id}"))
                 }
-                StoreError::RevisionConflict { .. } => EngineError::Conflict(e.to_string()),
+                StoreError::RevisionConflict { expected, actual } => EngineError::Conflict(format!(
+                    "job “{}” was changed elsewhere (another window or sundialctl) since this edit began: it is now at revision {actual}, this edit was based on {expected}; reload it and make the edit again",
+                    stored.job.spec.name
+                )),
                 other => name_taken_as_field_error(other),
             })?;
         let cursor = if restart {
@@ -573,11 +576,17 @@ impl Engine {
         if self.is_paused().await? {
             return Ok(None);
         }
-        Ok(self.inner.store.get_job(id).await?.and_then(|stored| {
-            (stored.job.spec.enabled && stored.job.spec.trigger.is_timed())
-                .then_some(stored.next_due)
-                .flatten()
-        }))
+        let Some(stored) = self.inner.store.get_job(id).await? else {
+            return Ok(None);
+        };
+        if !(stored.job.spec.enabled && stored.job.spec.trigger.is_timed()) {
+            return Ok(None);
+        }
+        match stored.next_due {
+            Some(next) => Ok(Some(next)),
+            // Not stored yet (just edited): what the stored cursor gives.
+            None => self.ask(|ack| Command::NextFire { job_id: id, ack }).await,
+        }
     }
 
     /// Brings the loop in line with the stored job after another process (the CLI) changed or

@@ -3,8 +3,9 @@
 //! edit made by any of them takes effect in every other at once.
 //!
 //! A commit by any process writes the database's WAL file, so the follower watches the
-//! database's folder (inotify on Linux) and reads the feed when the file changes; a slow poll
-//! is the safety net for file systems that do not report changes. It applies only what other
+//! database's folder (inotify on Linux) and reads the feed when the file changes (looking again
+//! shortly when the commit is not visible yet); a slow poll is the safety net, and a fast one
+//! stands in where the folder cannot be watched. It applies only what other
 //! processes wrote: a job reloaded, a run or pause state relayed to the window, the lease
 //! keeper woken when the lease changed hands.
 
@@ -23,8 +24,21 @@ use crate::events::{EngineEvent, PAUSED_SETTING};
 use crate::retention::{KEEP_DAYS_SETTING, KEEP_RUNS_SETTING};
 use crate::store::{Change, ChangeKind};
 
-/// The safety net: the feed is read this often even when no file change was reported.
-pub const SAFETY_POLL: Duration = Duration::from_secs(5);
+/// The safety net: the feed is read this often even when no file change was reported (a
+/// missed event, a file system that reports none).
+pub const SAFETY_POLL: Duration = Duration::from_secs(30);
+/// Without a watch on the database's folder, the feed is read this often instead.
+pub const POLL_UNWATCHED: Duration = Duration::from_secs(1);
+/// A commit writes the WAL (the file change that wakes the follower) before it publishes the
+/// transaction in the shared-memory index (no file event), and with `synchronous=FULL` an fsync
+/// lies between. A wake that finds nothing new looks again after these delays, until the
+/// commit it was woken for is visible.
+const SETTLE: [Duration; 4] = [
+    Duration::from_millis(5),
+    Duration::from_millis(25),
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+];
 /// Rows read per query.
 const BATCH: u32 = 1_000;
 
@@ -37,10 +51,15 @@ pub(crate) fn spawn(
 ) -> JoinHandle<()> {
     let (wake_tx, wake_rx) = mpsc::channel::<()>(1);
     let watcher = watch_database(database, wake_tx);
+    let poll = if watcher.is_some() {
+        SAFETY_POLL
+    } else {
+        POLL_UNWATCHED
+    };
     tokio::spawn(async move {
         // Kept alive for as long as the task runs.
         let _watcher = watcher;
-        follow(engine, from, wake_rx, stop).await;
+        follow(engine, from, wake_rx, poll, stop).await;
     })
 }
 
@@ -64,12 +83,12 @@ fn watch_database(database: &Path, wake: mpsc::Sender<()>) -> Option<notify::Rec
                 let _ = wake.try_send(());
             }
         })
-        .map_err(|e| tracing::warn!(error = %e, "cannot watch the database for other processes' changes; looking every 5 s"))
+        .map_err(|e| tracing::warn!(error = %e, "cannot watch the database for other processes' changes; looking every second"))
         .ok()?;
     match watcher.watch(&folder, RecursiveMode::NonRecursive) {
         Ok(()) => Some(watcher),
         Err(e) => {
-            tracing::warn!(folder = %folder.display(), error = %e, "cannot watch the database's folder; looking for other processes' changes every 5 s");
+            tracing::warn!(folder = %folder.display(), error = %e, "cannot watch the database's folder; looking for other processes' changes every second");
             None
         }
     }
@@ -79,22 +98,40 @@ async fn follow(
     engine: Engine,
     mut last: i64,
     mut wake: mpsc::Receiver<()>,
+    poll: Duration,
     stop: CancellationToken,
 ) {
     loop {
-        tokio::select! {
+        let woken = tokio::select! {
             _ = stop.cancelled() => return,
-            _ = wake.recv() => {}
-            _ = tokio::time::sleep(SAFETY_POLL) => {}
-        }
-        if let Err(e) = catch_up(&engine, &mut last).await {
-            tracing::warn!(error = %e, "could not read other processes' changes; trying again shortly");
+            _ = wake.recv() => true,
+            _ = tokio::time::sleep(poll) => false,
+        };
+        let mut settle = SETTLE.iter();
+        loop {
+            match catch_up(&engine, &mut last).await {
+                Ok(true) => break,
+                Ok(false) if !woken => break,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read other processes' changes; trying again shortly");
+                    break;
+                }
+            }
+            // Woken, but the commit is not visible yet: look again shortly.
+            let Some(delay) = settle.next() else { break };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(*delay) => {}
+            }
         }
     }
 }
 
-/// Reads and applies every change after `last`.
-async fn catch_up(engine: &Engine, last: &mut i64) -> Result<(), crate::EngineError> {
+/// Reads and applies every change after `last`; true when the feed had moved on (rows of any
+/// process, this one's included).
+async fn catch_up(engine: &Engine, last: &mut i64) -> Result<bool, crate::EngineError> {
+    let start = *last;
     loop {
         let batch = engine.store().changes_after(*last, BATCH).await?;
         if batch.behind {
@@ -104,7 +141,7 @@ async fn catch_up(engine: &Engine, last: &mut i64) -> Result<(), crate::EngineEr
         apply(engine, &batch.changes).await?;
         *last = batch.last;
         if !batch.more {
-            return Ok(());
+            return Ok(*last > start);
         }
     }
 }

@@ -477,3 +477,62 @@ async fn the_window_follows_the_log_of_a_run_another_process_is_running() {
     cli_run.await.unwrap();
     app.shutdown(false).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_writing_at_once_lose_nothing_and_a_stale_edit_names_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let app = app_engine(&data).await;
+    // Two CLI processes add jobs at the same time as the window edits: every write lands.
+    let writers: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|who| {
+            let data = data.clone();
+            tokio::task::spawn_blocking(move || {
+                for i in 0..15 {
+                    let name = format!("{who}{i}");
+                    ok(
+                        &data,
+                        &["jobs", "add", "--name", &name, "--command", "true"],
+                    );
+                }
+            })
+        })
+        .collect();
+    let mut mine = Vec::new();
+    for i in 0..15 {
+        let spec = serde_json::from_value(serde_json::json!({
+            "name": format!("window{i}"),
+            "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
+            "trigger": {"type": "manual"},
+        }))
+        .unwrap();
+        mine.push(app.create_job(spec).await.unwrap());
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(app.list_jobs().await.unwrap().len(), 45);
+    // An edit based on a revision another process has since replaced is refused by name.
+    let job = &mine[0];
+    cli(
+        &data,
+        &["jobs", "edit", "window0", "--command", "echo elsewhere"],
+    )
+    .await;
+    let mut spec = job.spec.clone();
+    spec.description = "from the window".into();
+    let err = app
+        .update_job(job.id, spec, job.revision)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "conflict");
+    assert!(
+        err.to_string()
+            .contains("job “window0” was changed elsewhere"),
+        "{err}"
+    );
+    let stored = app.get_job(job.id).await.unwrap();
+    assert_eq!(stored.revision, 2, "the other process's edit is kept");
+    app.shutdown(false).await;
+}

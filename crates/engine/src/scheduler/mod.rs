@@ -965,7 +965,9 @@ impl Scheduler {
                 let _ = ack.send(self.jobs.keys().copied().collect());
             }
             Command::NextFire { job_id, ack } => {
-                let next = if self.paused || self.held {
+                // Held, this is what the job's stored cursor gives (the engine prefers the
+                // next firing the scheduling process stored).
+                let next = if self.paused {
                     None
                 } else {
                     self.jobs.get(&job_id).and_then(|s| s.next_due)
