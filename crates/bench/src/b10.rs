@@ -15,7 +15,6 @@ use std::time::Duration;
 use chrono::{Timelike, Utc};
 use serde_json::json;
 use sundial_engine::domain::{JobId, JobSpec};
-use sundial_engine::follow::SAFETY_POLL;
 use sundial_engine::{
     Engine, EngineConfig, EngineEvent, LogStore, Runner, RunnerConfig, SystemClock,
 };
@@ -273,13 +272,14 @@ async fn side(
     })
 }
 
-/// The silence after each isolated edit: longer than the follower's safety poll, so an edit
-/// the follower did not notice shows as such.
+/// The silence after each isolated edit: far longer than the target, the old poll and the
+/// follower's settle window, so an edit the follower did not notice (it would wait for the next
+/// write or the 30 s safety poll) shows as a latency of seconds.
 fn isolated_gap(s: &Sizes) -> Duration {
     if s.quick {
         Duration::from_millis(300)
     } else {
-        SAFETY_POLL + Duration::from_secs(1)
+        Duration::from_secs(3)
     }
 }
 

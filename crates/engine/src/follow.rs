@@ -118,10 +118,12 @@ async fn follow(
                     break;
                 }
             }
-            // Woken, but the commit is not visible yet: look again shortly.
+            // Woken, but the commit is not visible yet: look again shortly, or at once when
+            // another write wakes this follower meanwhile (then the settling starts afresh).
             let Some(delay) = settle.next() else { break };
             tokio::select! {
                 _ = stop.cancelled() => return,
+                _ = wake.recv() => settle = SETTLE.iter(),
                 _ = tokio::time::sleep(*delay) => {}
             }
         }
