@@ -85,7 +85,7 @@ impl From<LogError> for IpcError {
             LogError::InvalidRunId(id) => id.into(),
             LogError::Pattern(_) => Self::invalid_field("pattern", e.to_string()),
             LogError::Live(_) => Self::new(ErrorCode::Conflict, e.to_string()),
-            LogError::Read { .. } | LogError::Write { .. } => {
+            LogError::Read { .. } | LogError::Write { .. } | LogError::DiskFull { .. } => {
                 Self::new(ErrorCode::Io, e.to_string())
             }
         }

@@ -298,6 +298,32 @@ impl Session<'_> {
             .await
     }
 
+    /// Waits until the `textContent`s of the elements matching `css`, one per line, satisfy
+    /// `check` (for text WebKitWebDriver reads as empty, such as a line cut with an ellipsis).
+    async fn wait_content(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self
+                .execute_async(
+                    "done([...document.querySelectorAll(arguments[0])].map((e) => e.textContent).join('\\n'));",
+                    json!([css]),
+                )
+                .await;
+            let text = text.as_str().unwrap_or_default().to_string();
+            if check(&text) {
+                return text;
+            }
+            if Instant::now() >= deadline {
+                self.screenshot("failure").await;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; {css} shows {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     async fn close(self) {
         let path = format!("/session/{}", self.id);
         self.driver.send(reqwest::Method::DELETE, &path, None).await;
@@ -690,8 +716,8 @@ async fn the_open_window_shows_and_fires_what_the_cli_adds_and_runs() {
     let driver = Driver::start(data.path()).await;
     let session = Session::open(&driver, &app_binary()).await;
     session
-        .wait_texts("[data-testid=status-line]", "the status line", |t| {
-            t.len() == 1 && t[0].contains("No jobs running")
+        .wait_content("[data-testid=status-line]", "the status line", |t| {
+            t.contains("No jobs running")
         })
         .await;
     // Added from a terminal while the window is open: it appears in the list and fires on the
@@ -724,9 +750,11 @@ async fn the_open_window_shows_and_fires_what_the_cli_adds_and_runs() {
             t == ["Succeeded"]
         })
         .await;
-    // A run made by the CLI process shows in history.
+    // Disabled from the terminal (so the history below is not all its runs), then a run made by
+    // the CLI process shows in history.
     let data_dir = data.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
+        ctl(&data_dir, &["jobs", "disable", "From the terminal"]);
         ctl(
             &data_dir,
             &[
@@ -744,10 +772,10 @@ async fn the_open_window_shows_and_fires_what_the_cli_adds_and_runs() {
     .unwrap();
     session.click_css("[data-testid=nav-history]").await;
     session
-        .wait_texts(
+        .wait_content(
             "[data-testid=history-job]",
             "the CLI's run in history",
-            |t| t.iter().any(|job| job == "Run by hand"),
+            |t| t.lines().next() == Some("Run by hand"),
         )
         .await;
     session.screenshot("history-cli").await;
@@ -800,8 +828,8 @@ async fn while_the_daemon_schedules_the_window_says_so_and_takes_over_when_it_st
         .await;
     // The next runs the daemon stored are shown, not "no run scheduled".
     session
-        .wait_texts("[data-testid=status-line]", "the next run", |t| {
-            t.len() == 1 && t[0].contains("Next: ")
+        .wait_content("[data-testid=status-line]", "the next run", |t| {
+            t.contains("Next: ")
         })
         .await;
     session.screenshot("passive").await;
