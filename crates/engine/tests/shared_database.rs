@@ -89,8 +89,8 @@ fn the_daemon_applies_every_cli_edit_at_once() {
             .any(|r| r["job_revision"] == 2 && r["status"] == "succeeded")
     });
     // Disabled: no firing once the change is in, while the control job goes on.
-    let disabled = Utc::now();
     ok(data, &["jobs", "disable", "probe"]);
+    let disabled = Utc::now();
     fires_after(data, "control", disabled + QUIET + QUIET);
     let late: Vec<_> = runs(data, "probe")
         .into_iter()
@@ -102,8 +102,8 @@ fn the_daemon_applies_every_cli_edit_at_once() {
     ok(data, &["jobs", "enable", "probe"]);
     fires_after(data, "probe", enabled);
     // Paused from the CLI: the daemon stops firing; resumed: it goes on.
-    let paused = Utc::now();
     ok(data, &["pause"]);
+    let paused = Utc::now();
     let status = ok(data, &["status"]);
     assert!(status.contains("paused: yes"), "{status}");
     assert!(
