@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use engine_support::*;
 use serde_json::json;
-use sundial_engine::domain::{JobId, RunStatus};
 use sundial_engine::EngineEvent;
+use sundial_engine::domain::{JobId, RunStatus};
 
 /// Counts the application-log events whose message contains a text (the test's own
 /// subscriber, on this test's thread).

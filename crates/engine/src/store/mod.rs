@@ -341,15 +341,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await;
                 map_name_conflict(result, &job.spec.name)?;
-                note(
-                    &mut tx,
-                    self.origin,
-                    ChangeKind::Job,
-                    &job.id.to_string(),
-                    None,
-                    None,
-                )
-                .await?;
+                note_job(&mut tx, self.origin, job.id, false).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -400,15 +392,7 @@ impl Store {
             .execute(&mut *tx)
             .await;
             map_name_conflict(result, &job.spec.name)?;
-            note(
-                &mut tx,
-                self.origin,
-                ChangeKind::Job,
-                &job.id.to_string(),
-                None,
-                None,
-            )
-            .await?;
+            note_job(&mut tx, self.origin, job.id, false).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -485,16 +469,7 @@ impl Store {
                     .rows_affected()
             };
             if affected > 0 {
-                let key = id.to_string();
-                note(
-                    &mut tx,
-                    self.origin,
-                    ChangeKind::Job,
-                    &key,
-                    None,
-                    Some("deleted"),
-                )
-                .await?;
+                note_job(&mut tx, self.origin, id, true).await?;
             }
             tx.commit().await?;
             Ok(affected > 0)
@@ -1190,6 +1165,17 @@ async fn insert_run(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+async fn note_job(
+    tx: &mut Transaction<'_, Sqlite>,
+    origin: i64,
+    job: JobId,
+    deleted: bool,
+) -> StoreResult<()> {
+    let key = job.to_string();
+    let detail = deleted.then_some("deleted");
+    note(tx, origin, ChangeKind::Job, &key, None, detail).await
 }
 
 async fn note_run(
