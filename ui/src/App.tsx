@@ -116,7 +116,7 @@ function Notices({ status }: { status: AppStatus }) {
           className="border-b border-red-200 bg-red-50 px-4 py-1.5 text-sm text-red-900 dark:border-red-900 dark:bg-red-950 dark:text-red-100"
           data-testid="storage-notice"
         >
-          {status.storage_problem}
+          {status.storage_problem.charAt(0).toUpperCase() + status.storage_problem.slice(1)}
         </p>
       )}
     </>
