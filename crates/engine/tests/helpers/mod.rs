@@ -127,6 +127,8 @@ pub fn request(job: Job) -> RunRequest {
             error: None,
             log_bytes: 0,
             log_lines: 0,
+            cpu_ms: None,
+            peak_memory_bytes: None,
         },
         job,
     }
