@@ -703,6 +703,8 @@ pub async fn b4_child(bytes: u64, dir: &Path) -> String {
         error: None,
         log_bytes: 0,
         log_lines: 0,
+        cpu_ms: None,
+        peak_memory_bytes: None,
     };
     let start = Instant::now();
     let outcome = runner
@@ -919,6 +921,8 @@ pub async fn b6(s: &Sizes) -> Result<Vec<Row>, String> {
                 error: None,
                 log_bytes: 100,
                 log_lines: 2,
+                cpu_ms: None,
+                peak_memory_bytes: None,
             });
             if batch.len() == 10_000 {
                 store.record_firings(&batch, &[]).await.map_err(e)?;

@@ -922,6 +922,7 @@ async fn prepare_to_schedule(
     now: DateTime<Utc>,
 ) -> Result<Prepared, EngineError> {
     let interrupted = store.interrupt_unfinished_runs(now).await?;
+    crate::runner::end_left_processes(&interrupted, logs, now).await;
     if let Some(logs) = logs {
         // Lines written after the last index update before the crash are in the file; the
         // rebuilt index makes them visible, and the run row gets the true size.
@@ -1047,6 +1048,7 @@ async fn housekeeping(engine: &Engine, now: DateTime<Utc>) {
     let store = engine.store();
     match store.interrupt_orphaned_runs(now).await {
         Ok(runs) => {
+            crate::runner::end_left_processes(&runs, engine.logs(), now).await;
             for run in runs {
                 tracing::warn!(run = %run.id, "a run's process is gone; the run is now interrupted");
                 engine.emit(EngineEvent::RunChanged {

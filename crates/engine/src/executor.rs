@@ -28,6 +28,10 @@ pub struct RunOutcome {
     pub error: Option<String>,
     pub log_bytes: u64,
     pub log_lines: u64,
+    /// CPU time (user + system) of the run's whole process tree, in milliseconds.
+    pub cpu_ms: Option<u64>,
+    /// Peak memory of the run's tree, in bytes (see decisions/0010 for what is measured).
+    pub peak_memory_bytes: Option<u64>,
 }
 
 impl RunOutcome {
@@ -39,6 +43,8 @@ impl RunOutcome {
             error: None,
             log_bytes: 0,
             log_lines: 0,
+            cpu_ms: None,
+            peak_memory_bytes: None,
         }
     }
 

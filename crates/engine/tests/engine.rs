@@ -122,6 +122,8 @@ async fn a_crash_leaves_runs_interrupted_and_missed_firings_follow_the_policy() 
         error: None,
         log_bytes: 0,
         log_lines: 0,
+        cpu_ms: None,
+        peak_memory_bytes: None,
     };
     store.insert_run(&left_running).await.unwrap();
     store.close().await;

@@ -202,7 +202,7 @@ async fn a_timeout_stops_every_process_of_the_tree() {
     assert_eq!(outcome.status, RunStatus::TimedOut);
     assert_eq!(
         outcome.error.as_deref(),
-        Some("timed out after 1 s; process group stopped")
+        Some("timed out after 1 s; 3 processes ended")
     );
     let texts: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
     let pids = printed_pids(&texts);
@@ -254,7 +254,7 @@ async fn cancel_stops_every_process_of_the_tree() {
     assert_eq!(outcome.status, RunStatus::Cancelled);
     assert_eq!(
         outcome.error.as_deref(),
-        Some("cancelled; process group stopped")
+        Some("cancelled; 3 processes ended")
     );
     for pid in pids {
         assert!(process_gone(pid), "process {pid} outlived the run");

@@ -24,4 +24,13 @@ scheduled_for: string, created_at: string, started_at: string | null, finished_a
 /**
  * Why it failed or was skipped, in words a person understands.
  */
-error: string | null, log_bytes: number, log_lines: number, };
+error: string | null, log_bytes: number, log_lines: number, 
+/**
+ * CPU time (user + system) of the run's whole process tree, in milliseconds; `None` for
+ * HTTP runs, runs still going and runs recorded before it was measured.
+ */
+cpu_ms: number | null, 
+/**
+ * Peak memory of the run's process tree, in bytes (decisions/0010 says what is measured).
+ */
+peak_memory_bytes: number | null, };

@@ -238,6 +238,8 @@ export class FakeBackend implements Backend {
         error: null,
         log_bytes: 0,
         log_lines: 0,
+        cpu_ms: null,
+        peak_memory_bytes: null,
       };
       this.runs.push(run);
       this.emit({ type: "run_changed", run_id: run.id, job_id: job.id, status: "running" });
@@ -245,10 +247,15 @@ export class FakeBackend implements Backend {
     });
   }
   /** Ends a run as the engine would, and tells listeners. */
-  finishRun(runId: string, status: Run["status"], exitCode: number | null = 0): void {
+  finishRun(
+    runId: string,
+    status: Run["status"],
+    exitCode: number | null = 0,
+    resources: Pick<Run, "cpu_ms" | "peak_memory_bytes"> = { cpu_ms: 120, peak_memory_bytes: 12 * 2 ** 20 },
+  ): void {
     const run = this.runs.find((r) => r.id === runId);
     if (!run) throw new Error(`no run ${runId}`);
-    Object.assign(run, { status, exit_code: exitCode, finished_at: new Date().toISOString() });
+    Object.assign(run, { status, exit_code: exitCode, finished_at: new Date().toISOString(), ...resources });
     this.emit({ type: "run_changed", run_id: run.id, job_id: run.job_id, status });
   }
   previewTrigger(trigger: Trigger, count: number): Promise<SchedulePreview> {

@@ -35,6 +35,13 @@ pub struct Run {
     pub log_bytes: u64,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub log_lines: u64,
+    /// CPU time (user + system) of the run's whole process tree, in milliseconds; `None` for
+    /// HTTP runs, runs still going and runs recorded before it was measured.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub cpu_ms: Option<u64>,
+    /// Peak memory of the run's process tree, in bytes (decisions/0010 says what is measured).
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub peak_memory_bytes: Option<u64>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

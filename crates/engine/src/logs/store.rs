@@ -179,6 +179,48 @@ impl LogStore {
         Ok(LogFollow { receiver })
     }
 
+    /// Appends a Sundial note to the log of a run no process is writing (a run found
+    /// interrupted), then rebuilds its index. An unfinished last record is ended first, so the
+    /// note is a record of its own.
+    pub fn append_note(&self, run: RunId, time: DateTime<Utc>, text: &str) -> Result<(), LogError> {
+        if self.is_live(run) {
+            return Err(LogError::Live(run.to_string()));
+        }
+        let log_path = self.log_path(run);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound => LogError::NotFound(run.to_string()),
+                _ => LogError::read(&log_path, e),
+            })?;
+        let ends_open = {
+            use std::io::{Read, Seek, SeekFrom};
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let mut last = [b'\n'];
+            if len > 0 {
+                file.seek(SeekFrom::Start(len - 1))
+                    .and_then(|_| file.read_exact(&mut last))
+                    .map_err(|e| LogError::read(&log_path, e))?;
+            }
+            last[0] != b'\n'
+        };
+        let stamp = time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let mut records = String::new();
+        if ends_open {
+            records.push('\n');
+        }
+        for line in text.split('\n') {
+            records.push_str(&format!("{stamp} S {line}\n"));
+        }
+        file.write_all(records.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| LogError::write(&self.day_dir(run), e))?;
+        drop(file);
+        self.rebuild_index(run).map(|_| ())
+    }
+
     /// Rebuilds a run's index from its log file, for a log whose writer did not finish (the
     /// app crashed or the machine lost power): every complete record is indexed again and an
     /// unfinished last record is left out. Refused while this process is writing the log.

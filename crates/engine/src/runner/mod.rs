@@ -2,6 +2,8 @@
 //! [`Executor`] for the scheduler. Job output goes to the run log, never to `tracing`.
 
 mod capture;
+#[cfg(target_os = "linux")]
+mod containment;
 mod group;
 mod http;
 mod process;
@@ -31,6 +33,9 @@ pub struct RunnerConfig {
     pub http_default_timeout: Duration,
     /// Directory for script bodies written before they run; `None` = the system temp dir.
     pub script_dir: Option<PathBuf>,
+    /// On Linux, put each command run in a cgroup of its own where this process may create
+    /// one (decisions/0010). Off, runs are found by their tag, group and descendants only.
+    pub use_cgroups: bool,
 }
 
 impl Default for RunnerConfig {
@@ -41,6 +46,7 @@ impl Default for RunnerConfig {
             max_log_bytes: 256 * 1024 * 1024,
             http_default_timeout: Duration::from_secs(300),
             script_dir: None,
+            use_cgroups: true,
         }
     }
 }
@@ -80,6 +86,9 @@ impl Runner {
             .user_agent(concat!("Sundial/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RunnerError(e.to_string()))?;
+        // Chosen (and logged) once per process; makes this process a child subreaper.
+        #[cfg(target_os = "linux")]
+        containment::mechanism();
         Ok(Self {
             inner: Arc::new(Inner {
                 max_log_bytes: std::sync::atomic::AtomicU64::new(config.max_log_bytes),
@@ -149,6 +158,19 @@ impl Inner {
             JobKind::Http(spec) => http::run_http(self, &request, spec, log, cancel).await,
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+pub use containment::end_left_processes;
+
+/// On platforms without run containment, processes left by interrupted runs are not looked
+/// for (decisions/0010).
+#[cfg(not(target_os = "linux"))]
+pub async fn end_left_processes(
+    _runs: &[crate::domain::Run],
+    _logs: Option<&LogStore>,
+    _now: chrono::DateTime<chrono::Utc>,
+) {
 }
 
 /// "30 s", "1.5 s", "250 ms".

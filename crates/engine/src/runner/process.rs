@@ -9,7 +9,11 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use super::capture::Capture;
-use super::group::{Stopped, describe_exit, stop_group};
+#[cfg(target_os = "linux")]
+use super::containment;
+use super::group::describe_exit;
+#[cfg(not(target_os = "linux"))]
+use super::group::{Stopped, stop_group};
 use super::{Inner, seconds};
 use crate::domain::{CommandSpec, Interpreter, Program, RunStatus};
 use crate::executor::{RunOutcome, RunRequest};
@@ -17,12 +21,6 @@ use crate::logs::{LogError, LogWriter, io_reason};
 
 /// After a group is stopped, how long to wait for pipes held by processes outside it.
 const DRAIN_AFTER_STOP: Duration = Duration::from_millis(500);
-
-enum Ending {
-    Exited,
-    TimedOut(Duration),
-    Cancelled,
-}
 
 pub(super) async fn run_command(
     inner: &Inner,
@@ -43,6 +41,16 @@ pub(super) async fn run_command(
         working_dir,
         _script,
     } = prepared;
+    #[cfg(target_os = "linux")]
+    let cgroup = if inner.config.use_cgroups {
+        containment::RunCgroup::create(&request.run.id.to_string())
+    } else {
+        None
+    };
+    #[cfg(target_os = "linux")]
+    if let Some(path) = cgroup.as_ref().and_then(containment::RunCgroup::procs_path) {
+        join_cgroup_at_start(&mut command, path);
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -51,16 +59,26 @@ pub(super) async fn run_command(
         }
     };
     let pgid = child.id().unwrap_or(0);
+    #[cfg(target_os = "linux")]
+    let cgroup = cgroup.filter(|c| c.holds_child(pgid));
+    #[cfg(target_os = "linux")]
+    let contained = if cgroup.is_some() {
+        ", its own cgroup"
+    } else {
+        ""
+    };
+    #[cfg(not(target_os = "linux"))]
+    let contained = "";
     log.note(
         clock.now(),
         &format!(
-            "[sundial] started {shown} in {} (process group {pgid}, attempt {})",
+            "[sundial] started {shown} in {} (process group {pgid}{contained}, attempt {})",
             working_dir.display(),
             request.run.attempt
         ),
     );
     log.flush();
-    let mut capture = Capture::start(log, clock.clone(), child.stdout.take(), child.stderr.take());
+    let capture = Capture::start(log, clock.clone(), child.stdout.take(), child.stderr.take());
 
     let timeout = request
         .job
@@ -68,6 +86,215 @@ pub(super) async fn run_command(
         .policies
         .timeout_secs
         .map(Duration::from_secs);
+    #[cfg(target_os = "linux")]
+    let tree = containment::RunTree::new(&request.run.id.to_string(), pgid, cgroup);
+    #[cfg(target_os = "linux")]
+    let supervised = supervise(inner, child, tree, capture, timeout, cancel).await;
+    #[cfg(not(target_os = "linux"))]
+    let supervised = supervise_group(inner, child, pgid, capture, timeout, cancel).await;
+    let Supervised {
+        ending,
+        status,
+        mut notes,
+        log,
+        left,
+        survivors,
+        resources,
+    } = supervised;
+
+    let exit_text = match &status {
+        Ok(s) => describe_exit(*s),
+        Err(e) => format!("could not wait for the process: {}", io_reason(e)),
+    };
+    let mut outcome = match ending {
+        Ending::Cancelled => {
+            RunOutcome::with_status(RunStatus::Cancelled, Some(format!("cancelled; {left}")))
+        }
+        Ending::TimedOut(limit) => RunOutcome::with_status(
+            RunStatus::TimedOut,
+            Some(format!("timed out after {}; {left}", seconds(limit))),
+        ),
+        Ending::Exited if status.as_ref().is_ok_and(ExitStatus::success) => RunOutcome::succeeded(),
+        Ending::Exited => RunOutcome::failed(exit_text.clone()),
+    };
+    outcome.exit_code = status.as_ref().ok().and_then(ExitStatus::code);
+    if let Some((cpu, peak)) = resources {
+        outcome.cpu_ms = Some(u64::try_from(cpu.as_millis()).unwrap_or(u64::MAX));
+        outcome.peak_memory_bytes = Some(peak);
+        notes.push(format!(
+            "CPU time {:.2} s, peak memory {:.1} MiB",
+            cpu.as_secs_f64(),
+            peak as f64 / (1024.0 * 1024.0)
+        ));
+    }
+    notes.push(exit_text);
+    if let Some(survivors) = &survivors {
+        // A tree that could not be ended is never reported as a clean end.
+        outcome.status = match outcome.status {
+            RunStatus::Succeeded => RunStatus::Failed,
+            other => other,
+        };
+        if !outcome
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains(survivors))
+        {
+            outcome.error = Some(match outcome.error.take() {
+                Some(first) => format!("{first}; {survivors}"),
+                None => survivors.clone(),
+            });
+        }
+    }
+    finish_log(inner, log, &notes, &mut outcome);
+    outcome
+}
+
+enum Ending {
+    Exited,
+    TimedOut(Duration),
+    Cancelled,
+}
+
+/// How the processes of a run ended.
+struct Supervised {
+    ending: Ending,
+    status: std::io::Result<ExitStatus>,
+    notes: Vec<String>,
+    log: Option<LogWriter>,
+    /// For a timeout or a cancel: what was ended ("3 processes ended").
+    left: String,
+    /// Processes that could not be ended, in words ("1 process could not be ended, …").
+    survivors: Option<String>,
+    /// CPU time and peak memory of the tree, where known.
+    resources: Option<(Duration, u64)>,
+}
+
+/// Writes "0" (itself) into the run's `cgroup.procs` between fork and exec, so that the run's
+/// first instruction already runs in its cgroup. A failed write is found after the spawn.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn join_cgroup_at_start(command: &mut Command, path: std::ffi::CString) {
+    // SAFETY: the closure only calls open, write and close (async-signal-safe) on memory
+    // allocated before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd >= 0 {
+                libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Waits for the run to end (exit, timeout, cancel), then ends every process it left.
+#[cfg(target_os = "linux")]
+async fn supervise(
+    inner: &Inner,
+    mut child: tokio::process::Child,
+    mut tree: containment::RunTree,
+    mut capture: Capture,
+    timeout: Option<Duration>,
+    cancel: CancellationToken,
+) -> Supervised {
+    let grace = inner.config.kill_grace;
+    let pid = child.id().unwrap_or(0);
+    // Waits for the exit without reaping, so the exit's rusage can be read; tokio reaps after.
+    let mut exited = tokio::task::spawn_blocking(move || containment::wait_exit_usage(pid));
+    let mut leader_usage = None;
+    let mut looks = tokio::time::interval(LOOK_EVERY);
+    let timer = sleep_for(timeout);
+    tokio::pin!(timer);
+    let ending = loop {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break Ending::Cancelled,
+            usage = &mut exited => {
+                leader_usage = usage.ok().flatten();
+                break Ending::Exited;
+            }
+            _ = &mut timer => break Ending::TimedOut(timeout.unwrap_or_default()),
+            _ = looks.tick() => {
+                // Remembers the run's processes, in case one later clears its environment.
+                tree.look();
+            }
+        }
+    };
+    let mut notes = Vec::new();
+    let mut left = String::new();
+    let mut survivors = None;
+    if !matches!(ending, Ending::Exited) {
+        let report = tree.end(grace).await;
+        left = match report.ended.len() {
+            0 => "no process was left".to_string(),
+            1 => "1 process ended".to_string(),
+            n => format!("{n} processes ended"),
+        };
+        survivors = report.survivors_text();
+        notes.push(report.describe(grace));
+        if let Ok(done) = tokio::time::timeout(AFTER_END, &mut exited).await {
+            leader_usage = done.ok().flatten();
+        }
+    }
+    let status = match tokio::time::timeout(AFTER_END, child.wait()).await {
+        Ok(status) => status,
+        Err(_) => Err(std::io::Error::other("the process did not end")),
+    };
+    let drained = capture.drained_within(inner.config.drain_after_exit).await;
+    if matches!(ending, Ending::Exited) {
+        // Whatever the command left behind ends with it (a background job, a double fork).
+        let report = tree.end(grace).await;
+        survivors = report.survivors_text();
+        if !drained {
+            notes.push(format!(
+                "a background process kept the output open {} after the command ended; {}",
+                seconds(inner.config.drain_after_exit),
+                report.describe(grace)
+            ));
+        } else if !report.is_empty() {
+            notes.push(format!(
+                "processes were still running after the command ended; {}",
+                report.describe(grace)
+            ));
+        }
+    }
+    if !drained {
+        capture.drained_within(DRAIN_AFTER_STOP).await;
+    }
+    if let Some(survivors) = &survivors {
+        notes.push(format!("the run's processes did not all end: {survivors}"));
+    }
+    let log = capture.finish().await;
+    let usage = tree.resources(leader_usage);
+    Supervised {
+        ending,
+        status,
+        notes,
+        log,
+        left,
+        survivors,
+        resources: Some((usage.cpu, usage.max_rss)),
+    }
+}
+
+/// Between looks at a running run's processes (to remember each one).
+#[cfg(target_os = "linux")]
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How long to wait for the direct child to be reaped once its tree was ended.
+#[cfg(target_os = "linux")]
+const AFTER_END: Duration = Duration::from_secs(2);
+
+/// Without Linux's /proc and cgroups: the process group only (decisions/0004, 0010).
+#[cfg(not(target_os = "linux"))]
+async fn supervise_group(
+    inner: &Inner,
+    mut child: tokio::process::Child,
+    pgid: u32,
+    mut capture: Capture,
+    timeout: Option<Duration>,
+    cancel: CancellationToken,
+) -> Supervised {
     let grace = inner.config.kill_grace;
     let ending = tokio::select! {
         biased;
@@ -93,30 +320,15 @@ pub(super) async fn run_command(
         capture.drained_within(DRAIN_AFTER_STOP).await;
     }
     let log = capture.finish().await;
-
-    let exit_text = match &status {
-        Ok(s) => describe_exit(*s),
-        Err(e) => format!("could not wait for the process: {}", io_reason(e)),
-    };
-    let mut outcome = match ending {
-        Ending::Cancelled => RunOutcome::with_status(
-            RunStatus::Cancelled,
-            Some("cancelled; process group stopped".into()),
-        ),
-        Ending::TimedOut(limit) => RunOutcome::with_status(
-            RunStatus::TimedOut,
-            Some(format!(
-                "timed out after {}; process group stopped",
-                seconds(limit)
-            )),
-        ),
-        Ending::Exited if status.as_ref().is_ok_and(ExitStatus::success) => RunOutcome::succeeded(),
-        Ending::Exited => RunOutcome::failed(exit_text.clone()),
-    };
-    outcome.exit_code = status.as_ref().ok().and_then(ExitStatus::code);
-    notes.push(exit_text);
-    finish_log(inner, log, &notes, &mut outcome);
-    outcome
+    Supervised {
+        ending,
+        status,
+        notes,
+        log,
+        left: "process group stopped".to_string(),
+        survivors: None,
+        resources: None,
+    }
 }
 
 /// Writes the closing notes, ends the log and puts its size (or its failure) in the outcome.
@@ -161,6 +373,7 @@ pub(super) fn failed_before_start(inner: &Inner, log: LogWriter, message: String
     outcome
 }
 
+#[cfg(not(target_os = "linux"))]
 fn stop_note(stopped: Stopped, grace: Duration) -> String {
     match stopped {
         Stopped::ByTerm => "the process group was stopped with SIGTERM".to_string(),

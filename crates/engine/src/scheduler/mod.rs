@@ -1352,6 +1352,8 @@ fn queued_run(
         error: None,
         log_bytes: 0,
         log_lines: 0,
+        cpu_ms: None,
+        peak_memory_bytes: None,
     }
 }
 

@@ -219,7 +219,7 @@ fn opt_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
 
 const RUN_COLUMNS: &str = "id, job_id, job_revision, reason, attempt, parent_run_id, \
     scheduled_for, created_at, started_at, finished_at, status, exit_code, http_status, error, \
-    log_bytes, log_lines";
+    log_bytes, log_lines, cpu_ms, peak_memory_bytes";
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -1033,7 +1033,7 @@ async fn commit_updates(
             RunUpdate::Finished { id, outcome, at } => {
                 let job: Option<String> = sqlx::query_scalar(
                     "UPDATE runs SET status = ?, finished_at = ?, exit_code = ?, http_status = ?, \
-                     error = ?, log_bytes = ?, log_lines = ? \
+                     error = ?, log_bytes = ?, log_lines = ?, cpu_ms = ?, peak_memory_bytes = ? \
                      WHERE id = ? AND status IN ('queued', 'running') RETURNING job_id",
                 )
                 .bind(outcome.status.as_str())
@@ -1043,6 +1043,8 @@ async fn commit_updates(
                 .bind(&outcome.error)
                 .bind(outcome.log_bytes as i64)
                 .bind(outcome.log_lines as i64)
+                .bind(outcome.cpu_ms.map(saturating_i64))
+                .bind(outcome.peak_memory_bytes.map(saturating_i64))
                 .bind(id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -1141,7 +1143,7 @@ async fn insert_run(
 ) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO runs ({RUN_COLUMNS}, owner_pid, owner_host, owner_start) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(run.id.to_string())
     .bind(run.job_id.to_string())
@@ -1159,6 +1161,8 @@ async fn insert_run(
     .bind(&run.error)
     .bind(run.log_bytes as i64)
     .bind(run.log_lines as i64)
+    .bind(run.cpu_ms.map(saturating_i64))
+    .bind(run.peak_memory_bytes.map(saturating_i64))
     .bind(i64::from(owner.pid))
     .bind(&owner.host)
     .bind(owner.start)
@@ -1266,7 +1270,17 @@ fn decode_run(row: &SqliteRow) -> StoreResult<Run> {
         error: row.try_get("error")?,
         log_bytes: u64::try_from(log_bytes).unwrap_or(0),
         log_lines: u64::try_from(log_lines).unwrap_or(0),
+        cpu_ms: row
+            .try_get::<Option<i64>, _>("cpu_ms")?
+            .and_then(|v| u64::try_from(v).ok()),
+        peak_memory_bytes: row
+            .try_get::<Option<i64>, _>("peak_memory_bytes")?
+            .and_then(|v| u64::try_from(v).ok()),
     })
+}
+
+fn saturating_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 // ----- lease ------------------------------------------------------------------------------

@@ -127,6 +127,8 @@ pub fn request(job: Job) -> RunRequest {
             error: None,
             log_bytes: 0,
             log_lines: 0,
+            cpu_ms: None,
+            peak_memory_bytes: None,
         },
         job,
     }
@@ -297,4 +299,22 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+}
+
+/// Live processes whose environment carries `SUNDIAL_RUN_ID=<run>`, found by scanning /proc
+/// (independently of Sundial's own bookkeeping). Zombies do not count.
+pub fn tagged_processes(run: &str) -> Vec<i32> {
+    let tag = format!("SUNDIAL_RUN_ID={run}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == tag.as_bytes()))
+                && !process_gone(pid)
+        })
+        .collect()
 }

@@ -49,6 +49,8 @@ function makeRun(n: number, jobId: string, overrides: Partial<Run> = {}): Run {
     error: null,
     log_bytes: 10,
     log_lines: 1,
+    cpu_ms: 840,
+    peak_memory_bytes: 213 * 2 ** 20,
     ...overrides,
   };
 }

@@ -8,7 +8,7 @@ import { Button, fieldClass } from "../../components/Button";
 import { BackendError } from "../../ipc";
 import { formatWhen, statusLabel, statusStyle } from "../jobs/format";
 import { useJobs } from "../jobs/queries";
-import { ALL_STATUSES, formatDuration, formatFull, formatResult, isActive, reasonLabel, runDuration } from "./format";
+import { ALL_STATUSES, formatDuration, formatFull, formatResources, formatResult, isActive, reasonLabel, runDuration } from "./format";
 import { useRunNow } from "../jobs/queries";
 import { type RunFilter, useCancelRun, useRunPages } from "./queries";
 
@@ -84,6 +84,7 @@ function gridColumns(showJob: boolean): string {
     "7.5rem", // started
     "4.5rem", // duration
     "4.5rem", // result
+    "8rem", // CPU time and peak memory
     "minmax(3rem,1fr)", // error
     "6.5rem", // actions
   ].join(" ");
@@ -181,6 +182,14 @@ function HistoryRow({
       </div>
       <div role="cell" className={`${cellClass} text-slate-700 tabular-nums dark:text-slate-300`} data-testid="history-result">
         {result ?? "—"}
+      </div>
+      <div
+        role="cell"
+        className={`${cellClass} text-slate-700 tabular-nums dark:text-slate-300`}
+        title="CPU time and peak memory of every process the run started"
+        data-testid="history-resources"
+      >
+        {formatResources(run) ?? "—"}
       </div>
       <div role="cell" className={`${cellClass} text-slate-600 dark:text-slate-400`} title={run.error ?? undefined} data-testid="history-error">
         {run.error ?? ""}
@@ -426,6 +435,7 @@ export function RunHistory({ jobId }: { jobId?: string }) {
             <div role="columnheader" className={`${cellClass} font-medium`}>Started</div>
             <div role="columnheader" className={`${cellClass} font-medium`}>Took</div>
             <div role="columnheader" className={`${cellClass} font-medium`}>Result</div>
+            <div role="columnheader" className={`${cellClass} font-medium`}>CPU · Memory</div>
             <div role="columnheader" className={`${cellClass} font-medium`}>Error</div>
             <div role="columnheader" className={cellClass}><span className="sr-only">Actions</span></div>
           </div>

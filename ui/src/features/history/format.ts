@@ -57,3 +57,20 @@ export function formatFull(iso: string): string {
 export function isActive(status: RunStatus): boolean {
   return status === "running" || status === "queued";
 }
+
+/** "0.84 s · 213 MiB": the CPU time and peak memory of a run's process tree; null when the
+ * run was not measured (HTTP runs, runs going, runs from before it was recorded). */
+export function formatResources(run: Run): string | null {
+  if (run.cpu_ms === null && run.peak_memory_bytes === null) return null;
+  const cpu = run.cpu_ms === null ? "—" : `${(run.cpu_ms / 1000).toFixed(2)} s`;
+  const bytes = run.peak_memory_bytes;
+  const memory =
+    bytes === null
+      ? "—"
+      : bytes >= 2 ** 30
+        ? `${(bytes / 2 ** 30).toFixed(1)} GiB`
+        : bytes >= 2 ** 20
+          ? `${Math.round(bytes / 2 ** 20)} MiB`
+          : `${Math.ceil(bytes / 1024)} KiB`;
+  return `${cpu} · ${memory}`;
+}

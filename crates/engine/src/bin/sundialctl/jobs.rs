@@ -278,8 +278,21 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
         JobsCommand::Run { job } => {
             let job = find_job(engine, &job).await?;
             let mut events = engine.subscribe();
+            // Handlers go in before the run starts: Ctrl-C or SIGTERM cancels the run (its
+            // whole tree ends) and it is recorded cancelled, never left running.
+            let mut stop = StopSignals::install()?;
             let run = engine.run_now(job.id).await.map_err(engine_failure)?;
-            let run = wait_for_run(engine, &mut events, run).await?;
+            let id = run.id;
+            let mut stopped_by = None;
+            let run = tokio::select! {
+                ended = wait_for_run(engine, &mut events, run.clone()) => ended?,
+                signal = stop.next() => {
+                    stopped_by = Some(signal);
+                    eprintln!("sundialctl: {signal}: cancelling run {id}");
+                    engine.cancel_run(id).await.map_err(engine_failure)?;
+                    wait_for_run(engine, &mut events, run).await?
+                }
+            };
             let out = ctx.output(&run, || {
                 format!(
                     "run {} of “{}”: {}{}{}\nlog: sundialctl logs show {}\n",
@@ -296,7 +309,13 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                     run.id
                 )
             });
-            if run.status == sundial_engine::domain::RunStatus::Succeeded {
+            if let Some(signal) = stopped_by {
+                Err(Failure::Failed {
+                    out,
+                    message: format!("the run ended {} ({signal})", run.status.as_str()),
+                    code: signal.exit_code(),
+                })
+            } else if run.status == sundial_engine::domain::RunStatus::Succeeded {
                 Ok(out)
             } else {
                 Err(Failure::Failed {
@@ -329,6 +348,70 @@ async fn set_enabled(
             job.spec.name
         )
     }))
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM while `jobs run` waits.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum StopSignal {
+    Interrupt,
+    Terminate,
+}
+
+impl std::fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopSignal::Interrupt => "interrupted (SIGINT)",
+            StopSignal::Terminate => "terminated (SIGTERM)",
+        })
+    }
+}
+
+impl StopSignal {
+    /// The shell's convention: 128 + the signal's number.
+    fn exit_code(self) -> u8 {
+        match self {
+            StopSignal::Interrupt => 130,
+            StopSignal::Terminate => 143,
+        }
+    }
+}
+
+impl StopSignals {
+    #[cfg(not(unix))]
+    fn install() -> Result<Self, Failure> {
+        Ok(Self {})
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> StopSignal {
+        let _ = tokio::signal::ctrl_c().await;
+        StopSignal::Interrupt
+    }
+
+    #[cfg(unix)]
+    fn install() -> Result<Self, Failure> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let fail = |e: std::io::Error| failed(format!("cannot handle signals: {e}"));
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).map_err(fail)?,
+            terminate: signal(SignalKind::terminate()).map_err(fail)?,
+        })
+    }
+
+    #[cfg(unix)]
+    async fn next(&mut self) -> StopSignal {
+        tokio::select! {
+            _ = self.interrupt.recv() => StopSignal::Interrupt,
+            _ = self.terminate.recv() => StopSignal::Terminate,
+        }
+    }
 }
 
 async fn wait_for_run(

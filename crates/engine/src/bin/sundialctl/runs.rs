@@ -33,6 +33,23 @@ fn fmt_time(t: Option<DateTime<Utc>>) -> String {
     )
 }
 
+/// "1.25 s / 212 MiB"; "-" when the run was not measured.
+fn fmt_resources(cpu_ms: Option<u64>, peak: Option<u64>) -> String {
+    let cpu = cpu_ms.map_or_else(|| "-".into(), |ms| format!("{:.2} s", ms as f64 / 1000.0));
+    let peak = peak.map_or_else(
+        || "-".into(),
+        |b| match b {
+            b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+            b if b >= 1 << 20 => format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64),
+            b => format!("{} KiB", b.div_ceil(1024)),
+        },
+    );
+    if cpu_ms.is_none() && peak == "-" {
+        return "-".into();
+    }
+    format!("{cpu} / {peak}")
+}
+
 pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
     let RunsCommand::List { job, status, limit } = cmd;
     if limit == 0 || limit > 10_000 {
@@ -80,8 +97,15 @@ pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
                 return "no runs\n".into();
             }
             let mut out = format!(
-                "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {}\n",
-                "RUN", "JOB", "STATUS", "REASON", "SCHEDULED", "FINISHED", "EXIT"
+                "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {:<19}  {}\n",
+                "RUN",
+                "JOB",
+                "STATUS",
+                "REASON",
+                "SCHEDULED",
+                "FINISHED",
+                "CPU / PEAK MEMORY",
+                "EXIT"
             );
             for r in &runs {
                 let name = names
@@ -89,13 +113,14 @@ pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
                     .find(|(id, _)| *id == r.job_id)
                     .map_or_else(|| r.job_id.to_string(), |(_, n)| n.clone());
                 out.push_str(&format!(
-                    "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {}\n",
+                    "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {:<19}  {}\n",
                     r.id,
                     name,
                     r.status.as_str(),
                     r.reason.as_str(),
                     fmt_time(Some(r.scheduled_for)),
                     fmt_time(r.finished_at),
+                    fmt_resources(r.cpu_ms, r.peak_memory_bytes),
                     r.exit_code
                         .map(|c| c.to_string())
                         .or(r.http_status.map(|s| format!("HTTP {s}")))
