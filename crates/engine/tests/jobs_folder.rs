@@ -384,3 +384,39 @@ async fn writes_that_do_not_change_a_job_file_cause_no_sync() {
     folder.stop().await;
     engine.shutdown(false).await;
 }
+
+#[tokio::test]
+async fn a_job_taken_out_of_a_file_is_archived_and_comes_back_when_the_file_has_it_again() {
+    let mut s = Setup::new().await;
+    let two = format!(
+        "{}{}",
+        job_file("nightly", "echo one"),
+        job_file("weekly", "echo w").replace("version = 1\n", "")
+    );
+    std::fs::write(s.jobs("a.toml"), &two).unwrap();
+    next_event(
+        &mut s.events,
+        "weekly added",
+        |e| matches!(e, FolderEvent::Synced { created, .. } if created == &["weekly"]),
+    )
+    .await;
+    std::fs::write(s.jobs("a.toml"), job_file("weekly", "echo w")).unwrap();
+    next_event(&mut s.events, "nightly taken out", |e| {
+        matches!(e, FolderEvent::Synced { archived, unchanged, .. } if archived == &["nightly"] && unchanged == &["weekly"])
+    })
+    .await;
+    let job = s.engine.get_job(s.job).await.unwrap();
+    assert!(!job.spec.enabled);
+    assert!(runs_of(&s.engine, s.job).await.contains(&s.run));
+    std::fs::write(s.jobs("a.toml"), &two).unwrap();
+    next_event(
+        &mut s.events,
+        "nightly back",
+        |e| matches!(e, FolderEvent::Synced { taken_over, .. } if taken_over == &["nightly"]),
+    )
+    .await;
+    let job = s.engine.get_job(s.job).await.unwrap();
+    assert!(job.spec.enabled);
+    assert!(runs_of(&s.engine, s.job).await.contains(&s.run));
+    s.finish().await;
+}
