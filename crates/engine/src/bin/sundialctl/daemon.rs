@@ -178,6 +178,14 @@ fn report(event: &FolderEvent) {
             "jobs folder: {file} removed: {} job(s) deleted",
             deleted.len()
         )),
+        FolderEvent::Missing { file, jobs } => say(&format!(
+            "jobs folder: {file} is gone: its {} job(s) are archived unless it comes back",
+            jobs.len()
+        )),
+        FolderEvent::Archived { file, archived } => say(&format!(
+            "jobs folder: {file} removed: {} job(s) disabled and archived with their history",
+            archived.len()
+        )),
         FolderEvent::Broken { file, problems } => {
             for p in problems {
                 eprintln!("jobs folder: {file}: {p} (its jobs keep their last good definition)");
