@@ -602,9 +602,11 @@ fn the_daemon_fires_jobs_added_by_the_cli_and_follows_a_jobs_folder() {
         // The daemon is another process: there is no event to wait on, so look again.
         std::thread::sleep(Duration::from_millis(200));
     }
-    // Removing the folder's file removes its job.
+    // Removing the folder's file archives its job (disabled, history kept).
     std::fs::remove_file(folder.join("tick.toml")).unwrap();
-    daemon.expect_line("jobs folder: tick.toml removed: 1 job(s) deleted");
+    daemon.expect_line(
+        "jobs folder: tick.toml removed: 1 job(s) disabled and archived with their history",
+    );
     daemon.signal(nix::sys::signal::Signal::SIGTERM);
     daemon.expect_line("stopped");
 }

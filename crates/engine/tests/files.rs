@@ -501,19 +501,19 @@ async fn the_jobs_folder_follows_added_edited_broken_and_deleted_files() {
             .is_none()
     );
 
-    // Delete.
+    // Deleted for good: its job is disabled and archived with its history, not deleted.
     std::fs::remove_file(&path).unwrap();
-    next_event(&mut events, "the deletion", |e| {
-        matches!(e, FolderEvent::Removed { file, deleted } if file == "nightly.toml" && deleted == &["nightly"])
+    next_event(&mut events, "the archiving", |e| {
+        matches!(e, FolderEvent::Archived { file, archived } if file == "nightly.toml" && archived == &["nightly"])
     })
     .await;
-    assert!(engine.get_job(job.id).await.is_err());
+    assert!(!engine.get_job(job.id).await.unwrap().spec.enabled);
     folder.stop().await;
     engine.shutdown(false).await;
 }
 
 #[tokio::test]
-async fn a_file_removed_while_not_watching_takes_its_jobs_at_the_next_start() {
+async fn a_file_removed_while_not_watching_archives_its_jobs_at_the_next_start() {
     let data = tempfile::tempdir().unwrap();
     let folder_dir = tempfile::tempdir().unwrap();
     let engine = passive_engine(data.path()).await;
@@ -532,10 +532,12 @@ async fn a_file_removed_while_not_watching_takes_its_jobs_at_the_next_start() {
         .await
         .unwrap();
     assert!(
-        matches!(&initial[..], [FolderEvent::Removed { deleted, .. }] if deleted == &["from a"]),
+        matches!(&initial[..], [FolderEvent::Archived { archived, .. }] if archived == &["from a"]),
         "{initial:?}"
     );
-    assert!(engine.list_jobs().await.unwrap().is_empty());
+    let jobs = engine.list_jobs().await.unwrap();
+    assert_eq!(jobs.len(), 1, "kept, with its history");
+    assert!(!jobs[0].spec.enabled, "but disabled");
     folder.stop().await;
     engine.shutdown(false).await;
 }
