@@ -341,7 +341,7 @@ fn interval_grid(
     let period = every.saturating_mul(unit.seconds());
     let uneven = || {
         format!(
-            "{words} does not divide a minute, an hour or a day evenly (periods of seconds must divide 60, of minutes 60, of hours 24): its firings move from day to day, which a calendar schedule cannot express"
+            "{words} does not divide a minute, an hour or a day evenly (the period must divide a minute, or be whole minutes dividing an hour, or whole hours dividing a day): its firings move from hour to hour or day to day, which a calendar schedule cannot express"
         )
     };
     if period == 0 || !86_400u64.is_multiple_of(period) {
