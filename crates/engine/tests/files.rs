@@ -942,6 +942,14 @@ fn systemd_and_sundial_differ_only_in_a_skipped_dst_hour_as_noted() {
     assert!(t.notes.is_empty(), "{:?}", t.notes);
 }
 
+fn content_of<'a>(t: &'a sundial_engine::files::translate::Translation, name: &str) -> &'a str {
+    &t.files
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("{name} not written"))
+        .content
+}
+
 #[test]
 fn systemd_export_writes_units_and_lists_what_it_cannot_express() {
     let mut jobs: Vec<Job> = every_kind().into_iter().map(job_with).collect();
@@ -975,7 +983,8 @@ fn systemd_export_writes_units_and_lists_what_it_cannot_express() {
         "{service}"
     );
     assert!(
-        service.contains("WorkingDirectory=\"/tmp\"") && service.contains("TimeoutStartSec=600")
+        service.contains("WorkingDirectory=/tmp\n") && service.contains("TimeoutStartSec=600"),
+        "{service}"
     );
     let timer = &t
         .files
@@ -1008,10 +1017,11 @@ fn systemd_export_writes_units_and_lists_what_it_cannot_express() {
             .any(|(j, r)| *j == "http check" && r.contains("http")),
         "{refused:?}"
     );
+    // Every 15 minutes from 00:00 UTC: the interval divides an hour, so it is exported.
     assert!(
-        refused
-            .iter()
-            .any(|(j, r)| *j == "custom interpreter" && r.contains("interval"))
+        content_of(&t, "sundial-custom-interpreter.timer")
+            .contains("OnCalendar=*-*-* *:00/15:00 UTC\n"),
+        "{refused:?}"
     );
     assert!(
         refused
@@ -1047,7 +1057,7 @@ fn kubernetes_export_maps_schedule_zone_overlap_and_grace() {
     assert_eq!(t.files.len(), 1);
     let yaml = &t.files[0].content;
     let docs: Vec<&str> = yaml.split("---\n").collect();
-    assert_eq!(docs.len(), 3, "{yaml}");
+    assert_eq!(docs.len(), 4, "{yaml}");
     let d = docs[0];
     for needle in [
         "kind: CronJob",
@@ -1075,8 +1085,14 @@ fn kubernetes_export_maps_schedule_zone_overlap_and_grace() {
         "{:?}",
         t.notes
     );
+    // custom interpreter: every 15 minutes from 00:00 UTC.
+    assert!(
+        docs[3].contains("schedule: \"*/15 * * * *\"") && docs[3].contains("timeZone: \"UTC\""),
+        "{}",
+        docs[3]
+    );
     let refused: Vec<&str> = t.untranslatable.iter().map(|u| u.job.as_str()).collect();
-    for name in ["python script", "custom interpreter", "http check"] {
+    for name in ["python script", "http check"] {
         assert!(refused.contains(&name), "{name} in {refused:?}");
     }
     let python = t

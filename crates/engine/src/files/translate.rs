@@ -6,11 +6,11 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    EnvVar, Interpreter, Job, JobKind, MissedRunMode, OverlapPolicy, Program, Trigger,
+    EnvVar, Interpreter, IntervalUnit, Job, JobKind, MissedRunMode, OverlapPolicy, Program, Trigger,
 };
 use crate::schedule::MACROS;
 use crate::schedule::{CronSchedule, system_zone};
@@ -289,6 +289,200 @@ fn fixed_time_in_dst_zone(expr: &str, zone: &str) -> bool {
     cron.is_fixed_time() && offset(1) != offset(7)
 }
 
+// ----- intervals --------------------------------------------------------------------------
+
+/// An interval trigger whose period divides a minute, an hour or a day: its firings
+/// `anchor + k·period` are then the same times of every UTC day, which a calendar expresses
+/// exactly. Offsets are the anchor's, reduced modulo the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IntervalGrid {
+    /// Every `step` seconds (`step` divides 60), at second `second` + `millis`.
+    Seconds { step: u32, second: u32, millis: u32 },
+    /// Every `step` minutes (`step` divides 60).
+    Minutes {
+        step: u32,
+        minute: u32,
+        second: u32,
+        millis: u32,
+    },
+    /// Every `step` hours (`step` divides 24).
+    Hours {
+        step: u32,
+        hour: u32,
+        minute: u32,
+        second: u32,
+        millis: u32,
+    },
+}
+
+/// The zone interval exports are written in: intervals count real seconds, and UTC has no
+/// daylight saving time and no offset of a fraction of an hour.
+const INTERVAL_ZONE: &str = "UTC";
+
+fn interval_words(every: u64, unit: IntervalUnit) -> String {
+    format!(
+        "every {every} {}{}",
+        unit.label(),
+        if every == 1 { "" } else { "s" }
+    )
+}
+
+fn interval_grid(
+    every: u64,
+    unit: IntervalUnit,
+    anchor: Option<DateTime<Utc>>,
+) -> Result<IntervalGrid, String> {
+    let words = interval_words(every, unit);
+    let Some(anchor) = anchor else {
+        return Err(format!(
+            "{words} has no anchor yet (the engine sets it when the job is stored)"
+        ));
+    };
+    let period = every.saturating_mul(unit.seconds());
+    let uneven = || {
+        format!(
+            "{words} does not divide a minute, an hour or a day evenly (the period must divide a minute, or be whole minutes dividing an hour, or whole hours dividing a day): its firings move from hour to hour or day to day, which a calendar schedule cannot express"
+        )
+    };
+    if period == 0 || !86_400u64.is_multiple_of(period) {
+        return Err(uneven());
+    }
+    let of_day = u64::from(anchor.num_seconds_from_midnight()) % period;
+    let (hour, minute, second) = (
+        (of_day / 3600) as u32,
+        (of_day % 3600 / 60) as u32,
+        (of_day % 60) as u32,
+    );
+    let millis = anchor.timestamp_subsec_millis();
+    let step = |unit_secs: u64| (period / unit_secs) as u32;
+    Ok(if !period.is_multiple_of(60) {
+        if !60u64.is_multiple_of(period) {
+            return Err(uneven());
+        }
+        IntervalGrid::Seconds {
+            step: step(1),
+            second,
+            millis,
+        }
+    } else if !period.is_multiple_of(3600) {
+        if !3600u64.is_multiple_of(period) {
+            return Err(uneven());
+        }
+        IntervalGrid::Minutes {
+            step: step(60),
+            minute,
+            second,
+            millis,
+        }
+    } else {
+        IntervalGrid::Hours {
+            step: step(3600),
+            hour,
+            minute,
+            second,
+            millis,
+        }
+    })
+}
+
+/// `05` or `05.250` (systemd takes fractions of a second).
+fn systemd_second(second: u32, millis: u32) -> String {
+    if millis == 0 {
+        format!("{second:02}")
+    } else {
+        format!("{second:02}.{millis:03}")
+    }
+}
+
+/// `start/step` (systemd's repetition); `*` for every value, `start` for one value of `0..=max`.
+fn systemd_repeat(start: String, step: u32, max: u32) -> String {
+    if step == 1 && start == "00" {
+        "*".into()
+    } else if step > max {
+        start
+    } else {
+        format!("{start}/{step}")
+    }
+}
+
+/// The `OnCalendar=` value of an interval grid (in UTC).
+fn interval_on_calendar(grid: IntervalGrid) -> String {
+    let time = match grid {
+        IntervalGrid::Seconds {
+            step,
+            second,
+            millis,
+        } => format!(
+            "*:*:{}",
+            systemd_repeat(systemd_second(second, millis), step, 59)
+        ),
+        IntervalGrid::Minutes {
+            step,
+            minute,
+            second,
+            millis,
+        } => format!(
+            "*:{}:{}",
+            systemd_repeat(format!("{minute:02}"), step, 59),
+            systemd_second(second, millis)
+        ),
+        IntervalGrid::Hours {
+            step,
+            hour,
+            minute,
+            second,
+            millis,
+        } => format!(
+            "{}:{minute:02}:{}",
+            systemd_repeat(format!("{hour:02}"), step, 23),
+            systemd_second(second, millis)
+        ),
+    };
+    format!("*-*-* {time} {INTERVAL_ZONE}")
+}
+
+/// `*/15`, `5-59/15`, `*` or a single value for a cron field of `0..=max` stepping from `start`.
+fn cron_repeat(start: u32, step: u32, max: u32) -> String {
+    match (step, start) {
+        (1, _) => "*".into(),
+        (step, start) if step > max => start.to_string(),
+        (_, 0) => format!("*/{step}"),
+        _ => format!("{start}-{max}/{step}"),
+    }
+}
+
+/// A 5-field cron schedule (in UTC) for an interval grid, with the seconds it drops (the
+/// anchor's seconds: a CronJob fires on whole minutes).
+fn interval_cron(grid: IntervalGrid, words: &str) -> Result<(String, Option<String>), String> {
+    let dropped = |second: u32, millis: u32| {
+        (second != 0 || millis != 0).then(|| systemd_second(second, millis))
+    };
+    match grid {
+        IntervalGrid::Seconds { .. } => Err(format!(
+            "{words}: a CronJob schedule has minute resolution (no seconds)"
+        )),
+        IntervalGrid::Minutes {
+            step,
+            minute,
+            second,
+            millis,
+        } => Ok((
+            format!("{} * * * *", cron_repeat(minute, step, 59)),
+            dropped(second, millis),
+        )),
+        IntervalGrid::Hours {
+            step,
+            hour,
+            minute,
+            second,
+            millis,
+        } => Ok((
+            format!("{minute} {} * * *", cron_repeat(hour, step, 23)),
+            dropped(second, millis),
+        )),
+    }
+}
+
 fn zone_name(timezone: &Option<String>) -> String {
     timezone
         .clone()
@@ -312,11 +506,18 @@ fn slug(name: &str, max: usize) -> String {
     if out.is_empty() { "job".into() } else { out }
 }
 
-fn unique(base: String, used: &mut HashSet<String>) -> String {
+/// `base`, or `base-2`, `base-3`… (with `base` shortened so that the name stays within
+/// `max` characters) when the name is taken.
+fn unique(base: String, max: usize, used: &mut HashSet<String>) -> String {
     let mut name = base.clone();
     let mut n = 2;
     while !used.insert(name.clone()) {
-        name = format!("{base}-{n}");
+        let suffix = format!("-{n}");
+        let stem: String = base
+            .chars()
+            .take(max.saturating_sub(suffix.len()))
+            .collect();
+        name = format!("{}{suffix}", stem.trim_end_matches('-'));
         n += 1;
     }
     name
@@ -357,21 +558,50 @@ fn shown(var: &EnvVar, include_secrets: bool) -> String {
 
 // ----- systemd ------------------------------------------------------------------------------
 
-fn systemd_quote(arg: &str) -> String {
+/// A quoted word of `ExecStart=`: C escapes, `%%` for a literal `%` (specifiers) and `$$` for
+/// a literal `$` (`ExecStart=` expands variables).
+fn exec_word(arg: &str) -> String {
+    quoted(arg, true)
+}
+
+/// A quoted `Environment=` assignment: C escapes and `%%`, but a `$` stays as it is
+/// (systemd.exec(5): no variable expansion is done in `Environment=`).
+fn environment_assignment(name: &str, value: &str) -> String {
+    quoted(&format!("{name}={value}"), false)
+}
+
+fn quoted(text: &str, double_dollar: bool) -> String {
     let mut out = String::from("\"");
-    for c in arg.chars() {
+    for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '%' => out.push_str("%%"),
-            '$' => out.push_str("$$"),
+            '$' if double_dollar => out.push_str("$$"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
     }
     out.push('"');
     out
+}
+
+/// `WorkingDirectory=` takes a plain absolute path: quotes would be part of it, only
+/// specifiers are resolved (`%%`), and a line cannot hold a control character, keep leading
+/// or trailing blanks, or end in `\` (a continuation).
+fn working_directory(dir: &str) -> Result<String, String> {
+    let refuse = |why: &str| Err(format!("working directory {dir:?}: {why}"));
+    if !dir.starts_with('/') {
+        return refuse("systemd's WorkingDirectory= needs an absolute path");
+    }
+    if dir.chars().any(|c| c.is_control()) || dir.trim_end() != dir || dir.ends_with('\\') {
+        return refuse(
+            "a control character, trailing blank or trailing \\ cannot be written in a unit file",
+        );
+    }
+    Ok(dir.replace('%', "%%"))
 }
 
 /// A `.service` + `.timer` pair per command job (a manual job gets only the service).
@@ -418,37 +648,56 @@ pub fn to_systemd(jobs: &[Job], include_secrets: bool) -> Translation {
             },
             Trigger::Once { at } => Some(vec![format!("{} UTC", at.format("%Y-%m-%d %H:%M:%S"))]),
             Trigger::Manual => None,
-            Trigger::Interval { .. } => {
-                refuse(&mut out, "interval triggers count from a Sundial anchor instant; a systemd timer cannot express that exactly".into());
-                continue;
-            }
+            Trigger::Interval {
+                every,
+                unit,
+                anchor,
+            } => match interval_grid(*every, *unit, *anchor) {
+                Ok(grid) => {
+                    out.notes
+                        .push(interval_note(&spec.name, *every, *unit, *anchor));
+                    Some(vec![interval_on_calendar(grid)])
+                }
+                Err(e) => {
+                    refuse(&mut out, e);
+                    continue;
+                }
+            },
             Trigger::AfterJob { .. } => {
                 refuse(&mut out, "after-job triggers are not translated (systemd's OnSuccess= would need both units)".into());
                 continue;
             }
         };
-        let unit = unique(format!("sundial-{}", slug(&spec.name, 60)), &mut used);
+        let working_dir = match command.working_dir.as_deref().map(working_directory) {
+            None => None,
+            Some(Ok(dir)) => Some(dir),
+            Some(Err(e)) => {
+                refuse(&mut out, e);
+                continue;
+            }
+        };
+        let unit = unique(format!("sundial-{}", slug(&spec.name, 60)), 68, &mut used);
         let mut service = String::new();
         service.push_str("# Exported from Sundial.\n[Unit]\n");
         service.push_str(&format!(
             "Description={}\n",
-            one_line(&format!("Sundial job: {}", spec.name))
+            description(&format!("Sundial job: {}", spec.name))
         ));
         service.push_str("\n[Service]\nType=oneshot\n");
         service.push_str(&format!(
             "ExecStart={}\n",
             argv.iter()
-                .map(|a| systemd_quote(a))
+                .map(|a| exec_word(a))
                 .collect::<Vec<_>>()
                 .join(" ")
         ));
-        if let Some(dir) = &command.working_dir {
-            service.push_str(&format!("WorkingDirectory={}\n", systemd_quote(dir)));
+        if let Some(dir) = &working_dir {
+            service.push_str(&format!("WorkingDirectory={dir}\n"));
         }
         for var in &command.env {
             service.push_str(&format!(
                 "Environment={}\n",
-                systemd_quote(&format!("{}={}", var.name, shown(var, include_secrets)))
+                environment_assignment(&var.name, &shown(var, include_secrets))
             ));
         }
         if let Some(t) = spec.policies.timeout_secs {
@@ -479,7 +728,7 @@ pub fn to_systemd(jobs: &[Job], include_secrets: bool) -> Translation {
         timer.push_str("# Exported from Sundial.\n[Unit]\n");
         timer.push_str(&format!(
             "Description={}\n",
-            one_line(&format!("Timer of Sundial job: {}", spec.name))
+            description(&format!("Timer of Sundial job: {}", spec.name))
         ));
         timer.push_str("\n[Timer]\n");
         for c in &calendars {
@@ -505,8 +754,27 @@ pub fn to_systemd(jobs: &[Job], include_secrets: bool) -> Translation {
     out
 }
 
-fn one_line(s: &str) -> String {
-    s.replace(['\r', '\n'], " ")
+/// A `Description=` value: one line, `%%` for a literal `%` (specifiers are resolved there).
+fn description(s: &str) -> String {
+    s.replace(|c: char| c.is_control(), " ")
+        .replace('%', "%%")
+        .trim_end_matches([' ', '\\'])
+        .to_string()
+}
+
+/// The note an exported interval job gets: where its firings come from.
+fn interval_note(
+    name: &str,
+    every: u64,
+    unit: IntervalUnit,
+    anchor: Option<DateTime<Utc>>,
+) -> String {
+    format!(
+        "{name}: {} counted from {}, written as fixed times of the day in UTC (before that instant the export fires too; Sundial does not)",
+        interval_words(every, unit),
+        anchor.map_or_else(String::new, |a| a
+            .to_rfc3339_opts(SecondsFormat::Millis, true))
+    )
 }
 
 // ----- Kubernetes ---------------------------------------------------------------------------
@@ -532,6 +800,27 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
+/// A CronJob's name is a DNS-1123 subdomain, and Kubernetes appends 11 characters to it for
+/// the Jobs it creates, which must stay within 63: so 52 lower-case letters, digits and `-`,
+/// starting and ending with a letter or digit.
+const CRON_JOB_NAME_MAX: usize = 52;
+
+/// The 5-field schedule of a cron expression, or why a CronJob cannot hold it.
+fn cron_job_schedule(expr: &str) -> Result<String, String> {
+    let fields = parse_cron(expr).map_err(|e| format!("cron {expr:?}: {e}"))?;
+    if fields.dom_last {
+        return Err(format!(
+            "cron {expr:?}: L has no equivalent in a CronJob schedule"
+        ));
+    }
+    if fields.has_seconds && fields.raw[0] != "0" {
+        return Err(format!(
+            "cron {expr:?}: a CronJob schedule has no seconds field (only whole minutes)"
+        ));
+    }
+    Ok(fields.raw[1..].join(" "))
+}
+
 /// One `CronJob` manifest per cron command job, in one multi-document YAML file.
 pub fn to_kubernetes(jobs: &[Job], options: &KubernetesOptions) -> Translation {
     let mut out = Translation::default();
@@ -539,53 +828,73 @@ pub fn to_kubernetes(jobs: &[Job], options: &KubernetesOptions) -> Translation {
     let mut docs = Vec::new();
     for job in jobs {
         let spec = &job.spec;
-        let mut refuse = |reason: String| {
+        let refuse = |out: &mut Translation, reason: String| {
             out.untranslatable.push(Untranslatable {
                 job: spec.name.clone(),
                 reason,
             })
         };
         let JobKind::Command(command) = &spec.kind else {
-            refuse("http jobs are not exported (only command jobs)".into());
+            refuse(
+                &mut out,
+                "http jobs are not exported (only command jobs)".into(),
+            );
             continue;
         };
-        let Trigger::Cron { expr, timezone } = &spec.trigger else {
-            refuse(format!(
-                "a CronJob needs a cron schedule; this job's trigger is {}",
-                match &spec.trigger {
-                    Trigger::Interval { .. } => "an interval",
-                    Trigger::Once { .. } => "once at an instant",
-                    Trigger::Manual => "manual",
-                    Trigger::AfterJob { .. } => "after another job",
-                    Trigger::Cron { .. } => "cron",
+        let (schedule, zone) = match &spec.trigger {
+            Trigger::Cron { expr, timezone } => match cron_job_schedule(expr) {
+                Ok(schedule) => (schedule, zone_name(timezone)),
+                Err(e) => {
+                    refuse(&mut out, e);
+                    continue;
                 }
-            ));
-            continue;
-        };
-        let fields = match parse_cron(expr) {
-            Ok(f) => f,
-            Err(e) => {
-                refuse(format!("cron {expr:?}: {e}"));
+            },
+            Trigger::Interval {
+                every,
+                unit,
+                anchor,
+            } => {
+                let words = interval_words(*every, *unit);
+                match interval_grid(*every, *unit, *anchor)
+                    .and_then(|grid| interval_cron(grid, &words))
+                {
+                    Ok((schedule, dropped)) => {
+                        out.notes
+                            .push(interval_note(&spec.name, *every, *unit, *anchor));
+                        if let Some(second) = dropped {
+                            out.notes.push(format!(
+                                "{}: a CronJob fires on whole minutes: at second 00 where Sundial fires at second {second} (the anchor's)",
+                                spec.name
+                            ));
+                        }
+                        (schedule, INTERVAL_ZONE.to_string())
+                    }
+                    Err(e) => {
+                        refuse(&mut out, e);
+                        continue;
+                    }
+                }
+            }
+            other => {
+                refuse(
+                    &mut out,
+                    format!(
+                        "a CronJob needs a cron schedule; this job's trigger is {}",
+                        match other {
+                            Trigger::Once { .. } => "once at an instant",
+                            Trigger::Manual => "manual",
+                            Trigger::AfterJob { .. } => "after another job",
+                            Trigger::Cron { .. } | Trigger::Interval { .. } => "a schedule",
+                        }
+                    ),
+                );
                 continue;
             }
         };
-        if fields.dom_last {
-            refuse(format!(
-                "cron {expr:?}: L has no equivalent in a CronJob schedule"
-            ));
-            continue;
-        }
-        if fields.has_seconds && fields.raw[0] != "0" {
-            refuse(format!(
-                "cron {expr:?}: a CronJob schedule has no seconds field (only whole minutes)"
-            ));
-            continue;
-        }
-        let schedule = fields.raw[1..].join(" ");
         let argv = match argv(&command.program) {
             Ok(a) => a,
             Err(e) => {
-                refuse(e);
+                refuse(&mut out, e);
                 continue;
             }
         };
@@ -601,8 +910,11 @@ pub fn to_kubernetes(jobs: &[Job], options: &KubernetesOptions) -> Translation {
                 "Forbid"
             }
         };
-        let name = unique(slug(&spec.name, 52), &mut used);
-        let zone = zone_name(timezone);
+        let name = unique(
+            slug(&spec.name, CRON_JOB_NAME_MAX),
+            CRON_JOB_NAME_MAX,
+            &mut used,
+        );
         let mut y = String::new();
         y.push_str("# Exported from Sundial.\napiVersion: batch/v1\nkind: CronJob\nmetadata:\n");
         y.push_str(&format!("  name: {name}\n"));
