@@ -1202,3 +1202,37 @@ async fn pause_event(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
         }
     }
 }
+
+#[test]
+fn a_job_file_needs_only_the_policy_fields_that_differ_from_the_defaults() {
+    let text = r#"version = 1
+[[jobs]]
+name = "nightly"
+kind = { type = "command", program = { mode = "exec", program = "/bin/true" } }
+trigger = { type = "cron", expr = "0 2 * * *" }
+policies = { missed = { mode = "skip" }, retry = { max_attempts = 3 } }
+"#;
+    let parsed = parse_job_file(text, FileFormat::Toml).unwrap_or_else(|p| panic!("{p:?}"));
+    let policies = &parsed.file.jobs[0].policies;
+    let defaults = sundial_engine::domain::Policies::default();
+    assert_eq!(
+        policies.missed.mode,
+        sundial_engine::domain::MissedRunMode::Skip
+    );
+    assert_eq!(policies.missed.max_catch_up, defaults.missed.max_catch_up);
+    assert_eq!(policies.missed.grace_secs, defaults.missed.grace_secs);
+    assert_eq!(policies.retry.max_attempts, 3);
+    assert_eq!(
+        policies.retry.initial_delay_secs,
+        defaults.retry.initial_delay_secs
+    );
+    // An unknown field is still refused, by name.
+    let typo = text.replace("max_attempts", "max_attempt");
+    let problems = parse_job_file(&typo, FileFormat::Toml).unwrap_err();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.to_string().contains("max_attempt")),
+        "{problems:?}"
+    );
+}

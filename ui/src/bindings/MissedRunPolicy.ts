@@ -3,6 +3,7 @@ import type { MissedRunMode } from "./MissedRunMode";
 
 /**
  * Firings that were due while the app was closed or the machine asleep.
+ * A field left out takes its default (run once, 10, 60 s).
  */
 export type MissedRunPolicy = { mode: MissedRunMode, 
 /**

@@ -3,5 +3,6 @@
 /**
  * `max_attempts` counts the first attempt: 1 means no retry. The n-th retry waits
  * `initial_delay_secs * multiplier^(n-1)`, never more than `max_delay_secs`.
+ * A field left out (a job file that says only what differs) takes its default.
  */
 export type RetryPolicy = { max_attempts: number, initial_delay_secs: number, multiplier: number, max_delay_secs: number, };

@@ -23,8 +23,9 @@ pub struct Policies {
 /// `max_attempts` counts the first attempt: 1 means no retry. The n-th retry waits
 /// `initial_delay_secs * multiplier^(n-1)`, never more than `max_delay_secs`.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// A field left out (a job file that says only what differs) takes its default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -73,8 +74,9 @@ pub enum OverlapPolicy {
 
 /// Firings that were due while the app was closed or the machine asleep.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+/// A field left out takes its default (run once, 10, 60 s).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct MissedRunPolicy {
     pub mode: MissedRunMode,
     /// For `run_all`: at most this many catch-up runs (the most recent ones); the rest are skipped.
@@ -95,12 +97,13 @@ impl Default for MissedRunPolicy {
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum MissedRunMode {
     /// Record every missed firing as skipped.
     Skip,
     /// Run once for the most recent missed firing; record the others as skipped.
+    #[default]
     RunOnce,
     /// Run the missed firings (at most `max_catch_up`, most recent first kept).
     RunAll,
