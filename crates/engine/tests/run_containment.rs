@@ -228,6 +228,14 @@ async fn a_run_records_the_cpu_time_and_peak_memory_of_its_tree() {
                 .any(|t| t.starts_with("[sundial] CPU time ")),
             "{lines:?}"
         );
+        // A tiny job is not charged with the memory it shared with Sundial before its exec
+        // (the kernel counts that in a forked child's peak): unknown, or truly small.
+        let (small, _) = h.run_job(script(Interpreter::Sh, "true"), None).await;
+        assert!(
+            small.peak_memory_bytes.is_none_or(|p| p < 16 << 20),
+            "peak of `true`: {:?}",
+            small.peak_memory_bytes
+        );
     }
 }
 

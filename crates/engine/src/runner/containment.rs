@@ -587,6 +587,13 @@ impl RunTree {
         report
     }
 
+    /// Whether the run's peak memory is the cgroup's own counter (`memory.peak`).
+    pub(crate) fn measures_memory(&self) -> bool {
+        self.cgroup
+            .as_ref()
+            .is_some_and(|c| c.peak_memory().is_some())
+    }
+
     /// CPU time and peak memory of the run's processes, once they have ended: the cgroup's
     /// counters when it has them, else the direct child's rusage (with every child it reaped)
     /// plus that of the processes we reaped.

@@ -51,6 +51,9 @@ pub(super) async fn run_command(
     if let Some(path) = cgroup.as_ref().and_then(containment::RunCgroup::procs_path) {
         join_cgroup_at_start(&mut command, path);
     }
+    // The kernel counts the memory a forked child shares with its parent before exec in the
+    // child's peak: a peak below this one is Sundial's own, not the job's.
+    let spawned_from_rss = own_resident_bytes();
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -89,9 +92,15 @@ pub(super) async fn run_command(
     #[cfg(target_os = "linux")]
     let tree = containment::RunTree::new(&request.run.id.to_string(), pgid, cgroup);
     #[cfg(target_os = "linux")]
-    let supervised = supervise(inner, child, tree, capture, timeout, cancel).await;
+    let mut supervised = supervise(inner, child, tree, capture, timeout, cancel).await;
     #[cfg(not(target_os = "linux"))]
-    let supervised = supervise_group(inner, child, pgid, capture, timeout, cancel).await;
+    let mut supervised = supervise_group(inner, child, pgid, capture, timeout, cancel).await;
+    if let Some((_, peak)) = &mut supervised.resources
+        && !supervised.peak_from_cgroup
+        && peak.is_some_and(|p| p <= inherited_bound(spawned_from_rss))
+    {
+        *peak = None;
+    }
     let Supervised {
         ending,
         status,
@@ -100,6 +109,7 @@ pub(super) async fn run_command(
         left,
         survivors,
         resources,
+        ..
     } = supervised;
 
     let exit_text = match &status {
@@ -120,12 +130,18 @@ pub(super) async fn run_command(
     outcome.exit_code = status.as_ref().ok().and_then(ExitStatus::code);
     if let Some((cpu, peak)) = resources {
         outcome.cpu_ms = Some(u64::try_from(cpu.as_millis()).unwrap_or(u64::MAX));
-        outcome.peak_memory_bytes = Some(peak);
-        notes.push(format!(
-            "CPU time {:.2} s, peak memory {:.1} MiB",
-            cpu.as_secs_f64(),
-            peak as f64 / (1024.0 * 1024.0)
-        ));
+        outcome.peak_memory_bytes = peak;
+        notes.push(match peak {
+            Some(peak) => format!(
+                "CPU time {:.2} s, peak memory {:.1} MiB",
+                cpu.as_secs_f64(),
+                peak as f64 / (1024.0 * 1024.0)
+            ),
+            None => format!(
+                "CPU time {:.2} s, peak memory not measured (smaller than Sundial's own, which the kernel counts in a child's peak; a memory cgroup would measure it)",
+                cpu.as_secs_f64()
+            ),
+        });
     }
     notes.push(exit_text);
     if let Some(survivors) = &survivors {
@@ -166,7 +182,27 @@ struct Supervised {
     /// Processes that could not be ended, in words ("1 process could not be ended, …").
     survivors: Option<String>,
     /// CPU time and peak memory of the tree, where known.
-    resources: Option<(Duration, u64)>,
+    resources: Option<(Duration, Option<u64>)>,
+    /// The peak is the cgroup's own counter (not a process's rusage).
+    peak_from_cgroup: bool,
+}
+
+/// This process's resident memory now (0 where the OS does not say).
+fn own_resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(0)
+}
+
+/// A rusage peak up to this is indistinguishable from the copy of Sundial's own memory that
+/// the child had between fork and exec (its size then, with some slack).
+fn inherited_bound(spawned_from: u64) -> u64 {
+    spawned_from + spawned_from / 8 + 4 * 1024 * 1024
 }
 
 /// Writes "0" (itself) into the run's `cgroup.procs` between fork and exec, so that the run's
@@ -274,7 +310,8 @@ async fn supervise(
         log,
         left,
         survivors,
-        resources: Some((usage.cpu, usage.max_rss)),
+        resources: Some((usage.cpu, Some(usage.max_rss))),
+        peak_from_cgroup: tree.measures_memory(),
     }
 }
 
@@ -328,6 +365,7 @@ async fn supervise_group(
         left: "process group stopped".to_string(),
         survivors: None,
         resources: None,
+        peak_from_cgroup: false,
     }
 }
 

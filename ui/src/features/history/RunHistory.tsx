@@ -77,14 +77,14 @@ function Duration({ run }: { run: Run }) {
 /** The grid's columns; the job column only across jobs. */
 function gridColumns(showJob: boolean): string {
   return [
-    "8rem", // status
+    "7.5rem", // status
     ...(showJob ? ["minmax(5rem,1.2fr)"] : []),
-    "6.5rem", // reason
-    "7.5rem", // scheduled
-    "7.5rem", // started
-    "4.5rem", // duration
+    "5.5rem", // reason
+    "7rem", // scheduled
+    "7rem", // started
+    "4rem", // duration
     "4.5rem", // result
-    "8rem", // CPU time and peak memory
+    "7rem", // CPU time and peak memory
     "minmax(3rem,1fr)", // error
     "6.5rem", // actions
   ].join(" ");
