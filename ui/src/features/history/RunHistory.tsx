@@ -77,15 +77,15 @@ function Duration({ run }: { run: Run }) {
 /** The grid's columns; the job column only across jobs. */
 function gridColumns(showJob: boolean): string {
   return [
-    "7.5rem", // status
+    "8rem", // status
     ...(showJob ? ["minmax(5rem,1.2fr)"] : []),
     "5.5rem", // reason
-    "7rem", // scheduled
-    "7rem", // started
-    "4rem", // duration
-    "4.5rem", // result
+    "7.5rem", // scheduled
+    "7.5rem", // started
+    "3.5rem", // duration
+    "4rem", // result
     "7rem", // CPU time and peak memory
-    "minmax(3rem,1fr)", // error
+    "minmax(2rem,1fr)", // error
     "6.5rem", // actions
   ].join(" ");
 }
