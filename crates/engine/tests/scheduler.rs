@@ -450,3 +450,88 @@ async fn next_firings_stored_by_another_build_are_recomputed() {
         "and this build's is stored in its place"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn run_all_runs_each_missed_firing_one_after_another_whatever_the_overlap_policy() {
+    for overlap in ["allow", "skip", "queue_one", "replace"] {
+        let h = Harness::start("2024-03-01T00:30:00Z").await;
+        h.executor.set(
+            "hourly",
+            Behaviour::Take(std::time::Duration::from_secs(60)),
+        );
+        let job = h
+            .engine
+            .create_job(spec(
+                "hourly",
+                cron("0 * * * *", "UTC"),
+                policies("run_all", 10, overlap),
+            ))
+            .await
+            .unwrap();
+        h.advance_secs(60).await;
+        h.clock.jump(chrono::Duration::hours(5)); // wakes at 05:31: 01:00 to 05:00 missed
+        h.advance_secs(10 * 60).await; // five runs of a minute each, with room to spare
+        let runs = h.runs_of(&job).await;
+        let slots: Vec<_> = runs.iter().map(|r| r.scheduled_for).collect();
+        assert_eq!(
+            slots,
+            (1..=5)
+                .map(|hour| at(&format!("2024-03-01T0{hour}:00:00Z")))
+                .collect::<Vec<_>>(),
+            "{overlap}: {runs:?}"
+        );
+        assert!(
+            runs.iter()
+                .all(|r| r.status == RunStatus::Succeeded && r.reason == RunReason::CatchUp),
+            "{overlap}: every missed firing ran, none skipped as overlapping: {runs:?}"
+        );
+        for pair in runs.windows(2) {
+            assert!(
+                pair[1].started_at.unwrap() >= pair[0].finished_at.unwrap(),
+                "{overlap}: one after another, in order: {pair:?}"
+            );
+        }
+        h.engine.shutdown(false).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn catch_up_runs_waiting_their_turn_end_with_a_reason_when_the_job_is_disabled() {
+    let h = Harness::start("2024-03-01T00:30:00Z").await;
+    h.executor.set(
+        "hourly",
+        Behaviour::Take(std::time::Duration::from_secs(60)),
+    );
+    let job = h
+        .engine
+        .create_job(spec(
+            "hourly",
+            cron("0 * * * *", "UTC"),
+            policies("run_all", 10, "skip"),
+        ))
+        .await
+        .unwrap();
+    h.advance_secs(60).await;
+    h.clock.jump(chrono::Duration::hours(3)); // 01:00, 02:00, 03:00 missed
+    h.advance_secs(30).await; // the first catch-up is going, two wait their turn
+    h.engine.set_enabled(job.id, false).await.unwrap();
+    h.advance_secs(120).await;
+    let runs = h.runs_of(&job).await;
+    assert_eq!(
+        statuses(&runs),
+        vec![
+            RunStatus::Succeeded,
+            RunStatus::Cancelled,
+            RunStatus::Cancelled
+        ],
+        "{runs:?}"
+    );
+    assert!(
+        runs[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("disabled before this catch-up run started")
+    );
+    assert_eq!(h.executor.executions_of("hourly").len(), 1);
+}

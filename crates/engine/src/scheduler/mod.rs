@@ -138,6 +138,9 @@ pub(crate) struct Scheduler {
     active: HashMap<JobId, Vec<RunId>>,
     cancels: HashMap<RunId, CancellationToken>,
     waiting: HashMap<JobId, Waiting>,
+    /// Catch-up runs of a job, recorded `queued`, run one after another in slot order: "run
+    /// all" runs every missed firing it keeps, whatever the overlap policy.
+    catch_ups: HashMap<JobId, std::collections::VecDeque<Waiting>>,
     retries: BinaryHeap<Reverse<(DateTime<Utc>, RunId)>>,
     pending_retries: HashMap<RunId, (Run, Job)>,
     /// Jobs deleted while a run of theirs was going: purge when the last one ends.
@@ -179,6 +182,8 @@ struct PlannedFirings {
     /// Runs to dispatch (and whether they replace the job's current runs).
     starts: Vec<(Run, Job, bool)>,
     waits: Vec<Waiting>,
+    /// Catch-up runs, oldest first: they go one after another.
+    catch_ups: Vec<Waiting>,
 }
 
 /// How often every job is pruned (besides after each of its runs).
@@ -231,6 +236,7 @@ impl Scheduler {
             active: HashMap::new(),
             cancels: HashMap::new(),
             waiting: HashMap::new(),
+            catch_ups: HashMap::new(),
             retries: BinaryHeap::new(),
             pending_retries: HashMap::new(),
             deleted: HashSet::new(),
@@ -571,8 +577,13 @@ impl Scheduler {
         let mut rows = Vec::new();
         let mut starts = Vec::new();
         let mut waits = Vec::new();
-        let mut active = self.active.get(&id).map_or(0, Vec::len);
+        let mut active = self.active.get(&id).map_or(0, Vec::len)
+            + self
+                .catch_ups
+                .get(&id)
+                .map_or(0, std::collections::VecDeque::len);
         let mut has_waiting = self.waiting.contains_key(&id);
+        let mut catch_ups = Vec::new();
         for firing in firings {
             match firing.action {
                 FiringAction::Skip(reason) => {
@@ -583,6 +594,17 @@ impl Scheduler {
                         now,
                         reason,
                     ));
+                }
+                FiringAction::Run(RunReason::CatchUp) => {
+                    // Not subject to the overlap policy: queued behind each other (and behind
+                    // a run still going), in order.
+                    let run = queued_run(&job, RunReason::CatchUp, 1, None, firing.slot, now);
+                    rows.push(run.clone());
+                    catch_ups.push(Waiting {
+                        run,
+                        job: job.clone(),
+                    });
+                    active += 1;
                 }
                 FiringAction::Run(reason) => {
                     let run = queued_run(&job, reason, 1, None, firing.slot, now);
@@ -624,6 +646,7 @@ impl Scheduler {
             fixed_time: schedule.is_fixed_time(),
             starts,
             waits,
+            catch_ups,
         })
     }
 
@@ -648,11 +671,42 @@ impl Scheduler {
         for waiting in p.waits {
             self.waiting.insert(waiting.job.id, waiting);
         }
+        if !p.catch_ups.is_empty() {
+            self.catch_ups.entry(p.id).or_default().extend(p.catch_ups);
+            if !self.active.contains_key(&p.id) {
+                self.start_next_catch_up(p.id);
+            }
+        }
         for (run, job, replace) in p.starts {
             if replace {
                 self.cancel_job_runs(job.id, Some(run.id));
             }
             self.dispatch(run, job);
+        }
+    }
+
+    /// Starts the oldest catch-up run waiting for this job, if any; true when one started.
+    fn start_next_catch_up(&mut self, id: JobId) -> bool {
+        let Some(queue) = self.catch_ups.get_mut(&id) else {
+            return false;
+        };
+        let next = queue.pop_front();
+        if queue.is_empty() {
+            self.catch_ups.remove(&id);
+        }
+        match next {
+            Some(Waiting { run, job }) => {
+                self.dispatch(run, job);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records the catch-up runs still waiting for a job as not started.
+    async fn drop_catch_ups(&mut self, id: JobId, why: &str) {
+        for waiting in self.catch_ups.remove(&id).unwrap_or_default() {
+            self.finish_unstarted(&waiting.run, why).await;
         }
     }
 
@@ -797,8 +851,9 @@ impl Scheduler {
                 Err(e) => tracing::error!(error = %e, "could not record a retry"),
             }
         }
-        // Queue-one: the waiting run starts now.
+        // Catch-up runs go first, one after another; then a queue-one run waiting.
         if !self.active.contains_key(&job.id)
+            && (self.held || !self.start_next_catch_up(job.id))
             && let Some(waiting) = self.waiting.remove(&job.id)
         {
             self.dispatch(waiting.run, waiting.job);
@@ -890,12 +945,30 @@ impl Scheduler {
                     .jobs
                     .get(&job.id)
                     .map_or(cursor, |s| s.cursor.max(cursor));
+                let id = job.id;
+                if !job.spec.enabled {
+                    self.drop_catch_ups(
+                        id,
+                        "the job was disabled before this catch-up run started",
+                    )
+                    .await;
+                } else if let Some(queue) = self.catch_ups.get_mut(&id) {
+                    // Catch-up runs not started yet run the job as it is now.
+                    for waiting in queue.iter_mut() {
+                        waiting.job = (*job).clone();
+                    }
+                }
                 let computed = self.upsert(*job, cursor);
                 self.store_next_dues(computed.into_iter().collect());
                 let _ = ack.send(());
             }
             Command::Remove { job_id, ack } => {
                 self.jobs.remove(&job_id);
+                self.drop_catch_ups(
+                    job_id,
+                    "the job was deleted before this catch-up run started",
+                )
+                .await;
                 if let Some(waiting) = self.waiting.remove(&job_id) {
                     self.finish_unstarted(
                         &waiting.run,
@@ -1007,6 +1080,18 @@ impl Scheduler {
                 .await;
             return Ok(());
         }
+        let queued = self.catch_ups.iter_mut().find_map(|(id, queue)| {
+            let at = queue.iter().position(|w| w.run.id == run_id)?;
+            Some((*id, queue.remove(at)))
+        });
+        if let Some((id, Some(waiting))) = queued {
+            if self.catch_ups.get(&id).is_some_and(|q| q.is_empty()) {
+                self.catch_ups.remove(&id);
+            }
+            self.finish_unstarted(&waiting.run, "cancelled before it started")
+                .await;
+            return Ok(());
+        }
         match self.store.get_run(run_id).await? {
             Some(run) => Err(EngineError::Conflict(format!(
                 "run {run_id} is not going (it is {}); only queued or running runs can be cancelled",
@@ -1101,6 +1186,10 @@ impl Scheduler {
         self.store_next_due = false;
         self.retention = RetentionPolicy::none();
         let why = "not started: another scheduler took over before it was due";
+        let ids: Vec<JobId> = self.catch_ups.keys().copied().collect();
+        for id in ids {
+            self.drop_catch_ups(id, why).await;
+        }
         let waiting: Vec<Waiting> = self.waiting.drain().map(|(_, w)| w).collect();
         for w in waiting {
             self.finish_unstarted(&w.run, why).await;
@@ -1113,6 +1202,11 @@ impl Scheduler {
     }
 
     async fn shutdown(&mut self, cancel_running: bool) {
+        let ids: Vec<JobId> = self.catch_ups.keys().copied().collect();
+        for id in ids {
+            self.drop_catch_ups(id, "Sundial quit before this catch-up run started")
+                .await;
+        }
         let waiting: Vec<Waiting> = self.waiting.drain().map(|(_, w)| w).collect();
         for w in waiting {
             self.finish_unstarted(&w.run, "Sundial quit before this run started")
