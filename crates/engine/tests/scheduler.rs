@@ -535,3 +535,39 @@ async fn catch_up_runs_waiting_their_turn_end_with_a_reason_when_the_job_is_disa
     );
     assert_eq!(h.executor.executions_of("hourly").len(), 1);
 }
+
+#[test]
+fn a_firing_moments_late_is_on_time_and_never_a_catch_up_even_without_grace() {
+    use sundial_engine::domain::{MissedRunMode, MissedRunPolicy, Trigger};
+    use sundial_engine::schedule::Schedule;
+    use sundial_engine::scheduler::catchup::{Firing, FiringAction, plan_due_firings};
+    let trigger: Trigger = serde_json::from_value(cron("*/10 * * * * *", "UTC")).unwrap();
+    let start = at("2024-01-01T00:00:00Z");
+    let schedule = Schedule::from_trigger(&trigger, start).unwrap();
+    let policy = MissedRunPolicy {
+        mode: MissedRunMode::RunOnce,
+        max_catch_up: 10,
+        grace_secs: 0,
+    };
+    // The loop woke 300 ms after the slot (a busy machine): a scheduled run.
+    assert_eq!(
+        plan_due_firings(&schedule, start, at("2024-01-01T00:00:10.300Z"), &policy),
+        vec![Firing {
+            slot: at("2024-01-01T00:00:10Z"),
+            action: FiringAction::Run(RunReason::Schedule),
+        }]
+    );
+    // Frozen for 20 s: the slots older than the floor were missed; the one just due is on
+    // time, and covers them under "run once".
+    let after_freeze = plan_due_firings(&schedule, start, at("2024-01-01T00:00:30.300Z"), &policy);
+    let actions: Vec<_> = after_freeze.iter().map(|f| &f.action).collect();
+    assert!(
+        matches!(actions[0], FiringAction::Skip(why) if why.contains("covers it")),
+        "{after_freeze:?}"
+    );
+    assert!(
+        matches!(actions[1], FiringAction::Skip(_)),
+        "{after_freeze:?}"
+    );
+    assert_eq!(actions[2], &FiringAction::Run(RunReason::Schedule));
+}

@@ -11,6 +11,9 @@ use crate::schedule::Schedule;
 /// database or stall the loop.
 pub const ENUMERATION_LIMIT: usize = 1000;
 
+/// The least lateness that counts as missed, whatever `grace_secs` says (0 included).
+pub const MIN_GRACE: Duration = Duration::seconds(5);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Firing {
     pub slot: DateTime<Utc>,
@@ -25,7 +28,8 @@ pub enum FiringAction {
 
 /// Plans the firings due in `(cursor, now]`, in slot order.
 ///
-/// A firing at most `grace_secs` late is on time and runs as a scheduled run. Older ones were
+/// A firing at most `grace_secs` (and never less than [`MIN_GRACE`]) late is on time and runs
+/// as a scheduled run. Older ones were
 /// missed (the app was closed, the machine asleep, the clock jumped) and follow the policy:
 /// `skip` records each as skipped; `run_once` runs the latest one as a catch-up run (none if an
 /// on-time firing already runs) and records the rest; `run_all` runs the latest
@@ -39,7 +43,10 @@ pub fn plan_due_firings(
     if now <= cursor {
         return Vec::new();
     }
-    let grace = Duration::seconds(policy.grace_secs.min(i64::MAX as u64 / 1000) as i64);
+    // A firing only moments late (the loop's own wake-up, a busy machine, a short stall) is
+    // on time whatever the policy says: only firings older than this were missed.
+    let grace =
+        Duration::seconds(policy.grace_secs.min(i64::MAX as u64 / 1000) as i64).max(MIN_GRACE);
     // Slots at or after `grace_start` are on time; slots up to `missed_end` were missed.
     let grace_start = now - grace;
     let missed_end = grace_start - Duration::milliseconds(1);
