@@ -451,23 +451,30 @@ async fn next_firings_stored_by_another_build_are_recomputed() {
     );
 }
 
+/// An hourly job whose runs take a minute, catching up every missed firing ("run all", cap
+/// 10) under `overlap`, created at 00:30.
+async fn hourly_minute_long_run_all(overlap: &str) -> (Harness, sundial_engine::domain::Job) {
+    let h = Harness::start("2024-03-01T00:30:00Z").await;
+    h.executor.set(
+        "hourly",
+        Behaviour::Take(std::time::Duration::from_secs(60)),
+    );
+    let job = h
+        .engine
+        .create_job(spec(
+            "hourly",
+            cron("0 * * * *", "UTC"),
+            policies("run_all", 10, overlap),
+        ))
+        .await
+        .unwrap();
+    (h, job)
+}
+
 #[tokio::test(start_paused = true)]
 async fn run_all_runs_each_missed_firing_one_after_another_whatever_the_overlap_policy() {
     for overlap in ["allow", "skip", "queue_one", "replace"] {
-        let h = Harness::start("2024-03-01T00:30:00Z").await;
-        h.executor.set(
-            "hourly",
-            Behaviour::Take(std::time::Duration::from_secs(60)),
-        );
-        let job = h
-            .engine
-            .create_job(spec(
-                "hourly",
-                cron("0 * * * *", "UTC"),
-                policies("run_all", 10, overlap),
-            ))
-            .await
-            .unwrap();
+        let (h, job) = hourly_minute_long_run_all(overlap).await;
         h.advance_secs(60).await;
         h.clock.jump(chrono::Duration::hours(5)); // wakes at 05:31: 01:00 to 05:00 missed
         h.advance_secs(10 * 60).await; // five runs of a minute each, with room to spare
@@ -497,20 +504,7 @@ async fn run_all_runs_each_missed_firing_one_after_another_whatever_the_overlap_
 
 #[tokio::test(start_paused = true)]
 async fn catch_up_runs_waiting_their_turn_end_with_a_reason_when_the_job_is_disabled() {
-    let h = Harness::start("2024-03-01T00:30:00Z").await;
-    h.executor.set(
-        "hourly",
-        Behaviour::Take(std::time::Duration::from_secs(60)),
-    );
-    let job = h
-        .engine
-        .create_job(spec(
-            "hourly",
-            cron("0 * * * *", "UTC"),
-            policies("run_all", 10, "skip"),
-        ))
-        .await
-        .unwrap();
+    let (h, job) = hourly_minute_long_run_all("skip").await;
     h.advance_secs(60).await;
     h.clock.jump(chrono::Duration::hours(3)); // 01:00, 02:00, 03:00 missed
     h.advance_secs(30).await; // the first catch-up is going, two wait their turn
