@@ -51,6 +51,8 @@ pub async fn start_engine(
     let mut config = EngineConfig::competing(paths.database(), "Sundial app");
     config.logs = Some(logs);
     config.max_parallel = settings.max_parallel as usize;
+    config.catch_up_stagger =
+        std::time::Duration::from_secs(u64::from(settings.catch_up_stagger_secs));
     let engine = Engine::start(config, Arc::new(SystemClock), Arc::new(runner.clone())).await?;
     Ok((engine, runner))
 }

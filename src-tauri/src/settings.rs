@@ -14,6 +14,7 @@ pub const FILE_NAME: &str = "desktop.json";
 pub const MAX_APP_LOG_DAYS: u32 = 365;
 pub const MAX_PARALLEL: u32 = 64;
 pub const MAX_LOG_MIB: u32 = 65_536;
+pub const MAX_CATCH_UP_STAGGER_SECS: u32 = 600;
 
 /// The window's colours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
@@ -45,6 +46,9 @@ pub struct Settings {
     pub max_log_mib: u32,
     /// The window's colours: follow the system, or always light or dark.
     pub theme: Theme,
+    /// After a sleep, the catch-up runs of several jobs start this many seconds apart (0 to
+    /// 600; 0 starts them together). Applies at once.
+    pub catch_up_stagger_secs: u32,
 }
 
 impl Default for Settings {
@@ -59,6 +63,7 @@ impl Default for Settings {
                 .clamp(2, 8),
             max_log_mib: 256,
             theme: Theme::System,
+            catch_up_stagger_secs: sundial_engine::DEFAULT_CATCH_UP_STAGGER.as_secs() as u32,
         }
     }
 }
@@ -109,6 +114,14 @@ impl Settings {
                 format!("cap each run's log at between 1 and {MAX_LOG_MIB} MiB"),
             );
         }
+        if self.catch_up_stagger_secs > MAX_CATCH_UP_STAGGER_SECS {
+            errors.push(
+                "catch_up_stagger_secs",
+                format!(
+                    "space catch-up runs between 0 and {MAX_CATCH_UP_STAGGER_SECS} seconds apart"
+                ),
+            );
+        }
         if !(1..=MAX_APP_LOG_DAYS).contains(&self.app_log_days) {
             errors.push(
                 "app_log_days",
@@ -138,6 +151,7 @@ mod tests {
             max_parallel: 3,
             max_log_mib: 10,
             theme: Theme::Dark,
+            catch_up_stagger_secs: 30,
         };
         settings.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), settings);
@@ -163,6 +177,24 @@ mod tests {
         assert_eq!(loaded.quit_behaviour, QuitBehaviour::Cancel);
         assert_eq!(loaded.max_log_mib, 256);
         assert_eq!(loaded.theme, Theme::System);
+        assert_eq!(loaded.catch_up_stagger_secs, 1);
+    }
+
+    #[test]
+    fn a_stagger_past_ten_minutes_is_a_field_error() {
+        let errors = Settings {
+            catch_up_stagger_secs: MAX_CATCH_UP_STAGGER_SECS + 1,
+            ..Settings::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(errors.0[0].field, "catch_up_stagger_secs");
+        assert!(errors.0[0].message.contains("between 0 and 600 seconds"));
+        let zero = Settings {
+            catch_up_stagger_secs: 0,
+            ..Settings::default()
+        };
+        assert!(zero.validate().is_ok(), "0 starts catch-ups together");
     }
 
     #[test]

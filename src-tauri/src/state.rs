@@ -48,6 +48,10 @@ impl AppState {
     /// Puts the settings the engine and runner read into effect.
     pub fn apply_settings(&self, settings: &Settings) {
         self.engine.set_max_parallel(settings.max_parallel as usize);
+        self.engine
+            .set_catch_up_stagger(std::time::Duration::from_secs(u64::from(
+                settings.catch_up_stagger_secs,
+            )));
         if let Some(runner) = &self.runner {
             runner.set_max_log_bytes(settings.max_log_bytes());
         }

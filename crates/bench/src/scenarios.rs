@@ -925,12 +925,12 @@ pub async fn b6(s: &Sizes) -> Result<Vec<Row>, String> {
                 peak_memory_bytes: None,
             });
             if batch.len() == 10_000 {
-                store.record_firings(&batch, &[]).await.map_err(e)?;
+                store.record_firings(&batch, &[], &[]).await.map_err(e)?;
                 batch.clear();
             }
         }
     }
-    store.record_firings(&batch, &[]).await.map_err(e)?;
+    store.record_firings(&batch, &[], &[]).await.map_err(e)?;
     let job = jobs[jobs.len() / 2].id;
     let first_filter = RunFilter {
         job_id: Some(job),

@@ -6,9 +6,22 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+
+    /// How long the machine has been suspended since it booted, when the system can say
+    /// (Linux: `CLOCK_BOOTTIME` minus `CLOCK_MONOTONIC`). The scheduler compares it across a
+    /// wall-clock jump to tell a sleep from a clock change.
+    fn time_asleep(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// The system's time zone now: the zone of every cron job without one of its own.
+    fn zone(&self) -> Tz {
+        crate::schedule::system_zone()
+    }
 
     /// How the scheduler waits for its next wall-clock deadline. The default naps on tokio's
     /// timer, never longer than [`MAX_NAP`], because tokio's clock stops while the machine
@@ -51,6 +64,25 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    fn time_asleep(&self) -> Option<std::time::Duration> {
+        #[cfg(target_os = "linux")]
+        {
+            use nix::time::{ClockId, clock_gettime};
+            // Read monotonic on both sides of boottime so the pair is consistent to within
+            // the reads themselves.
+            let mono = clock_gettime(ClockId::CLOCK_MONOTONIC).ok()?;
+            let boot = clock_gettime(ClockId::CLOCK_BOOTTIME).ok()?;
+            let to = |t: nix::sys::time::TimeSpec| {
+                std::time::Duration::new(t.tv_sec().max(0) as u64, t.tv_nsec().max(0) as u32)
+            };
+            Some(to(boot).saturating_sub(to(mono)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
     }
 
     fn timer(&self) -> Box<dyn WallTimer> {
@@ -159,6 +191,8 @@ struct FakeState {
     start_wall: DateTime<Utc>,
     start_instant: tokio::time::Instant,
     jumped: Duration,
+    asleep: std::time::Duration,
+    zone: Tz,
 }
 
 impl FakeClock {
@@ -168,14 +202,30 @@ impl FakeClock {
                 start_wall: start,
                 start_instant: tokio::time::Instant::now(),
                 jumped: Duration::zero(),
+                asleep: std::time::Duration::ZERO,
+                zone: crate::schedule::system_zone(),
             })),
         }
     }
 
-    /// Moves the wall clock by `by` (negative: back) while tokio's clock stands still.
+    /// Moves the wall clock by `by` (negative: back) while tokio's clock stands still: a
+    /// clock change (the machine did not sleep).
     pub fn jump(&self, by: Duration) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.jumped += by;
+    }
+
+    /// The machine sleeps for `by`: the wall clock moves on, tokio's clock stands still, and
+    /// the time asleep grows by as much.
+    pub fn suspend(&self, by: Duration) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.jumped += by;
+        state.asleep += by.to_std().unwrap_or_default();
+    }
+
+    /// The system's time zone changes (the laptop travelled).
+    pub fn set_zone(&self, zone: Tz) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).zone = zone;
     }
 }
 
@@ -185,11 +235,27 @@ impl Clock for FakeClock {
         let elapsed = tokio::time::Instant::now() - state.start_instant;
         state.start_wall + Duration::from_std(elapsed).unwrap_or(Duration::MAX) + state.jumped
     }
+
+    fn time_asleep(&self) -> Option<std::time::Duration> {
+        Some(self.state.lock().unwrap_or_else(|e| e.into_inner()).asleep)
+    }
+
+    fn zone(&self) -> Tz {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).zone
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> DateTime<Utc> {
         (**self).now()
+    }
+
+    fn time_asleep(&self) -> Option<std::time::Duration> {
+        (**self).time_asleep()
+    }
+
+    fn zone(&self) -> Tz {
+        (**self).zone()
     }
 
     fn timer(&self) -> Box<dyn WallTimer> {

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::domain::validate::validate_spec;
-use crate::domain::{Job, JobId, JobSpec, Run, RunId, Trigger, ValidationErrors};
+use crate::domain::{Job, JobId, JobSpec, MissedGap, Run, RunId, Trigger, ValidationErrors};
 use crate::error::EngineError;
 use crate::executor::Executor;
 use crate::lease::{LEASE_TTL, Lease, RENEW_EVERY, SchedulerHolder, SchedulerRole};
@@ -21,7 +21,7 @@ use crate::logs::LogStore;
 use crate::retention::{self, RetentionPolicy};
 use crate::schedule::{FireTime, Schedule, preview};
 use crate::scheduler::{Command, LoadedJob, Scheduler, SchedulerParts};
-use crate::store::{RunFilter, Store, StoreError};
+use crate::store::{MissedFilter, RunFilter, Store, StoreError};
 
 use crate::events::NEXT_DUE_BASIS_SETTING;
 pub use crate::events::{EngineEvent, PAUSED_SETTING};
@@ -57,7 +57,14 @@ pub struct EngineConfig {
     /// The run logs, so retention and job deletion remove files with their rows.
     pub logs: Option<LogStore>,
     pub scheduling: Scheduling,
+    /// After a wake, the catch-up runs of several jobs start this far apart (in the order
+    /// their firings fell due) rather than all in one instant; 0 starts them together. The
+    /// global cap applies on top.
+    pub catch_up_stagger: std::time::Duration,
 }
+
+/// The default of [`EngineConfig::catch_up_stagger`].
+pub const DEFAULT_CATCH_UP_STAGGER: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl EngineConfig {
     pub fn new(database: impl Into<PathBuf>) -> Self {
@@ -67,6 +74,7 @@ impl EngineConfig {
             hold_paused_clock: false,
             logs: None,
             scheduling: Scheduling::Always,
+            catch_up_stagger: DEFAULT_CATCH_UP_STAGGER,
         }
     }
 
@@ -237,6 +245,7 @@ impl Engine {
                 trust_next_due: false,
                 paused: store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true"),
                 retention: RetentionPolicy::load(&store).await?,
+                rearm: Vec::new(),
             }
         };
         if let (Some(logs), true) = (config.logs.clone(), schedules) {
@@ -274,6 +283,8 @@ impl Engine {
                 } else {
                     RetentionPolicy::none()
                 },
+                catch_up_stagger: config.catch_up_stagger,
+                rearm: prepared.rearm,
             },
             jobs,
         );
@@ -348,6 +359,7 @@ impl Engine {
             jobs,
             paused: prepared.paused,
             retention: prepared.retention,
+            rearm: prepared.rearm,
             ack,
         })
         .await?;
@@ -407,6 +419,17 @@ impl Engine {
 
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// How far apart the catch-ups of several jobs start after a wake (see
+    /// [`EngineConfig::catch_up_stagger`]); applies from the next wake.
+    pub fn set_catch_up_stagger(&self, stagger: std::time::Duration) {
+        let _ = self.inner.commands.send(Command::SetStagger(stagger));
+    }
+
+    /// The system's time-zone setting may have changed: the scheduler looks now.
+    pub(crate) fn zone_may_have_changed(&self) {
+        let _ = self.inner.commands.send(Command::CheckZone);
     }
 
     async fn ask<T>(
@@ -733,6 +756,11 @@ impl Engine {
         Ok(self.inner.store.list_runs(filter).await?)
     }
 
+    /// The missed-run ledger: one entry per job per gap, newest first.
+    pub async fn missed_gaps(&self, filter: &MissedFilter) -> Result<Vec<MissedGap>, EngineError> {
+        Ok(self.inner.store.missed_gaps(filter).await?)
+    }
+
     /// How many runs are going now, in this process or any other on the database.
     pub async fn running_count(&self) -> Result<u32, EngineError> {
         Ok(self.inner.store.count_running().await?)
@@ -850,16 +878,18 @@ impl Engine {
     /// The next `count` fire times of a trigger, as the scheduler will compute them.
     pub fn preview(&self, trigger: &Trigger, count: usize) -> Result<Vec<FireTime>, EngineError> {
         let now = self.now();
-        let schedule = Schedule::from_trigger(trigger, now).map_err(|message| {
-            let mut errors = ValidationErrors::default();
-            let field = match trigger {
-                Trigger::Cron { .. } if message.contains("time zone") => "trigger.timezone",
-                Trigger::Cron { .. } => "trigger.expr",
-                _ => "trigger",
-            };
-            errors.push(field, message);
-            EngineError::Invalid(errors)
-        })?;
+        let schedule = Schedule::from_trigger_in(trigger, now, self.inner.clock.zone()).map_err(
+            |message| {
+                let mut errors = ValidationErrors::default();
+                let field = match trigger {
+                    Trigger::Cron { .. } if message.contains("time zone") => "trigger.timezone",
+                    Trigger::Cron { .. } => "trigger.expr",
+                    _ => "trigger",
+                };
+                errors.push(field, message);
+                EngineError::Invalid(errors)
+            },
+        )?;
         Ok(preview(&schedule, now, count.min(1000)))
     }
 
@@ -910,10 +940,13 @@ struct Prepared {
     trust_next_due: bool,
     paused: bool,
     retention: RetentionPolicy,
+    /// Runs the last scheduler left waiting, for this one to re-arm.
+    rearm: Vec<Run>,
 }
 
-/// Before this process schedules (at start, or when it takes the lease over): runs left going
-/// by processes that are gone become interrupted (their logs' indexes rebuilt), jobs deleted
+/// Before this process schedules (at start, or when it takes the lease over): the runs the
+/// last scheduler left waiting (retries, catch-ups, queued runs) become this one's to re-arm;
+/// runs left going by processes that are gone become interrupted (their logs' indexes rebuilt), jobs deleted
 /// while they ran are purged, and stored next firings are trusted only if this build computed
 /// them (another version's time-zone rules or cron handling may have found other instants).
 async fn prepare_to_schedule(
@@ -921,6 +954,7 @@ async fn prepare_to_schedule(
     logs: Option<&LogStore>,
     now: DateTime<Utc>,
 ) -> Result<Prepared, EngineError> {
+    let rearm = store.adopt_queued_runs().await?;
     let interrupted = store.interrupt_unfinished_runs(now).await?;
     crate::runner::end_left_processes(&interrupted, logs, now).await;
     if let Some(logs) = logs {
@@ -958,6 +992,7 @@ async fn prepare_to_schedule(
         trust_next_due,
         paused: store.get_setting(PAUSED_SETTING).await?.as_deref() == Some("true"),
         retention: RetentionPolicy::load(store).await?,
+        rearm,
     })
 }
 

@@ -38,4 +38,11 @@ pub enum EngineEvent {
     StorageChanged {
         problem: Option<String>,
     },
+    /// The system's time zone changed: `jobs` (cron jobs without a zone of their own) have
+    /// new next firings.
+    ZoneChanged {
+        from: String,
+        to: String,
+        jobs: Vec<JobId>,
+    },
 }

@@ -50,7 +50,10 @@ pub(crate) fn spawn(
     stop: CancellationToken,
 ) -> JoinHandle<()> {
     let (wake_tx, wake_rx) = mpsc::channel::<()>(1);
-    let watcher = watch_database(database, wake_tx);
+    let zone_engine = engine.clone();
+    let watcher = watch_database(database, wake_tx, move || {
+        zone_engine.zone_may_have_changed()
+    });
     let poll = if watcher.is_some() {
         SAFETY_POLL
     } else {
@@ -63,9 +66,18 @@ pub(crate) fn spawn(
     })
 }
 
-/// Watches the database's folder for writes to the database or its WAL. None (and a warning)
-/// where the platform cannot watch it: the safety poll still runs.
-fn watch_database(database: &Path, wake: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+/// The system's time-zone setting (a symlink, or Debian's name file), watched with the database
+/// by the same watcher: a change is applied at once instead of at the scheduler's next wake.
+const ZONE_FILES: [&str; 2] = ["/etc/localtime", "/etc/timezone"];
+
+/// Watches the database's folder for writes to the database or its WAL, and the zone setting
+/// (calling `zone_changed`). None (and a warning) where the platform cannot watch the folder:
+/// the safety poll still runs, and the scheduler still looks at the zone on each wake.
+fn watch_database(
+    database: &Path,
+    wake: mpsc::Sender<()>,
+    zone_changed: impl Fn() + Send + 'static,
+) -> Option<notify::RecommendedWatcher> {
     let folder = match database.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -74,6 +86,9 @@ fn watch_database(database: &Path, wake: mpsc::Sender<()>) -> Option<notify::Rec
     let mut watcher =
         notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             let Ok(event) = event else { return };
+            if event.paths.iter().any(|p| ZONE_FILES.iter().any(|z| p == Path::new(z))) {
+                zone_changed();
+            }
             let ours = event.paths.iter().any(|p| {
                 p.file_name()
                     .is_some_and(|f| f.to_string_lossy().starts_with(name.as_str()))
@@ -85,6 +100,11 @@ fn watch_database(database: &Path, wake: mpsc::Sender<()>) -> Option<notify::Rec
         })
         .map_err(|e| tracing::warn!(error = %e, "cannot watch the database for other processes' changes; looking every second"))
         .ok()?;
+    if let Some(etc) = Path::new(ZONE_FILES[0]).parent()
+        && let Err(e) = watcher.watch(etc, RecursiveMode::NonRecursive)
+    {
+        tracing::debug!(error = %e, "cannot watch the time-zone setting; it is looked at on each wake");
+    }
     match watcher.watch(&folder, RecursiveMode::NonRecursive) {
         Ok(()) => Some(watcher),
         Err(e) => {

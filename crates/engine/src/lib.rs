@@ -22,7 +22,7 @@ pub mod scheduler;
 pub mod store;
 
 pub use clock::{Clock, FakeClock, SystemClock};
-pub use engine::{Engine, EngineConfig, Scheduling};
+pub use engine::{DEFAULT_CATCH_UP_STAGGER, Engine, EngineConfig, Scheduling};
 pub use error::EngineError;
 pub use events::EngineEvent;
 pub use executor::{Executor, RunOutcome, RunRequest};

@@ -82,11 +82,31 @@ async fn pause_survives_a_restart_and_resume_starts_from_now() {
         .runs_of(&job)
         .await
         .iter()
+        .filter(|r| r.status != RunStatus::Skipped)
         .map(|r| r.scheduled_for)
         .collect();
     assert_eq!(
         due,
         vec![at("2024-01-01T00:01:00Z"), at("2024-01-01T00:05:00Z")]
+    );
+    // The pause is one ledger entry: 00:02 to 00:04, not caught up.
+    let gaps = h.gaps_of(&job).await;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(
+        (
+            gaps[0].cause,
+            gaps[0].missed,
+            gaps[0].first_slot,
+            gaps[0].last_slot,
+            gaps[0].ran
+        ),
+        (
+            sundial_engine::domain::MissedCause::Paused,
+            3,
+            at("2024-01-01T00:02:00Z"),
+            at("2024-01-01T00:04:00Z"),
+            0
+        )
     );
 }
 
@@ -156,12 +176,26 @@ async fn a_crash_leaves_runs_interrupted_and_missed_firings_follow_the_policy() 
         caught_up,
         vec![(at("2024-06-01T05:00:00Z"), RunStatus::Succeeded)]
     );
+    // 01:00 to 05:00 were missed while no Sundial ran: one ledger entry, one history row.
+    let gaps = h.gaps_of(&job).await;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(
+        (gaps[0].cause, gaps[0].missed, gaps[0].ran),
+        (sundial_engine::domain::MissedCause::NotRunning, 5, 1)
+    );
     assert_eq!(
         runs.iter()
             .filter(|r| r.status == RunStatus::Skipped)
             .count(),
-        4,
-        "01:00 to 04:00 are on record as skipped"
+        1,
+        "one row stands for 01:00 to 05:00"
+    );
+    assert!(
+        runs.iter()
+            .find(|r| r.id == gaps[0].run_id)
+            .and_then(|r| r.error.as_deref())
+            .unwrap()
+            .contains("while Sundial was not running")
     );
 }
 
@@ -456,7 +490,7 @@ async fn the_store_is_durable_and_two_writers_never_fail_busy() {
             for k in 0..200 {
                 store.set_setting(&format!("w{i}-{k}"), "x").await.unwrap();
                 store
-                    .record_firings(&[], &[])
+                    .record_firings(&[], &[], &[])
                     .await
                     .expect("a write transaction must wait, not fail with SQLITE_BUSY");
             }

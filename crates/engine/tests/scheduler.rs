@@ -69,11 +69,16 @@ async fn fixed_time_job_runs_once_right_after_a_spring_forward_gap() {
     );
 }
 
-/// An 8-hour suspend: tokio's clock stands still while the wall clock jumps.
+/// An 8-hour suspend: tokio's clock stands still while the wall clock jumps and the system's
+/// time asleep grows. Returns the job's runs and its ledger entries.
 async fn suspend_eight_hours(
     mode: &str,
     max_catch_up: u32,
-) -> (Harness, Vec<sundial_engine::domain::Run>) {
+) -> (
+    Harness,
+    Vec<sundial_engine::domain::Run>,
+    Vec<sundial_engine::domain::MissedGap>,
+) {
     let h = Harness::start("2024-03-01T00:30:00Z").await;
     let job = h
         .engine
@@ -85,26 +90,51 @@ async fn suspend_eight_hours(
         .await
         .unwrap();
     h.advance_secs(60).await; // 00:31, nothing due yet
-    h.clock.jump(chrono::Duration::hours(8)); // wakes at 08:31
+    h.clock.suspend(chrono::Duration::hours(8)); // wakes at 08:31
     h.advance_secs(5).await; // the loop notices within its nap
     let runs = h.runs_of(&job).await;
-    (h, runs)
+    let gaps = h.gaps_of(&job).await;
+    (h, runs, gaps)
+}
+
+/// The one history row standing for the ledger entry.
+fn ledger_row<'a>(
+    runs: &'a [sundial_engine::domain::Run],
+    gap: &sundial_engine::domain::MissedGap,
+) -> &'a sundial_engine::domain::Run {
+    let row = runs
+        .iter()
+        .find(|r| r.id == gap.run_id)
+        .expect("ledger row");
+    assert_eq!(row.status, RunStatus::Skipped);
+    row
 }
 
 #[tokio::test(start_paused = true)]
-async fn suspend_with_skip_policy_records_every_missed_firing_as_skipped() {
-    let (h, runs) = suspend_eight_hours("skip", 10).await;
-    assert_eq!(runs.len(), 8, "01:00 through 08:00");
-    assert!(runs.iter().all(|r| r.status == RunStatus::Skipped));
-    assert!(runs[0].error.as_deref().unwrap().contains("missed"));
-    assert_eq!(runs[0].scheduled_for, at("2024-03-01T01:00:00Z"));
-    assert_eq!(runs[7].scheduled_for, at("2024-03-01T08:00:00Z"));
+async fn suspend_with_skip_policy_records_one_ledger_entry_for_every_missed_firing() {
+    use sundial_engine::domain::{MissedCause, MissedRunMode};
+    let (h, runs, gaps) = suspend_eight_hours("skip", 10).await;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let gap = &gaps[0];
+    assert_eq!(
+        (gap.missed, gap.first_slot, gap.last_slot),
+        (8, at("2024-03-01T01:00:00Z"), at("2024-03-01T08:00:00Z")),
+        "01:00 through 08:00"
+    );
+    assert_eq!(
+        (gap.cause, gap.policy, gap.ran),
+        (MissedCause::Asleep, MissedRunMode::Skip, 0)
+    );
+    assert_eq!(runs.len(), 1, "one history row, not eight: {runs:?}");
+    let text = ledger_row(&runs, gap).error.clone().unwrap();
+    assert!(text.starts_with("Missed 8 firings"), "{text}");
+    assert!(text.contains("while the computer was asleep"), "{text}");
     assert!(h.executor.executions().is_empty());
 }
 
 #[tokio::test(start_paused = true)]
 async fn suspend_with_run_once_policy_runs_the_latest_missed_firing_once() {
-    let (h, runs) = suspend_eight_hours("run_once", 10).await;
+    let (h, runs, gaps) = suspend_eight_hours("run_once", 10).await;
     let ran: Vec<_> = runs
         .iter()
         .filter(|r| r.status != RunStatus::Skipped)
@@ -112,19 +142,20 @@ async fn suspend_with_run_once_policy_runs_the_latest_missed_firing_once() {
     assert_eq!(ran.len(), 1);
     assert_eq!(ran[0].reason, RunReason::CatchUp);
     assert_eq!(ran[0].scheduled_for, at("2024-03-01T08:00:00Z"));
-    assert_eq!(
-        runs.iter()
-            .filter(|r| r.status == RunStatus::Skipped)
-            .count(),
-        7
+    assert_eq!(gaps.len(), 1);
+    assert_eq!((gaps[0].missed, gaps[0].ran), (8, 1));
+    assert_eq!(runs.len(), 2, "the catch-up and the ledger row: {runs:?}");
+    let text = ledger_row(&runs, &gaps[0]).error.clone().unwrap();
+    assert!(
+        text.contains("caught up with one run for the latest"),
+        "{text}"
     );
-    assert!(runs[0].error.as_deref().unwrap().contains("coalesced"));
     assert_eq!(h.executor.executions().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn suspend_with_run_all_policy_runs_the_most_recent_up_to_the_cap() {
-    let (h, runs) = suspend_eight_hours("run_all", 3).await;
+    let (h, runs, gaps) = suspend_eight_hours("run_all", 3).await;
     let ran: Vec<_> = runs
         .iter()
         .filter(|r| r.status != RunStatus::Skipped)
@@ -143,20 +174,102 @@ async fn suspend_with_run_all_policy_runs_the_most_recent_up_to_the_cap() {
             .filter(|r| r.status != RunStatus::Skipped)
             .all(|r| r.reason == RunReason::CatchUp)
     );
+    assert_eq!((gaps.len(), gaps[0].missed, gaps[0].ran), (1, 8, 3));
+    let text = ledger_row(&runs, &gaps[0]).error.clone().unwrap();
+    assert!(
+        text.contains("ran the latest 3 (the policy's limit)"),
+        "{text}"
+    );
+    assert_eq!(h.executor.executions().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_eight_hour_sleep_of_a_per_minute_job_is_one_ledger_entry_not_hundreds_of_rows() {
+    use sundial_engine::domain::{MissedCause, MissedRunMode};
+    let h = Harness::start("2024-03-01T22:00:30Z").await;
+    let job = h
+        .engine
+        .create_job(spec("every-minute", cron("* * * * *", "UTC"), json!(null)))
+        .await
+        .unwrap();
+    h.advance_secs(60).await; // 22:01 ran on time
+    h.clock.suspend(chrono::Duration::hours(8)); // the lid closed at 22:01:30
+    h.advance_secs(5).await; // 06:01:35: noticed
+    let gaps = h.gaps_of(&job).await;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let gap = &gaps[0];
+    // Missed: 22:02 .. 06:00 (06:01 is within the default 60 s grace and runs on time).
+    assert_eq!(gap.first_slot, at("2024-03-01T22:02:00Z"));
+    assert_eq!(gap.last_slot, at("2024-03-02T06:00:00Z"));
+    assert_eq!(gap.missed, 479);
+    assert!(gap.counted_all);
+    assert_eq!(gap.cause, MissedCause::Asleep);
+    assert_eq!(gap.policy, MissedRunMode::RunOnce);
+    assert_eq!(gap.ran, 0, "the on-time run at 06:01 covers them");
+    let runs = h.runs_of(&job).await;
+    let summary: Vec<_> = runs
+        .iter()
+        .map(|r| (r.scheduled_for, r.reason, r.status))
+        .collect();
     assert_eq!(
-        runs.iter()
-            .filter(|r| r.status == RunStatus::Skipped)
-            .count(),
-        5
+        summary,
+        vec![
+            (
+                at("2024-03-01T22:01:00Z"),
+                RunReason::Schedule,
+                RunStatus::Succeeded
+            ),
+            (
+                at("2024-03-01T22:02:00Z"),
+                RunReason::Schedule,
+                RunStatus::Skipped
+            ),
+            (
+                at("2024-03-02T06:01:00Z"),
+                RunReason::Schedule,
+                RunStatus::Succeeded
+            ),
+        ],
+        "history: the run before, one row for the night, the run on waking"
+    );
+    let text = ledger_row(&runs, gap).error.clone().unwrap();
+    assert!(text.contains("Missed 479 firings"), "{text}");
+    assert!(
+        text.contains("the on-time run at 2024-03-02 06:01:00 UTC covers them"),
+        "{text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_clock_set_forward_and_a_frozen_process_are_told_apart_from_a_sleep() {
+    use sundial_engine::domain::MissedCause;
+    let h = Harness::start("2024-03-01T00:30:00Z").await;
+    let job = h
+        .engine
+        .create_job(spec(
+            "hourly",
+            cron("0 * * * *", "UTC"),
+            policies("skip", 1, "allow"),
+        ))
+        .await
+        .unwrap();
+    h.advance_secs(60).await;
+    // Awake, the clock set three hours forward: the time asleep did not grow.
+    h.clock.jump(chrono::Duration::hours(3));
+    h.advance_secs(5).await;
+    let gaps = h.gaps_of(&job).await;
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(
+        (gaps[0].cause, gaps[0].missed),
+        (MissedCause::ClockChanged, 3)
     );
     assert!(
-        runs[0]
+        h.runs_of(&job).await[0]
             .error
             .as_deref()
             .unwrap()
-            .contains("catch-up limit of 3")
+            .contains("because the clock was set forward")
     );
-    assert_eq!(h.executor.executions().len(), 3);
 }
 
 #[tokio::test(start_paused = true)]
@@ -222,7 +335,7 @@ async fn interval_job_keeps_firing_after_a_sleep_longer_than_its_interval() {
         .await
         .unwrap();
     h.advance_secs(150).await; // 12:01, 12:02
-    h.clock.jump(chrono::Duration::minutes(30)); // asleep until 12:32:30
+    h.clock.suspend(chrono::Duration::minutes(30)); // asleep until 12:32:30
     h.advance_secs(5 * 60).await; // until 12:37:30
     let runs = h.runs_of(&job).await;
     let ran: Vec<_> = runs
@@ -244,12 +357,28 @@ async fn interval_job_keeps_firing_after_a_sleep_longer_than_its_interval() {
             (at("2024-01-01T12:37:00Z"), RunReason::Schedule),
         ]
     );
-    // 12:03 … 12:31 were missed and each is on record.
+    // 12:03 … 12:31 were missed: one ledger entry says so.
+    let gaps = h.gaps_of(&job).await;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(
+        (
+            gaps[0].missed,
+            gaps[0].first_slot,
+            gaps[0].last_slot,
+            gaps[0].ran
+        ),
+        (
+            29,
+            at("2024-01-01T12:03:00Z"),
+            at("2024-01-01T12:31:00Z"),
+            0
+        )
+    );
     assert_eq!(
         runs.iter()
             .filter(|r| r.status == RunStatus::Skipped)
             .count(),
-        29
+        1
     );
 }
 
@@ -476,9 +605,20 @@ async fn run_all_runs_each_missed_firing_one_after_another_whatever_the_overlap_
     for overlap in ["allow", "skip", "queue_one", "replace"] {
         let (h, job) = hourly_minute_long_run_all(overlap).await;
         h.advance_secs(60).await;
-        h.clock.jump(chrono::Duration::hours(5)); // wakes at 05:31: 01:00 to 05:00 missed
+        h.clock.suspend(chrono::Duration::hours(5)); // wakes at 05:31: 01:00 to 05:00 missed
         h.advance_secs(10 * 60).await; // five runs of a minute each, with room to spare
-        let runs = h.runs_of(&job).await;
+        let gaps = h.gaps_of(&job).await;
+        assert_eq!(
+            (gaps.len(), gaps[0].missed, gaps[0].ran),
+            (1, 5, 5),
+            "{overlap}"
+        );
+        let runs: Vec<_> = h
+            .runs_of(&job)
+            .await
+            .into_iter()
+            .filter(|r| r.id != gaps[0].run_id)
+            .collect();
         let slots: Vec<_> = runs.iter().map(|r| r.scheduled_for).collect();
         assert_eq!(
             slots,
@@ -506,11 +646,17 @@ async fn run_all_runs_each_missed_firing_one_after_another_whatever_the_overlap_
 async fn catch_up_runs_waiting_their_turn_end_with_a_reason_when_the_job_is_disabled() {
     let (h, job) = hourly_minute_long_run_all("skip").await;
     h.advance_secs(60).await;
-    h.clock.jump(chrono::Duration::hours(3)); // 01:00, 02:00, 03:00 missed
+    h.clock.suspend(chrono::Duration::hours(3)); // 01:00, 02:00, 03:00 missed
     h.advance_secs(30).await; // the first catch-up is going, two wait their turn
     h.engine.set_enabled(job.id, false).await.unwrap();
     h.advance_secs(120).await;
-    let runs = h.runs_of(&job).await;
+    let gaps = h.gaps_of(&job).await;
+    let runs: Vec<_> = h
+        .runs_of(&job)
+        .await
+        .into_iter()
+        .filter(|r| r.id != gaps[0].run_id)
+        .collect();
     assert_eq!(
         statuses(&runs),
         vec![
@@ -534,7 +680,7 @@ async fn catch_up_runs_waiting_their_turn_end_with_a_reason_when_the_job_is_disa
 fn a_firing_moments_late_is_on_time_and_never_a_catch_up_even_without_grace() {
     use sundial_engine::domain::{MissedRunMode, MissedRunPolicy, Trigger};
     use sundial_engine::schedule::Schedule;
-    use sundial_engine::scheduler::catchup::{Firing, FiringAction, plan_due_firings};
+    use sundial_engine::scheduler::catchup::{Firing, Missed, plan_due_firings};
     let trigger: Trigger = serde_json::from_value(cron("*/10 * * * * *", "UTC")).unwrap();
     let start = at("2024-01-01T00:00:00Z");
     let schedule = Schedule::from_trigger(&trigger, start).unwrap();
@@ -543,25 +689,35 @@ fn a_firing_moments_late_is_on_time_and_never_a_catch_up_even_without_grace() {
         max_catch_up: 10,
         grace_secs: 0,
     };
-    // The loop woke 300 ms after the slot (a busy machine): a scheduled run.
+    // The loop woke 300 ms after the slot (a busy machine): a scheduled run, nothing missed.
+    let plan = plan_due_firings(&schedule, start, at("2024-01-01T00:00:10.300Z"), &policy);
     assert_eq!(
-        plan_due_firings(&schedule, start, at("2024-01-01T00:00:10.300Z"), &policy),
+        plan.runs,
         vec![Firing {
             slot: at("2024-01-01T00:00:10Z"),
-            action: FiringAction::Run(RunReason::Schedule),
+            reason: RunReason::Schedule,
         }]
     );
-    // Frozen for 20 s: the slots older than the floor were missed; the one just due is on
-    // time, and covers them under "run once".
+    assert_eq!(plan.missed, None);
+    // Frozen for 20 s: the slots older than the floor were missed (one ledger entry); the one
+    // just due is on time, and covers them under "run once".
     let after_freeze = plan_due_firings(&schedule, start, at("2024-01-01T00:00:30.300Z"), &policy);
-    let actions: Vec<_> = after_freeze.iter().map(|f| &f.action).collect();
-    assert!(
-        matches!(actions[0], FiringAction::Skip(why) if why.contains("covers it")),
-        "{after_freeze:?}"
+    assert_eq!(
+        after_freeze.runs,
+        vec![Firing {
+            slot: at("2024-01-01T00:00:30Z"),
+            reason: RunReason::Schedule,
+        }]
     );
-    assert!(
-        matches!(actions[1], FiringAction::Skip(_)),
-        "{after_freeze:?}"
+    assert_eq!(
+        after_freeze.missed,
+        Some(Missed {
+            first: at("2024-01-01T00:00:10Z"),
+            last: at("2024-01-01T00:00:20Z"),
+            count: 2,
+            counted_all: true,
+            ran: 0,
+            covered_by: Some(at("2024-01-01T00:00:30Z")),
+        })
     );
-    assert_eq!(actions[2], &FiringAction::Run(RunReason::Schedule));
 }

@@ -536,3 +536,97 @@ async fn two_processes_writing_at_once_lose_nothing_and_a_stale_edit_names_the_j
     assert_eq!(stored.revision, 2, "the other process's edit is kept");
     app.shutdown(false).await;
 }
+
+/// Every run on the database, read straight from the file.
+fn stored_runs(data: &Path) -> Vec<sundial_engine::domain::Run> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::open(&data.join("sundial.db")).await.unwrap();
+        let runs = store
+            .list_runs(&sundial_engine::store::RunFilter {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        store.close().await;
+        runs
+    })
+}
+
+#[test]
+fn a_retry_the_daemon_had_waiting_when_killed_runs_after_the_next_start() {
+    use sundial_engine::domain::{RunReason, RunStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let daemon = start_daemon(data, &[]);
+    daemon.expect_line("sundialctl daemon: scheduling");
+    // Fires once, 2 s from now, fails, and is retried 4 s after.
+    let at = (Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
+    let file = data.join("flaky.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"version = 1
+
+[[jobs]]
+name = "flaky"
+
+[jobs.kind]
+type = "command"
+
+[jobs.kind.program]
+mode = "exec"
+program = "sh"
+args = ["-c", "exit 3"]
+
+[jobs.trigger]
+type = "once"
+at = "{at}"
+
+[jobs.policies]
+retry = {{ max_attempts = 2, initial_delay_secs = 4 }}
+"#
+        ),
+    )
+    .unwrap();
+    ok(data, &["jobs", "add", "--file", file.to_str().unwrap()]);
+    let retry_waiting = || {
+        stored_runs(data)
+            .into_iter()
+            .find(|r| r.reason == RunReason::Retry && r.status == RunStatus::Queued)
+    };
+    eventually("the first attempt to fail and its retry to wait", || {
+        retry_waiting().is_some()
+    });
+    let retry = retry_waiting().unwrap();
+    daemon.signal(nix::sys::signal::Signal::SIGKILL);
+    drop(daemon); // reaped
+    let restarted = start_daemon(data, &[]);
+    restarted.expect_line("sundialctl daemon: scheduling");
+    eventually("the retry to run after the restart", || {
+        stored_runs(data)
+            .iter()
+            .any(|r| r.id == retry.id && r.status.is_terminal())
+    });
+    let runs = stored_runs(data);
+    let ran = runs.iter().find(|r| r.id == retry.id).unwrap();
+    assert_eq!(
+        (ran.status, ran.attempt, ran.exit_code),
+        (RunStatus::Failed, 2, Some(3)),
+        "the same retry row ran, not interrupted: {ran:?}"
+    );
+    assert!(
+        ran.started_at.unwrap() >= retry.scheduled_for,
+        "at its time, not early: {ran:?}"
+    );
+    assert_eq!(
+        runs.len(),
+        2,
+        "no third attempt, nothing duplicated: {runs:?}"
+    );
+    assert!(
+        runs.iter().all(|r| r.status != RunStatus::Interrupted),
+        "{runs:?}"
+    );
+}

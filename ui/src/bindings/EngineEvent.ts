@@ -6,4 +6,4 @@ import type { RunStatus } from "./RunStatus";
 /**
  * "Something changed": the UI refetches what it shows.
  */
-export type EngineEvent = { "type": "job_changed", job_id: JobId, } | { "type": "job_deleted", job_id: JobId, } | { "type": "run_changed", run_id: RunId, job_id: JobId, status: RunStatus, } | { "type": "pause_changed", paused: boolean, } | { "type": "scheduler_changed" } | { "type": "storage_changed", problem: string | null, };
+export type EngineEvent = { "type": "job_changed", job_id: JobId, } | { "type": "job_deleted", job_id: JobId, } | { "type": "run_changed", run_id: RunId, job_id: JobId, status: RunStatus, } | { "type": "pause_changed", paused: boolean, } | { "type": "scheduler_changed" } | { "type": "storage_changed", problem: string | null, } | { "type": "zone_changed", from: string, to: string, jobs: Array<JobId>, };

@@ -32,4 +32,9 @@ max_log_mib: number,
 /**
  * The window's colours: follow the system, or always light or dark.
  */
-theme: Theme, };
+theme: Theme, 
+/**
+ * After a sleep, the catch-up runs of several jobs start this many seconds apart (0 to
+ * 600; 0 starts them together). Applies at once.
+ */
+catch_up_stagger_secs: number, };

@@ -97,6 +97,7 @@ export class FakeBackend implements Backend {
     max_parallel: 4,
     max_log_mib: 256,
     theme: "system",
+    catch_up_stagger_secs: 1,
   };
   autostart = false;
   /** Every call, by name, for assertions. */

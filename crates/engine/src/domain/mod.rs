@@ -2,6 +2,7 @@
 
 pub mod ids;
 pub mod job;
+pub mod missed;
 pub mod policy;
 pub mod run;
 pub mod trigger;
@@ -12,6 +13,7 @@ pub use job::{
     CommandSpec, EnvVar, HttpSpec, Interpreter, Job, JobKind, JobSpec, Program, SECRET_MASK,
     StatusRange,
 };
+pub use missed::{MissedCause, MissedGap};
 pub use policy::{
     MissedRunMode, MissedRunPolicy, NotifyPolicy, OverlapPolicy, Policies, RetryPolicy,
 };

@@ -110,6 +110,8 @@ macro_rules! text_enum {
     };
 }
 
+pub(crate) use text_enum;
+
 text_enum!(RunStatus {
     Queued => "queued",
     Running => "running",

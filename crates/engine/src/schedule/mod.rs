@@ -197,12 +197,26 @@ pub enum Schedule {
 }
 
 impl Schedule {
-    /// Compiles a trigger. `default_anchor` is used for an interval without an anchor.
+    /// Compiles a trigger. `default_anchor` is used for an interval without an anchor; a cron
+    /// job without a zone of its own follows the system's zone as it is now.
     pub fn from_trigger(trigger: &Trigger, default_anchor: DateTime<Utc>) -> Result<Self, String> {
+        Self::from_trigger_in(trigger, default_anchor, system_zone())
+    }
+
+    /// As [`Schedule::from_trigger`], with `system` standing for the system's zone (the
+    /// scheduler passes the zone its clock reports, so a zone change is seen at one moment).
+    pub fn from_trigger_in(
+        trigger: &Trigger,
+        default_anchor: DateTime<Utc>,
+        system: Tz,
+    ) -> Result<Self, String> {
         Ok(match trigger {
             Trigger::Cron { expr, timezone } => Schedule::Cron {
                 cron: Box::new(CronSchedule::parse(expr)?),
-                zone: resolve_zone(timezone.as_deref())?,
+                zone: match timezone.as_deref() {
+                    Some(name) => resolve_zone(Some(name))?,
+                    None => system,
+                },
             },
             Trigger::Interval {
                 every,
@@ -218,11 +232,11 @@ impl Schedule {
                     .and_then(Duration::try_seconds)
                     .ok_or_else(|| format!("an interval of {secs} seconds is too long"))?;
                 Schedule::Interval {
-                    anchor: anchor.unwrap_or(default_anchor),
+                    anchor: whole_ms(anchor.unwrap_or(default_anchor)),
                     period,
                 }
             }
-            Trigger::Once { at } => Schedule::Once { at: *at },
+            Trigger::Once { at } => Schedule::Once { at: whole_ms(*at) },
             Trigger::Manual | Trigger::AfterJob { .. } => Schedule::Never,
         })
     }
@@ -279,6 +293,46 @@ impl Schedule {
         out
     }
 
+    /// How many fire instants lie in `(after, until]`, counting at most `limit`: `(n, true)`
+    /// when `n` is all of them, `(limit, false)` when there are more. Intervals are counted
+    /// by arithmetic; cron schedules by walking their instants.
+    pub fn count_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u64,
+    ) -> (u64, bool) {
+        if until <= after {
+            return (0, true);
+        }
+        if let Schedule::Interval { anchor, period } = self {
+            let period_ms = period.num_milliseconds().max(1);
+            let slots_to = |t: DateTime<Utc>| -> i64 {
+                // Slots anchor + k·period (k ≥ 0) at or before t, counted.
+                if t < *anchor {
+                    0
+                } else {
+                    (t - *anchor).num_milliseconds().div_euclid(period_ms) + 1
+                }
+            };
+            let n = u64::try_from(slots_to(until) - slots_to(after)).unwrap_or(0);
+            return (n.min(limit), n <= limit);
+        }
+        let mut n = 0u64;
+        let mut cursor = after;
+        while n < limit {
+            match self.next_after(cursor) {
+                Some(t) if t <= until => {
+                    n += 1;
+                    cursor = t;
+                }
+                _ => return (n, true),
+            }
+        }
+        let more = self.next_after(cursor).is_some_and(|t| t <= until);
+        (n, !more)
+    }
+
     /// Whether every fire time is a single fixed wall-clock time (cronie's "fixed-time job"):
     /// such a schedule must never repeat a firing when the clock is set back.
     pub fn is_fixed_time(&self) -> bool {
@@ -288,6 +342,13 @@ impl Schedule {
             Schedule::Interval { .. } | Schedule::Never => false,
         }
     }
+}
+
+/// `t` cut to whole milliseconds: the store keeps instants (cursors, runs) in milliseconds, so
+/// a slot finer than that would still lie after the cursor of the firing that ran it, and fire
+/// again after a restart.
+fn whole_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
 /// The first slot `anchor + k·period` (k ≥ 0: nothing runs before the anchor) strictly after

@@ -1,4 +1,4 @@
-//! Which due firings run and which are skipped, after a normal wake, a suspend, a clock jump
+//! Which due firings run and which were missed, after a normal wake, a suspend, a clock jump
 //! or a restart. Pure: the loop passes the schedule, the cursor and the wall clock.
 
 use chrono::{DateTime, Duration, Utc};
@@ -6,42 +6,62 @@ use chrono::{DateTime, Duration, Utc};
 use crate::domain::{MissedRunMode, MissedRunPolicy, RunReason};
 use crate::schedule::Schedule;
 
-/// How many firings of one job are enumerated (and recorded one by one) per wake. Beyond it,
-/// one summary row stands for the rest, so a per-second job closed for a week cannot flood the
-/// database or stall the loop.
-pub const ENUMERATION_LIMIT: usize = 1000;
+/// Missed firings of one cron job are counted up to this many (intervals are counted by
+/// arithmetic, whatever their number): beyond it the ledger says "more than", so a per-second
+/// job closed for months cannot stall the loop.
+pub const COUNT_LIMIT: u64 = 100_000;
+
+/// On-time firings planned per wake at most (a long grace window on a per-second job).
+pub const ON_TIME_LIMIT: usize = 1000;
 
 /// The least lateness that counts as missed, whatever `grace_secs` says (0 included).
 pub const MIN_GRACE: Duration = Duration::seconds(5);
 
+/// A firing to run now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Firing {
     pub slot: DateTime<Utc>,
-    pub action: FiringAction,
+    /// `Schedule` for an on-time firing, `CatchUp` for a missed one the policy runs.
+    pub reason: RunReason,
 }
 
+/// The firings missed in one gap, for the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FiringAction {
-    Run(RunReason),
-    Skip(String),
+pub struct Missed {
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub count: u64,
+    /// False when `count` stopped at [`COUNT_LIMIT`].
+    pub counted_all: bool,
+    /// How many of them run as catch-ups.
+    pub ran: u32,
+    /// The on-time firing that stands in for them ("run once" with an on-time run due).
+    pub covered_by: Option<DateTime<Utc>>,
 }
 
-/// Plans the firings due in `(cursor, now]`, in slot order.
+/// What is due in `(cursor, now]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DuePlan {
+    /// In slot order: catch-ups first, then on-time firings.
+    pub runs: Vec<Firing>,
+    pub missed: Option<Missed>,
+}
+
+/// Plans the firings due in `(cursor, now]`.
 ///
 /// A firing at most `grace_secs` (and never less than [`MIN_GRACE`]) late is on time and runs
-/// as a scheduled run. Older ones were
-/// missed (the app was closed, the machine asleep, the clock jumped) and follow the policy:
-/// `skip` records each as skipped; `run_once` runs the latest one as a catch-up run (none if an
-/// on-time firing already runs) and records the rest; `run_all` runs the latest
-/// `max_catch_up` and records the rest.
+/// as a scheduled run. Older ones were missed (the app was closed, the machine asleep, the
+/// clock jumped): they make one ledger entry, and the policy says which of them run: `skip`
+/// none; `run_once` the latest one (none if an on-time firing runs anyway); `run_all` the
+/// latest `max_catch_up`, one after another.
 pub fn plan_due_firings(
     schedule: &Schedule,
     cursor: DateTime<Utc>,
     now: DateTime<Utc>,
     policy: &MissedRunPolicy,
-) -> Vec<Firing> {
+) -> DuePlan {
     if now <= cursor {
-        return Vec::new();
+        return DuePlan::default();
     }
     // A firing only moments late (the loop's own wake-up, a busy machine, a short stall) is
     // on time whatever the policy says: only firings older than this were missed.
@@ -51,109 +71,58 @@ pub fn plan_due_firings(
     let grace_start = now - grace;
     let missed_end = grace_start - Duration::milliseconds(1);
 
-    let on_time = schedule.fires_between(cursor.max(missed_end), now, ENUMERATION_LIMIT);
-    let mut firings: Vec<Firing> = Vec::new();
-
-    if cursor < missed_end {
-        let head = schedule.fires_between(cursor, missed_end, ENUMERATION_LIMIT);
-        let truncated = head.len() == ENUMERATION_LIMIT
-            && head
-                .last()
-                .and_then(|last| schedule.next_after(*last))
-                .is_some_and(|next| next <= missed_end);
-        let catch_up_wanted = match policy.mode {
+    let on_time = schedule.fires_between(cursor.max(missed_end), now, ON_TIME_LIMIT);
+    let mut plan = DuePlan::default();
+    if cursor < missed_end
+        && let Some(first) = schedule.next_after(cursor).filter(|t| *t <= missed_end)
+    {
+        let last = schedule
+            .latest_at_or_before(missed_end)
+            .filter(|t| *t > cursor)
+            .unwrap_or(first);
+        let (count, counted_all) = schedule.count_between(cursor, missed_end, COUNT_LIMIT);
+        let wanted = match policy.mode {
             MissedRunMode::Skip => 0,
             MissedRunMode::RunOnce if on_time.is_empty() => 1,
             MissedRunMode::RunOnce => 0,
             MissedRunMode::RunAll => policy.max_catch_up.max(1) as usize,
         };
-        let catch_up = latest_slots(schedule, &head, truncated, missed_end, catch_up_wanted);
-        let noticed = now.format("%Y-%m-%d %H:%M:%S UTC");
-        let why = |detail: String| {
-            format!(
-                "missed: Sundial was not running or the computer was asleep at this time \
-                 (noticed {noticed}); {detail}"
-            )
-        };
-        let skip_reason = match policy.mode {
-            MissedRunMode::Skip => why("the job's missed-run policy is to skip".into()),
-            MissedRunMode::RunOnce => match (on_time.first(), catch_up.last()) {
-                (Some(on), _) => why(format!("the on-time run at {} covers it", on.to_rfc3339())),
-                (None, Some(c)) => why(format!(
-                    "coalesced into one catch-up run for {}",
-                    c.to_rfc3339()
-                )),
-                (None, None) => why("nothing to catch up".into()),
-            },
-            MissedRunMode::RunAll => why(format!(
-                "over the catch-up limit of {} runs (the most recent ones ran)",
-                policy.max_catch_up
-            )),
-        };
-        for slot in &head {
-            if !catch_up.contains(slot) {
-                firings.push(Firing {
-                    slot: *slot,
-                    action: FiringAction::Skip(skip_reason.clone()),
-                });
-            }
-        }
-        if truncated {
-            // One row stands for every further missed firing that is not caught up.
-            let first_unlisted = head
-                .last()
-                .and_then(|last| schedule.next_after(*last))
-                .unwrap_or(missed_end);
-            let until = catch_up.first().copied().unwrap_or(missed_end);
-            if first_unlisted < until {
-                firings.push(Firing {
-                    slot: first_unlisted,
-                    action: FiringAction::Skip(format!(
-                        "{skip_reason}; further missed firings from {} until {} were not recorded one by one",
-                        first_unlisted.to_rfc3339(),
-                        until.to_rfc3339()
-                    )),
-                });
-            }
-        }
-        for slot in catch_up {
-            firings.push(Firing {
-                slot,
-                action: FiringAction::Run(RunReason::CatchUp),
-            });
-        }
-    }
-    for slot in on_time {
-        firings.push(Firing {
-            slot,
-            action: FiringAction::Run(RunReason::Schedule),
+        let catch_up = latest_slots(schedule, cursor, missed_end, wanted);
+        plan.missed = Some(Missed {
+            first,
+            last,
+            count: count.max(1),
+            counted_all,
+            ran: u32::try_from(catch_up.len()).unwrap_or(u32::MAX),
+            covered_by: (policy.mode == MissedRunMode::RunOnce)
+                .then(|| on_time.first().copied())
+                .flatten(),
         });
+        plan.runs.extend(catch_up.into_iter().map(|slot| Firing {
+            slot,
+            reason: RunReason::CatchUp,
+        }));
     }
-    firings.sort_by_key(|f| f.slot);
-    firings.dedup_by_key(|f| f.slot);
-    firings
+    plan.runs.extend(on_time.into_iter().map(|slot| Firing {
+        slot,
+        reason: RunReason::Schedule,
+    }));
+    plan
 }
 
-/// The latest `wanted` missed slots, oldest first.
+/// The latest `wanted` slots in `(cursor, missed_end]`, oldest first, found walking back
+/// from the end (so a long gap is never enumerated).
 fn latest_slots(
     schedule: &Schedule,
-    head: &[DateTime<Utc>],
-    truncated: bool,
+    cursor: DateTime<Utc>,
     missed_end: DateTime<Utc>,
     wanted: usize,
 ) -> Vec<DateTime<Utc>> {
-    if wanted == 0 {
-        return Vec::new();
-    }
-    if !truncated {
-        return head[head.len().saturating_sub(wanted)..].to_vec();
-    }
-    let floor = head.last().copied();
-    let mut slots = Vec::with_capacity(wanted);
+    let mut slots = Vec::with_capacity(wanted.min(1024));
     let mut probe = missed_end;
     while slots.len() < wanted {
         match schedule.latest_at_or_before(probe) {
-            Some(slot) if Some(slot) > floor => {
+            Some(slot) if slot > cursor => {
                 slots.push(slot);
                 probe = slot - Duration::milliseconds(1);
             }
@@ -161,12 +130,5 @@ fn latest_slots(
         }
     }
     slots.reverse();
-    if slots.len() < wanted {
-        // The backward walk met the enumerated head: fill from its end.
-        let more = wanted - slots.len();
-        let mut from_head = head[head.len().saturating_sub(more)..].to_vec();
-        from_head.extend(slots);
-        return from_head;
-    }
     slots
 }

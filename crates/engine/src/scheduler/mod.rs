@@ -11,16 +11,19 @@ pub mod catchup;
 pub mod overlap;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
-use crate::domain::{ChainOn, Job, JobId, Run, RunId, RunReason, RunStatus, Trigger};
+use crate::domain::{
+    ChainOn, Job, JobId, MissedCause, MissedGap, Run, RunId, RunReason, RunStatus, Trigger,
+};
 use crate::error::EngineError;
 use crate::events::{EngineEvent, PAUSED_SETTING};
 use crate::executor::{Executor, RunOutcome, RunRequest};
@@ -29,7 +32,7 @@ use crate::logs::{LOG_DISK_FULL, LogStore};
 use crate::retention::{self, RetentionPolicy};
 use crate::schedule::Schedule;
 use crate::store::{CursorUpdate, NextDue, Store, StoreError};
-use catchup::{FiringAction, plan_due_firings};
+use catchup::plan_due_firings;
 use overlap::{OverlapDecision, decide};
 
 pub use crate::clock::MAX_NAP;
@@ -68,6 +71,8 @@ pub(crate) enum Command {
         jobs: Vec<LoadedJob>,
         paused: bool,
         retention: RetentionPolicy,
+        /// Runs a scheduler before this one left waiting (retries, catch-ups, queued runs).
+        rearm: Vec<Run>,
         ack: oneshot::Sender<()>,
     },
     /// This process lost (or never had) the lease: stop firing at once; runs going finish.
@@ -89,17 +94,22 @@ pub(crate) enum Command {
         policy: RetentionPolicy,
         ack: oneshot::Sender<()>,
     },
+    /// The system's time-zone setting may have changed: look now rather than at the next wake.
+    CheckZone,
+    /// See [`crate::EngineConfig::catch_up_stagger`]; applies to the next wake's catch-ups.
+    SetStagger(std::time::Duration),
     Shutdown {
         cancel_running: bool,
         ack: oneshot::Sender<()>,
     },
 }
 
-/// A run task's report back to the loop.
+/// A run task's report back to the loop. `outcome` is None for a run that never started
+/// because Sundial quit while it waited for a free slot: it stays queued for the next start.
 struct Finished {
     run: Run,
     job: Job,
-    outcome: RunOutcome,
+    outcome: Option<RunOutcome>,
 }
 
 struct JobState {
@@ -140,7 +150,22 @@ pub(crate) struct Scheduler {
     waiting: HashMap<JobId, Waiting>,
     /// Catch-up runs of a job, recorded `queued`, run one after another in slot order: "run
     /// all" runs every missed firing it keeps, whatever the overlap policy.
-    catch_ups: HashMap<JobId, std::collections::VecDeque<Waiting>>,
+    catch_ups: HashMap<JobId, VecDeque<Waiting>>,
+    /// Jobs whose catch-ups may not start before this instant: after a wake, the catch-ups
+    /// of many jobs start `stagger` apart rather than all in one instant.
+    catch_up_not_before: HashMap<JobId, DateTime<Utc>>,
+    staggered: BinaryHeap<Reverse<(DateTime<Utc>, JobId)>>,
+    stagger: Duration,
+    /// Since when this loop schedules (started or took over): firings due before it were
+    /// missed because no Sundial was scheduling.
+    active_since: DateTime<Utc>,
+    /// Wall-clock jumps ahead seen lately (from, to, why), newest last: the cause of a gap.
+    jumps: VecDeque<(DateTime<Utc>, DateTime<Utc>, MissedCause)>,
+    last_asleep: Option<std::time::Duration>,
+    /// The system's zone, as last seen: cron jobs without a zone of their own follow it.
+    zone: Tz,
+    /// Runs a scheduler before this one left waiting, re-armed on the loop's first turn.
+    rearm: Vec<Run>,
     retries: BinaryHeap<Reverse<(DateTime<Utc>, RunId)>>,
     pending_retries: HashMap<RunId, (Run, Job)>,
     /// Jobs deleted while a run of theirs was going: purge when the last one ends.
@@ -177,6 +202,8 @@ struct WriteBackoff {
 struct PlannedFirings {
     id: JobId,
     rows: Vec<Run>,
+    /// The ledger entry of the firings this job missed (its row is among `rows`).
+    gap: Option<MissedGap>,
     cursor: CursorUpdate,
     fixed_time: bool,
     /// Runs to dispatch (and whether they replace the job's current runs).
@@ -210,7 +237,14 @@ pub(crate) struct SchedulerParts {
     pub logs: Option<LogStore>,
     pub retention: RetentionPolicy,
     pub health: Health,
+    /// See [`Scheduler::stagger`].
+    pub catch_up_stagger: std::time::Duration,
+    /// Runs left waiting by the scheduler before this one (when this one schedules).
+    pub rearm: Vec<Run>,
 }
+
+/// How many recent wall-clock jumps are kept to explain gaps.
+const JUMPS_KEPT: usize = 64;
 
 impl Scheduler {
     /// Loads the jobs. A job whose next firing was stored is not compiled until it fires or
@@ -219,6 +253,7 @@ impl Scheduler {
     pub(crate) fn new(parts: SchedulerParts, jobs: Vec<LoadedJob>) -> Self {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         let now = parts.clock.now();
+        let (last_asleep, zone) = (parts.clock.time_asleep(), parts.clock.zone());
         let mut scheduler = Scheduler {
             store: parts.store,
             clock: parts.clock,
@@ -237,6 +272,14 @@ impl Scheduler {
             cancels: HashMap::new(),
             waiting: HashMap::new(),
             catch_ups: HashMap::new(),
+            catch_up_not_before: HashMap::new(),
+            staggered: BinaryHeap::new(),
+            stagger: Duration::from_std(parts.catch_up_stagger).unwrap_or(Duration::zero()),
+            active_since: now,
+            jumps: VecDeque::new(),
+            last_asleep,
+            zone,
+            rearm: parts.rearm,
             retries: BinaryHeap::new(),
             pending_retries: HashMap::new(),
             deleted: HashSet::new(),
@@ -282,12 +325,16 @@ impl Scheduler {
     /// The loop. Returns after a shutdown command, once every run task has ended.
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut timer = self.clock.timer();
+        let rearm = std::mem::take(&mut self.rearm);
+        self.rearm_runs(rearm).await;
         loop {
             let now = self.observe_clock();
+            self.observe_zone();
             if let Err(e) = self.fire_due(now).await {
                 tracing::error!(error = %e, "could not record due firings; retrying shortly");
             }
             self.start_due_retries(now).await;
+            self.start_staggered_catch_ups(now);
             if now >= self.next_full_prune {
                 self.next_full_prune = now + FULL_PRUNE_EVERY;
                 self.prune_all(now);
@@ -327,15 +374,96 @@ impl Scheduler {
                 "the wall clock moved back; fixed-time jobs will not repeat firings they already had"
             );
             self.clock_moved_back(wall);
-        } else if drift > Duration::milliseconds(JUMP_TOLERANCE_MS) {
+        }
+        let asleep = self.clock.time_asleep();
+        if drift > Duration::milliseconds(JUMP_TOLERANCE_MS) {
+            // A sleep grows the system's time asleep by about the jump; a clock set forward
+            // does not. Where the system cannot say, a sleep is the likelier.
+            let slept = match (self.last_asleep, asleep) {
+                (Some(before), Some(after)) => {
+                    let grew = Duration::from_std(after.saturating_sub(before))
+                        .unwrap_or_else(|_| Duration::zero());
+                    grew * 2 >= drift
+                }
+                _ => true,
+            };
+            let cause = if slept {
+                MissedCause::Asleep
+            } else {
+                MissedCause::ClockChanged
+            };
             tracing::info!(
                 seconds = drift.num_seconds(),
-                "the wall clock moved ahead (suspend or clock change); applying missed-run policies"
+                cause = %cause,
+                "the wall clock moved ahead; applying missed-run policies"
             );
+            if self.jumps.len() == JUMPS_KEPT {
+                self.jumps.pop_front();
+            }
+            self.jumps.push_back((self.last_wall, wall, cause));
         }
+        self.last_asleep = asleep;
         self.last_wall = wall;
         self.last_mono = mono;
         wall
+    }
+
+    /// Why a job's firings up to `last` (its latest missed one) were missed: before this loop
+    /// scheduled, nobody did; else the wall-clock jump that spans it; else the loop was stopped
+    /// or stalled (a frozen process: tokio's clock ran on, so no jump was seen).
+    fn cause_of(&self, last: DateTime<Utc>) -> MissedCause {
+        if last < self.active_since {
+            return MissedCause::NotRunning;
+        }
+        self.jumps
+            .iter()
+            .rev()
+            .find(|(from, to, _)| *from <= last && last <= *to)
+            .map_or(MissedCause::Stalled, |(.., cause)| *cause)
+    }
+
+    /// Looks at the system's zone; when it changed, every cron job without a zone of its own
+    /// gets its next firing from the new zone (jobs with an explicit zone are untouched).
+    fn observe_zone(&mut self) {
+        let zone = self.clock.zone();
+        if zone == self.zone {
+            return;
+        }
+        tracing::info!(
+            from = %self.zone.name(),
+            to = %zone.name(),
+            "the system's time zone changed; jobs without a zone of their own follow it"
+        );
+        let from = std::mem::replace(&mut self.zone, zone);
+        let floating: Vec<JobId> = self
+            .jobs
+            .iter()
+            .filter(|(_, s)| {
+                s.job.spec.enabled
+                    && matches!(&s.job.spec.trigger, Trigger::Cron { timezone: None, .. })
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        let mut dues = Vec::with_capacity(floating.len());
+        for id in &floating {
+            self.reschedule(*id);
+            if let Some(state) = self.jobs.get(id)
+                && let Some(next_due) = state.next_due
+            {
+                dues.push(NextDue {
+                    job_id: *id,
+                    revision: state.job.revision,
+                    cursor: state.cursor,
+                    next_due,
+                });
+            }
+        }
+        self.store_next_dues(dues);
+        let _ = self.events.send(EngineEvent::ZoneChanged {
+            from: from.name().to_string(),
+            to: zone.name().to_string(),
+            jobs: floating,
+        });
     }
 
     /// As cronie does: fixed-time jobs keep their cursor (a firing they had is not repeated);
@@ -348,11 +476,12 @@ impl Scheduler {
             .map(|(id, _)| *id)
             .collect();
         let mut updates = Vec::new();
+        let zone = self.zone;
         for id in ids {
             let Some(state) = self.jobs.get_mut(&id) else {
                 continue;
             };
-            let schedule = compile(&state.job);
+            let schedule = compile(&state.job, zone);
             let fixed_time = state
                 .fixed_time
                 .unwrap_or_else(|| schedule.as_ref().is_some_and(Schedule::is_fixed_time));
@@ -387,10 +516,8 @@ impl Scheduler {
         }
         let next = self.heap.peek().map(|Reverse((t, _, _))| *t);
         let retry = self.retries.peek().map(|Reverse((t, _))| *t);
-        match (next, retry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let staggered = self.staggered.peek().map(|Reverse((t, _))| *t);
+        [next, retry, staggered].into_iter().flatten().min()
     }
 
     /// Takes a job in (new, edited, or loaded without a stored next firing) and computes its
@@ -414,7 +541,8 @@ impl Scheduler {
             }
             return None;
         }
-        let schedule = match Schedule::from_trigger(&job.spec.trigger, job.created_at) {
+        let schedule = match Schedule::from_trigger_in(&job.spec.trigger, job.created_at, self.zone)
+        {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(job = %id, error = %e, "stored trigger is invalid; job not scheduled");
@@ -475,11 +603,12 @@ impl Scheduler {
     fn reschedule(&mut self, id: JobId) {
         self.next_generation += 1;
         let generation = self.next_generation;
+        let zone = self.zone;
         let Some(state) = self.jobs.get_mut(&id) else {
             return;
         };
         state.generation = generation;
-        let schedule = compile(&state.job);
+        let schedule = compile(&state.job, zone);
         if let Some(schedule) = &schedule {
             state.fixed_time = Some(schedule.is_fixed_time());
         }
@@ -525,18 +654,19 @@ impl Scheduler {
         if planned.is_empty() {
             return Ok(());
         }
-        let (rows, cursors): (Vec<Run>, Vec<CursorUpdate>) = {
-            let rows = planned
-                .iter()
-                .flat_map(|p| p.rows.iter().cloned())
-                .collect();
-            let cursors = planned.iter().map(|p| p.cursor.clone()).collect();
-            (rows, cursors)
-        };
-        match self.store.record_firings(&rows, &cursors).await {
+        let rows: Vec<Run> = planned
+            .iter()
+            .flat_map(|p| p.rows.iter().cloned())
+            .collect();
+        let gaps: Vec<MissedGap> = planned.iter().filter_map(|p| p.gap.clone()).collect();
+        let cursors: Vec<CursorUpdate> = planned.iter().map(|p| p.cursor.clone()).collect();
+        // Catch-ups of the jobs due together start `stagger` apart, in the order they fell due.
+        let mut staggered = 0i32;
+        match self.store.record_firings(&rows, &gaps, &cursors).await {
             Ok(()) => {
                 for p in planned {
-                    self.firings_recorded(p, now);
+                    let start_at = self.catch_up_start(&p, now, &mut staggered);
+                    self.firings_recorded(p, now, start_at);
                 }
                 return Ok(());
             }
@@ -557,86 +687,113 @@ impl Scheduler {
         for p in planned {
             let result = self
                 .store
-                .record_firings(&p.rows, std::slice::from_ref(&p.cursor))
+                .record_firings(&p.rows, p.gap.as_slice(), std::slice::from_ref(&p.cursor))
                 .await;
             match result {
-                Ok(()) => self.firings_recorded(p, now),
+                Ok(()) => {
+                    let start_at = self.catch_up_start(&p, now, &mut staggered);
+                    self.firings_recorded(p, now, start_at);
+                }
                 Err(e) => self.firings_not_recorded(p.id, e, now).await,
             }
         }
         Ok(())
     }
 
-    /// What a due job's firings become (rows, runs to start, a run to queue), or None when the
-    /// job has no schedule.
+    /// When a job's first catch-up may start: the `n`-th job with catch-ups in one wake waits
+    /// `n` staggers (the global cap applies on top, as to every run).
+    fn catch_up_start(&self, p: &PlannedFirings, now: DateTime<Utc>, n: &mut i32) -> DateTime<Utc> {
+        if p.catch_ups.is_empty() {
+            return now;
+        }
+        let at = now + self.stagger * *n;
+        *n = n.saturating_add(1);
+        at
+    }
+
+    /// What a due job's firings become (rows, runs to start, a run to queue, a ledger entry for
+    /// those it missed), or None when the job has no schedule.
     fn plan_firings(&self, id: JobId, now: DateTime<Utc>) -> Option<PlannedFirings> {
         let state = self.jobs.get(&id)?;
         let job = state.job.clone();
-        let schedule = compile(&job)?;
-        let firings = plan_due_firings(&schedule, state.cursor, now, &job.spec.policies.missed);
+        let schedule = compile(&job, self.zone)?;
+        let missed_policy = &job.spec.policies.missed;
+        let plan = plan_due_firings(&schedule, state.cursor, now, missed_policy);
         let mut rows = Vec::new();
         let mut starts = Vec::new();
         let mut waits = Vec::new();
         let mut active = self.active.get(&id).map_or(0, Vec::len)
-            + self
-                .catch_ups
-                .get(&id)
-                .map_or(0, std::collections::VecDeque::len);
+            + self.catch_ups.get(&id).map_or(0, VecDeque::len);
         let mut has_waiting = self.waiting.contains_key(&id);
         let mut catch_ups = Vec::new();
-        for firing in firings {
-            match firing.action {
-                FiringAction::Skip(reason) => {
-                    rows.push(skipped_run(
-                        &job,
-                        RunReason::Schedule,
-                        firing.slot,
-                        now,
-                        reason,
-                    ));
+        let gap = plan.missed.map(|missed| {
+            let gap = MissedGap {
+                run_id: RunId::new(),
+                job_id: id,
+                gap_start: state.cursor,
+                noticed_at: now,
+                first_slot: missed.first,
+                last_slot: missed.last,
+                missed: missed.count,
+                counted_all: missed.counted_all,
+                cause: self.cause_of(missed.last),
+                policy: missed_policy.mode,
+                ran: missed.ran,
+            };
+            let mut row = skipped_run(
+                &job,
+                RunReason::Schedule,
+                missed.first,
+                now,
+                gap.describe(missed.covered_by),
+            );
+            row.id = gap.run_id;
+            rows.push(row);
+            gap
+        });
+        for firing in plan.runs {
+            if firing.reason == RunReason::CatchUp {
+                // Not subject to the overlap policy: queued behind each other (and behind a
+                // run still going), in order.
+                let run = queued_run(&job, RunReason::CatchUp, 1, None, firing.slot, now);
+                rows.push(run.clone());
+                catch_ups.push(Waiting {
+                    run,
+                    job: job.clone(),
+                });
+                active += 1;
+                continue;
+            }
+            let reason = firing.reason;
+            let run = queued_run(&job, reason, 1, None, firing.slot, now);
+            match decide(job.spec.policies.overlap, active, has_waiting) {
+                OverlapDecision::Start => {
+                    active += 1;
+                    starts.push((run.clone(), job.clone(), false));
+                    rows.push(run);
                 }
-                FiringAction::Run(RunReason::CatchUp) => {
-                    // Not subject to the overlap policy: queued behind each other (and behind
-                    // a run still going), in order.
-                    let run = queued_run(&job, RunReason::CatchUp, 1, None, firing.slot, now);
-                    rows.push(run.clone());
-                    catch_ups.push(Waiting {
-                        run,
+                OverlapDecision::ReplaceThenStart => {
+                    active += 1;
+                    starts.push((run.clone(), job.clone(), true));
+                    rows.push(run);
+                }
+                OverlapDecision::Wait => {
+                    has_waiting = true;
+                    waits.push(Waiting {
+                        run: run.clone(),
                         job: job.clone(),
                     });
-                    active += 1;
+                    rows.push(run);
                 }
-                FiringAction::Run(reason) => {
-                    let run = queued_run(&job, reason, 1, None, firing.slot, now);
-                    match decide(job.spec.policies.overlap, active, has_waiting) {
-                        OverlapDecision::Start => {
-                            active += 1;
-                            starts.push((run.clone(), job.clone(), false));
-                            rows.push(run);
-                        }
-                        OverlapDecision::ReplaceThenStart => {
-                            active += 1;
-                            starts.push((run.clone(), job.clone(), true));
-                            rows.push(run);
-                        }
-                        OverlapDecision::Wait => {
-                            has_waiting = true;
-                            waits.push(Waiting {
-                                run: run.clone(),
-                                job: job.clone(),
-                            });
-                            rows.push(run);
-                        }
-                        OverlapDecision::Skip(why) => {
-                            rows.push(skipped_run(&job, reason, firing.slot, now, why.into()));
-                        }
-                    }
+                OverlapDecision::Skip(why) => {
+                    rows.push(skipped_run(&job, reason, firing.slot, now, why.into()));
                 }
             }
         }
         Some(PlannedFirings {
             id,
             rows,
+            gap,
             // The next firing is stored with the cursor, so a start need not compile this.
             cursor: CursorUpdate {
                 job_id: id,
@@ -651,7 +808,7 @@ impl Scheduler {
     }
 
     /// A job's firings are stored: move its cursor on, announce the rows, start the runs.
-    fn firings_recorded(&mut self, p: PlannedFirings, now: DateTime<Utc>) {
+    fn firings_recorded(&mut self, p: PlannedFirings, now: DateTime<Utc>, start_at: DateTime<Utc>) {
         if let Some(state) = self.jobs.get_mut(&p.id) {
             state.cursor = now;
             state.fixed_time = Some(p.fixed_time);
@@ -673,7 +830,10 @@ impl Scheduler {
         }
         if !p.catch_ups.is_empty() {
             self.catch_ups.entry(p.id).or_default().extend(p.catch_ups);
-            if !self.active.contains_key(&p.id) {
+            if start_at > now {
+                self.catch_up_not_before.insert(p.id, start_at);
+                self.staggered.push(Reverse((start_at, p.id)));
+            } else if !self.active.contains_key(&p.id) {
                 self.start_next_catch_up(p.id);
             }
         }
@@ -685,8 +845,15 @@ impl Scheduler {
         }
     }
 
-    /// Starts the oldest catch-up run waiting for this job, if any; true when one started.
+    /// Starts the oldest catch-up run waiting for this job, if any and if its stagger has
+    /// passed; true when one started.
     fn start_next_catch_up(&mut self, id: JobId) -> bool {
+        if let Some(at) = self.catch_up_not_before.get(&id) {
+            if *at > self.clock.now() {
+                return false;
+            }
+            self.catch_up_not_before.remove(&id);
+        }
         let Some(queue) = self.catch_ups.get_mut(&id) else {
             return false;
         };
@@ -703,8 +870,25 @@ impl Scheduler {
         }
     }
 
+    /// Starts the catch-ups whose stagger has passed (of jobs with no run going).
+    fn start_staggered_catch_ups(&mut self, now: DateTime<Utc>) {
+        if self.paused || self.held {
+            return;
+        }
+        while let Some(Reverse((at, id))) = self.staggered.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.staggered.pop();
+            if self.catch_up_not_before.get(&id) == Some(&at) && !self.active.contains_key(&id) {
+                self.start_next_catch_up(id);
+            }
+        }
+    }
+
     /// Records the catch-up runs still waiting for a job as not started.
     async fn drop_catch_ups(&mut self, id: JobId, why: &str) {
+        self.catch_up_not_before.remove(&id);
         for waiting in self.catch_ups.remove(&id).unwrap_or_default() {
             self.finish_unstarted(&waiting.run, why).await;
         }
@@ -819,6 +1003,10 @@ impl Scheduler {
                 self.active.remove(&job.id);
             }
         }
+        let Some(outcome) = outcome else {
+            // Only at shutdown: the run never started and stays queued.
+            return;
+        };
         let now = self.clock.now();
         // Retries: a new attempt linked to the first, after the backoff.
         let retry = &job.spec.policies.retry;
@@ -945,19 +1133,8 @@ impl Scheduler {
                     .jobs
                     .get(&job.id)
                     .map_or(cursor, |s| s.cursor.max(cursor));
-                let id = job.id;
-                if !job.spec.enabled {
-                    self.drop_catch_ups(
-                        id,
-                        "the job was disabled before this catch-up run started",
-                    )
-                    .await;
-                } else if let Some(queue) = self.catch_ups.get_mut(&id) {
-                    // Catch-up runs not started yet run the job as it is now.
-                    for waiting in queue.iter_mut() {
-                        waiting.job = (*job).clone();
-                    }
-                }
+                // Runs waiting for the job run it as it is now, or end when it forbids them.
+                self.follow_edit(&job).await;
                 let computed = self.upsert(*job, cursor);
                 self.store_next_dues(computed.into_iter().collect());
                 let _ = ack.send(());
@@ -1025,10 +1202,16 @@ impl Scheduler {
                 jobs,
                 paused,
                 retention,
+                rearm,
                 ack,
             } => {
                 self.activate(jobs, paused, retention);
+                self.rearm_runs(rearm).await;
                 let _ = ack.send(());
+            }
+            Command::CheckZone => self.observe_zone(),
+            Command::SetStagger(stagger) => {
+                self.stagger = Duration::from_std(stagger).unwrap_or(Duration::zero());
             }
             Command::Hold { ack } => {
                 self.hold().await;
@@ -1127,12 +1310,45 @@ impl Scheduler {
         }
         self.paused = paused;
         if !paused && !self.held {
-            // Firings that fell inside the pause are dropped: schedules resume from now.
+            // Firings that fell inside the pause are dropped: schedules resume from now, and
+            // each job that missed firings gets one ledger entry for the pause.
             let now = self.clock.now();
             let mut updates = Vec::with_capacity(self.jobs.len());
             let mut classes = Vec::with_capacity(self.jobs.len());
+            let mut rows = Vec::new();
+            let mut gaps = Vec::new();
+            let zone = self.zone;
             for (id, state) in &self.jobs {
-                let schedule = compile(&state.job);
+                let schedule = compile(&state.job, zone);
+                if let Some(schedule) = &schedule
+                    && let Some(first) = schedule.next_after(state.cursor).filter(|t| *t <= now)
+                {
+                    let (missed, counted_all) =
+                        schedule.count_between(state.cursor, now, catchup::COUNT_LIMIT);
+                    let gap = MissedGap {
+                        run_id: RunId::new(),
+                        job_id: *id,
+                        gap_start: state.cursor,
+                        noticed_at: now,
+                        first_slot: first,
+                        last_slot: schedule.latest_at_or_before(now).unwrap_or(first),
+                        missed: missed.max(1),
+                        counted_all,
+                        cause: MissedCause::Paused,
+                        policy: state.job.spec.policies.missed.mode,
+                        ran: 0,
+                    };
+                    let mut row = skipped_run(
+                        &state.job,
+                        RunReason::Schedule,
+                        first,
+                        now,
+                        gap.describe(None),
+                    );
+                    row.id = gap.run_id;
+                    rows.push(row);
+                    gaps.push(gap);
+                }
                 updates.push(CursorUpdate {
                     job_id: *id,
                     cursor: now,
@@ -1140,7 +1356,10 @@ impl Scheduler {
                 });
                 classes.push(schedule.map(|s| s.is_fixed_time()));
             }
-            self.store.set_schedule_cursors(&updates).await?;
+            self.store.record_firings(&rows, &gaps, &updates).await?;
+            for row in &rows {
+                self.emit_run(row);
+            }
             for (update, class) in updates.iter().zip(classes) {
                 if let Some(state) = self.jobs.get_mut(&update.job_id) {
                     state.cursor = now;
@@ -1160,6 +1379,7 @@ impl Scheduler {
         self.held = false;
         self.store_next_due = true;
         self.paused = paused;
+        self.active_since = self.clock.now();
         self.retention = retention;
         let stored: HashSet<JobId> = jobs.iter().map(|j| j.job.id).collect();
         self.jobs.retain(|id, _| stored.contains(id));
@@ -1201,23 +1421,27 @@ impl Scheduler {
         }
     }
 
+    /// Quits. Runs going finish (or are cancelled with `cancel_running`) and are recorded.
+    /// Quitting while waiting for runs starts nothing more: the runs the scheduler had waiting
+    /// (retries, catch-ups, queue-one runs, runs waiting for a free slot) stay queued and are
+    /// handed to the next scheduler, which re-arms them; quitting with `cancel_running`
+    /// records them as cancelled.
     async fn shutdown(&mut self, cancel_running: bool) {
-        let ids: Vec<JobId> = self.catch_ups.keys().copied().collect();
-        for id in ids {
-            self.drop_catch_ups(id, "Sundial quit before this catch-up run started")
-                .await;
+        let mut left: Vec<Run> = Vec::new();
+        for (_, queue) in self.catch_ups.drain() {
+            left.extend(queue.into_iter().map(|w| w.run));
         }
-        let waiting: Vec<Waiting> = self.waiting.drain().map(|(_, w)| w).collect();
-        for w in waiting {
-            self.finish_unstarted(&w.run, "Sundial quit before this run started")
-                .await;
-        }
-        let retries: Vec<(Run, Job)> = self.pending_retries.drain().map(|(_, r)| r).collect();
-        for (run, _) in retries {
-            self.finish_unstarted(&run, "Sundial quit before this retry started")
-                .await;
-        }
+        self.catch_up_not_before.clear();
+        self.staggered.clear();
+        left.extend(self.waiting.drain().map(|(_, w)| w.run));
+        left.extend(self.pending_retries.drain().map(|(_, (run, _))| run));
+        self.retries.clear();
         if cancel_running {
+            for run in &left {
+                self.finish_unstarted(run, "cancelled: Sundial quit and cancelled its runs")
+                    .await;
+            }
+            left.clear();
             for token in self.cancels.values() {
                 token.cancel();
             }
@@ -1227,13 +1451,158 @@ impl Scheduler {
         // Record outcomes as runs end, without starting anything new.
         while !self.tracker.is_empty() || !self.finished_rx.is_empty() {
             tokio::select! {
-                Some(Finished { run, job, .. }) = self.finished_rx.recv() => {
+                Some(Finished { run, job, outcome }) = self.finished_rx.recv() => {
                     self.cancels.remove(&run.id);
                     if let Some(list) = self.active.get_mut(&job.id) {
                         list.retain(|id| *id != run.id);
                     }
+                    if outcome.is_none() {
+                        left.push(run);
+                    }
                 }
                 _ = self.tracker.wait() => {}
+            }
+        }
+        if left.is_empty() {
+            return;
+        }
+        let ids: Vec<RunId> = left.iter().map(|r| r.id).collect();
+        match self.store.release_queued_runs(&ids).await {
+            Ok(n) => tracing::info!(
+                count = n,
+                "runs waiting to start stay queued; the next scheduler starts them"
+            ),
+            Err(e) => tracing::error!(
+                error = %e,
+                "could not hand waiting runs to the next scheduler; they will be marked interrupted"
+            ),
+        }
+    }
+
+    /// Takes in the runs a scheduler before this one left waiting: retries wait for their
+    /// time, catch-ups run one after another, other queued runs start (under the cap). A run
+    /// whose job was disabled or deleted since, or whose retry policy no longer allows it,
+    /// is recorded as not started, with the reason.
+    async fn rearm_runs(&mut self, mut runs: Vec<Run>) {
+        if runs.is_empty() {
+            return;
+        }
+        runs.sort_by_key(|r| (r.scheduled_for, r.id));
+        let count = runs.len();
+        for mut run in runs {
+            let Some(job) = self.jobs.get(&run.job_id).map(|s| s.job.clone()) else {
+                self.finish_unstarted(
+                    &run,
+                    "not started: the job was disabled or deleted before it was due",
+                )
+                .await;
+                continue;
+            };
+            if run.job_revision != job.revision {
+                run.job_revision = job.revision;
+                if let Err(e) = self.store.set_run_revision(run.id, job.revision).await {
+                    tracing::warn!(run = %run.id, error = %e, "could not record a run's job revision");
+                }
+            }
+            match run.reason {
+                RunReason::Retry if run.attempt > job.spec.policies.retry.max_attempts => {
+                    let why = format!(
+                        "not started: the job's retry policy now allows {} attempts",
+                        job.spec.policies.retry.max_attempts
+                    );
+                    self.finish_unstarted(&run, &why).await;
+                }
+                RunReason::Retry => {
+                    self.retries.push(Reverse((run.scheduled_for, run.id)));
+                    self.pending_retries.insert(run.id, (run, job));
+                }
+                RunReason::CatchUp => {
+                    self.catch_ups
+                        .entry(job.id)
+                        .or_default()
+                        .push_back(Waiting { run, job });
+                }
+                _ => self.dispatch(run, job),
+            }
+        }
+        let ids: Vec<JobId> = self.catch_ups.keys().copied().collect();
+        for id in ids {
+            if !self.active.contains_key(&id) {
+                self.start_next_catch_up(id);
+            }
+        }
+        tracing::info!(
+            count,
+            "runs left waiting by the last scheduler are re-armed"
+        );
+    }
+
+    /// A job was edited or disabled: the runs waiting for it (retries, a queue-one run,
+    /// catch-ups) use the new definition, or end with a reason when it no longer allows them.
+    async fn follow_edit(&mut self, job: &Job) {
+        let why_disabled = "not started: the job was disabled before this run started";
+        let retries: Vec<RunId> = self
+            .pending_retries
+            .iter()
+            .filter(|(_, (run, _))| run.job_id == job.id)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut revised = Vec::new();
+        for id in retries {
+            let Some((run, _)) = self.pending_retries.get(&id) else {
+                continue;
+            };
+            let max = job.spec.policies.retry.max_attempts;
+            let why = if !job.spec.enabled {
+                Some(why_disabled.to_string())
+            } else if run.attempt > max {
+                Some(format!(
+                    "not started: the job's retry policy now allows {max} attempt{}",
+                    if max == 1 { "" } else { "s" }
+                ))
+            } else {
+                None
+            };
+            match why {
+                Some(why) => {
+                    if let Some((run, _)) = self.pending_retries.remove(&id) {
+                        self.finish_unstarted(&run, &why).await;
+                    }
+                }
+                None => {
+                    if let Some((run, waiting_job)) = self.pending_retries.get_mut(&id) {
+                        *waiting_job = job.clone();
+                        run.job_revision = job.revision;
+                        revised.push(run.id);
+                    }
+                }
+            }
+        }
+        if let Some(waiting) = self.waiting.get_mut(&job.id) {
+            if job.spec.enabled {
+                waiting.job = job.clone();
+                waiting.run.job_revision = job.revision;
+                revised.push(waiting.run.id);
+            } else if let Some(waiting) = self.waiting.remove(&job.id) {
+                self.finish_unstarted(&waiting.run, why_disabled).await;
+            }
+        }
+        if !job.spec.enabled {
+            self.drop_catch_ups(
+                job.id,
+                "the job was disabled before this catch-up run started",
+            )
+            .await;
+        } else if let Some(queue) = self.catch_ups.get_mut(&job.id) {
+            for waiting in queue.iter_mut() {
+                waiting.job = job.clone();
+                waiting.run.job_revision = job.revision;
+                revised.push(waiting.run.id);
+            }
+        }
+        for id in revised {
+            if let Err(e) = self.store.set_run_revision(id, job.revision).await {
+                tracing::warn!(run = %id, error = %e, "could not record a run's job revision");
             }
         }
     }
@@ -1262,8 +1631,8 @@ impl Scheduler {
 
 /// A timed job's schedule (None for manual and after-job triggers, or a stored trigger that no
 /// longer compiles, which is logged).
-fn compile(job: &Job) -> Option<Schedule> {
-    match Schedule::from_trigger(&job.spec.trigger, job.created_at) {
+fn compile(job: &Job, zone: Tz) -> Option<Schedule> {
+    match Schedule::from_trigger_in(&job.spec.trigger, job.created_at, zone) {
         Ok(Schedule::Never) => None,
         Ok(schedule) => Some(schedule),
         Err(e) => {
@@ -1284,17 +1653,27 @@ async fn execute_run(
     run: &Run,
     job: &Job,
     cancel: CancellationToken,
-) -> RunOutcome {
+) -> Option<RunOutcome> {
     let permit = tokio::select! {
-        permit = permits.acquire() => permit.ok(),
-        _ = cancel.cancelled() => None,
+        biased;
+        _ = cancel.cancelled() => Err(false),
+        // "Quit, waiting for runs" waits for the runs going, and starts none still waiting
+        // for a free slot: the scheduler's own stay queued for the next start; one asked for
+        // by hand is recorded as not started.
+        _ = ending.stopping.cancelled() => Err(true),
+        permit = permits.acquire() => permit.map_err(|_| false),
     };
     let outcome = match permit {
-        None => RunOutcome::with_status(
+        Err(true) if run.reason != RunReason::Manual => return None,
+        Err(true) => RunOutcome::with_status(
+            RunStatus::Cancelled,
+            Some("not started: Sundial quit while this run waited for a free slot".into()),
+        ),
+        Err(false) => RunOutcome::with_status(
             RunStatus::Cancelled,
             Some("cancelled while waiting for a free slot".into()),
         ),
-        Some(_permit) => {
+        Ok(_permit) => {
             // The run row already exists (queued). Recording the start is not waited for:
             // with many runs starting at once, each would otherwise start one database write
             // later than the one before it.
@@ -1348,7 +1727,7 @@ async fn execute_run(
         job_id: run.job_id,
         status: outcome.status,
     });
-    outcome
+    Some(outcome)
 }
 
 /// What a run task needs to record how its run ended besides the store.

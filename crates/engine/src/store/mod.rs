@@ -21,13 +21,15 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::domain::{Job, JobId, JobSpec, Run, RunId, RunReason, RunStatus};
+use crate::domain::{Job, JobId, JobSpec, MissedGap, Run, RunId, RunReason, RunStatus};
 use crate::executor::RunOutcome;
 use crate::host::ProcessIdentity;
 
 mod changes;
+mod missed;
 use changes::note;
 pub use changes::{Change, ChangeBatch, ChangeKind};
+pub use missed::MissedFilter;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
@@ -573,9 +575,15 @@ impl Store {
 
     // ----- runs -------------------------------------------------------------------------
 
-    /// Records runs (of any status) and moves schedule cursors in one transaction, so a crash
-    /// can neither lose a firing nor record it twice.
-    pub async fn record_firings(&self, runs: &[Run], cursors: &[CursorUpdate]) -> StoreResult<()> {
+    /// Records runs (of any status), the ledger entries of missed firings (each with its run
+    /// row among `runs`) and moves schedule cursors in one transaction, so a crash can neither
+    /// lose a firing nor record it twice.
+    pub async fn record_firings(
+        &self,
+        runs: &[Run],
+        gaps: &[MissedGap],
+        cursors: &[CursorUpdate],
+    ) -> StoreResult<()> {
         self.held(async {
             let fence = self.fence.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let mut conn = self.writer().await;
@@ -592,6 +600,9 @@ impl Store {
             for run in runs {
                 insert_run(&mut tx, run, &self.owner).await?;
                 note_run(&mut tx, self.origin, run.id, run.job_id, run.status).await?;
+            }
+            for gap in gaps {
+                missed::insert_gap(&mut tx, gap).await?;
             }
             for c in cursors {
                 set_cursor(&mut tx, c).await?;

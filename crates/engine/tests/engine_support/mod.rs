@@ -27,6 +27,8 @@ pub enum Behaviour {
 #[derive(Debug, Clone)]
 pub struct Execution {
     pub run: Run,
+    /// The job as the executor was given it (the definition the run used).
+    pub job: sundial_engine::domain::Job,
     pub job_name: String,
     /// The wall clock when the executor was called.
     pub started_at: DateTime<Utc>,
@@ -80,6 +82,7 @@ impl Executor for ScriptedExecutor {
             .unwrap_or(Behaviour::Succeed);
         self.executions.lock().unwrap().push(Execution {
             run: request.run.clone(),
+            job: request.job.clone(),
             job_name: name,
             started_at: self.clock.now(),
         });
@@ -106,6 +109,8 @@ pub struct Harness {
     pub executor: ScriptedExecutor,
     pub engine: Engine,
     pub max_parallel: usize,
+    /// Applied to the engine's configuration at each start.
+    pub configure: fn(&mut EngineConfig),
 }
 
 impl Harness {
@@ -116,15 +121,26 @@ impl Harness {
     }
 
     pub async fn start_with(start: &str, max_parallel: usize) -> Harness {
+        Self::start_configured(start, max_parallel, |_| {}).await
+    }
+
+    /// As [`Harness::start_with`], with `configure` applied to the configuration (at this
+    /// start and every restart).
+    pub async fn start_configured(
+        start: &str,
+        max_parallel: usize,
+        configure: fn(&mut EngineConfig),
+    ) -> Harness {
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let dir = tempfile::tempdir().unwrap();
         let clock = FakeClock::new(at(start));
         let executor = ScriptedExecutor::new(clock.clone());
-        let engine = start_engine(
+        let engine = start_engine_configured(
             dir.path().join("sundial.db"),
             &clock,
             &executor,
             max_parallel,
+            configure,
         )
         .await;
         Harness {
@@ -133,6 +149,7 @@ impl Harness {
             executor,
             engine,
             max_parallel,
+            configure,
         }
     }
 
@@ -143,11 +160,18 @@ impl Harness {
     /// A clean quit and a new start on the same database and clock.
     pub async fn restart(&mut self) {
         self.engine.shutdown(false).await;
-        self.engine = start_engine(
+        self.start_again().await;
+    }
+
+    /// A new engine on the same database and clock (after a shutdown, or a crash simulated
+    /// by leaving the old engine be).
+    pub async fn start_again(&mut self) {
+        self.engine = start_engine_configured(
             self.db_path(),
             &self.clock,
             &self.executor,
             self.max_parallel,
+            self.configure,
         )
         .await;
     }
@@ -176,6 +200,24 @@ impl Harness {
         runs
     }
 
+    /// The job's missed-run ledger, oldest first.
+    pub async fn gaps_of(
+        &self,
+        job: &sundial_engine::domain::Job,
+    ) -> Vec<sundial_engine::domain::MissedGap> {
+        let mut gaps = self
+            .engine
+            .missed_gaps(&sundial_engine::store::MissedFilter {
+                job_id: Some(job.id),
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        gaps.reverse();
+        gaps
+    }
+
     pub async fn all_runs(&self) -> Vec<Run> {
         let mut runs = self
             .engine
@@ -196,9 +238,20 @@ pub async fn start_engine(
     executor: &ScriptedExecutor,
     max_parallel: usize,
 ) -> Engine {
+    start_engine_configured(db, clock, executor, max_parallel, |_| {}).await
+}
+
+pub async fn start_engine_configured(
+    db: PathBuf,
+    clock: &FakeClock,
+    executor: &ScriptedExecutor,
+    max_parallel: usize,
+    configure: fn(&mut EngineConfig),
+) -> Engine {
     let mut config = EngineConfig::new(db);
     config.max_parallel = max_parallel;
     config.hold_paused_clock = true;
+    configure(&mut config);
     Engine::start(config, Arc::new(clock.clone()), Arc::new(executor.clone()))
         .await
         .unwrap()

@@ -120,6 +120,7 @@ describe("settings", () => {
 
     fireEvent.change(screen.getByTestId("settings-max-parallel"), { target: { value: "8" } });
     fireEvent.change(input("Output cap per run"), { target: { value: " 512 " } });
+    fireEvent.change(input("Catch-up spacing after a sleep"), { target: { value: "0" } });
     fireEvent.change(input("Runs kept per job"), { target: { value: "250" } });
     fireEvent.click(screen.getByTestId("settings-keep_days-unlimited"));
     fireEvent.change(input("Days of application log kept"), { target: { value: "30" } });
@@ -137,6 +138,7 @@ describe("settings", () => {
       max_parallel: 8,
       max_log_mib: 512,
       theme: "system",
+      catch_up_stagger_secs: 0,
     };
     expect(updateSettings).toHaveBeenCalledTimes(1);
     expect(updateSettings).toHaveBeenCalledWith(expected);

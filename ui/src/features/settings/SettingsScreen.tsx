@@ -26,8 +26,8 @@ import {
 import { useAutostart, useRetention, useSetAutostart, useSettings } from "./queries";
 
 /** Fields in screen order: the first invalid one gets the focus on Save. */
-const FIELD_ORDER: FieldName[] = ["max_parallel", "max_log_mib", "keep_runs", "keep_days", "app_log_days", "notifications", "quit_behaviour", "theme"];
-const SETTINGS_FIELDS: FieldName[] = ["max_parallel", "max_log_mib", "app_log_days", "notifications", "quit_behaviour", "theme"];
+const FIELD_ORDER: FieldName[] = ["max_parallel", "max_log_mib", "catch_up_stagger_secs", "keep_runs", "keep_days", "app_log_days", "notifications", "quit_behaviour", "theme"];
+const SETTINGS_FIELDS: FieldName[] = ["max_parallel", "max_log_mib", "catch_up_stagger_secs", "app_log_days", "notifications", "quit_behaviour", "theme"];
 const RETENTION_FIELDS: FieldName[] = ["keep_runs", "keep_runs_unlimited", "keep_days", "keep_days_unlimited"];
 
 /** `record` without the given keys. */
@@ -359,6 +359,15 @@ function SettingsForm({ settings, retention }: { settings: Settings; retention: 
               error={errorOf("max_log_mib")}
               onChange={(v) => set({ max_log_mib: v })}
               testId="settings-max-log-mib"
+            />
+            <NumberInput
+              id={fieldId("catch_up_stagger_secs")}
+              name="catch_up_stagger_secs"
+              hint="After a sleep, jobs that missed runs catch up this many seconds apart instead of all at once (0: together). Applies at once."
+              value={values.catch_up_stagger_secs}
+              error={errorOf("catch_up_stagger_secs")}
+              onChange={(v) => set({ catch_up_stagger_secs: v })}
+              testId="settings-catch-up-stagger"
             />
           </Section>
 

@@ -8,6 +8,7 @@ import type { Theme } from "../../bindings/Theme";
 export interface FormValues {
   max_parallel: string;
   max_log_mib: string;
+  catch_up_stagger_secs: string;
   keep_runs: string;
   keep_runs_unlimited: boolean;
   keep_days: string;
@@ -35,6 +36,7 @@ interface NumberField {
 export const NUMBER_FIELDS = {
   max_parallel: { label: "Parallel runs", min: 1, max: 64, unit: "runs" },
   max_log_mib: { label: "Output cap per run", min: 1, max: 65_536, unit: "MiB" },
+  catch_up_stagger_secs: { label: "Catch-up spacing after a sleep", min: 0, max: 600, unit: "seconds" },
   keep_runs: { label: "Runs kept per job", min: 1, max: 4_294_967_295, unit: "runs" },
   keep_days: { label: "Days of history kept", min: 1, max: 36_500, unit: "days" },
   app_log_days: { label: "Days of application log kept", min: 1, max: 365, unit: "days" },
@@ -46,6 +48,7 @@ export function toForm(settings: Settings, retention: RetentionPolicy): FormValu
   return {
     max_parallel: String(settings.max_parallel),
     max_log_mib: String(settings.max_log_mib),
+    catch_up_stagger_secs: String(settings.catch_up_stagger_secs),
     keep_runs: retention.keep_runs === null ? "" : String(retention.keep_runs),
     keep_runs_unlimited: retention.keep_runs === null,
     keep_days: retention.keep_days === null ? "" : String(retention.keep_days),
@@ -88,6 +91,7 @@ export function toSettings(values: FormValues, loaded: Settings): Settings {
     ...loaded,
     max_parallel: Number(values.max_parallel.trim()),
     max_log_mib: Number(values.max_log_mib.trim()),
+    catch_up_stagger_secs: Number(values.catch_up_stagger_secs.trim()),
     app_log_days: Number(values.app_log_days.trim()),
     notifications: values.notifications,
     quit_behaviour: values.quit_behaviour,
@@ -106,6 +110,7 @@ export function sameSettings(a: Settings, b: Settings): boolean {
   return (
     a.max_parallel === b.max_parallel &&
     a.max_log_mib === b.max_log_mib &&
+    a.catch_up_stagger_secs === b.catch_up_stagger_secs &&
     a.app_log_days === b.app_log_days &&
     a.notifications === b.notifications &&
     a.quit_behaviour === b.quit_behaviour &&
@@ -121,6 +126,6 @@ export function sameRetention(a: RetentionPolicy, b: RetentionPolicy): boolean {
  * "retention.keep_runs"); undefined when the form has no such field. */
 export function formField(engineField: string): FieldName | undefined {
   const name = engineField.split(".").at(-1) ?? engineField;
-  const fields: FieldName[] = ["max_parallel", "max_log_mib", "keep_runs", "keep_days", "app_log_days", "notifications", "quit_behaviour", "theme"];
+  const fields: FieldName[] = ["max_parallel", "max_log_mib", "catch_up_stagger_secs", "keep_runs", "keep_days", "app_log_days", "notifications", "quit_behaviour", "theme"];
   return fields.find((f) => f === name);
 }
