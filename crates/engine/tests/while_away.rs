@@ -505,3 +505,43 @@ fn a_slot_finer_than_a_millisecond_is_not_after_the_stored_cursor_of_its_firing(
         );
     }
 }
+
+mod cli_support;
+
+#[tokio::test(start_paused = true)]
+async fn sundialctl_lists_the_ledger_entry_of_a_night_asleep() {
+    let h = Harness::start("2024-03-01T22:00:30Z").await;
+    h.engine
+        .create_job(spec("every-minute", cron("* * * * *", "UTC"), json!(null)))
+        .await
+        .unwrap();
+    h.advance_secs(60).await;
+    h.clock.suspend(ChronoDuration::hours(8));
+    h.advance_secs(5).await;
+    h.engine.shutdown(false).await;
+    let data = h.dir.path().to_path_buf();
+    let (text, entries) = tokio::task::spawn_blocking(move || {
+        (
+            cli_support::ok(&data, &["runs", "missed"]),
+            cli_support::json(&data, &["runs", "missed", "--job", "every-minute"]),
+        )
+    })
+    .await
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one entry: {text}");
+    for column in [
+        "every-minute",
+        "479",
+        "2024-03-01T22:02:00Z",
+        "2024-03-02T06:00:00Z",
+        "asleep",
+        "skipped",
+    ] {
+        assert!(lines[1].contains(column), "{column:?} in {:?}", lines[1]);
+    }
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["missed"], 479);
+    assert_eq!(entries[0]["cause"], "asleep");
+}

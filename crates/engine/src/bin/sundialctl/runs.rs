@@ -1,10 +1,10 @@
-//! `sundialctl runs list`.
+//! `sundialctl runs list` and `sundialctl runs missed`.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
 use std::str::FromStr;
 use sundial_engine::domain::RunStatus;
-use sundial_engine::store::RunFilter;
+use sundial_engine::store::{MissedFilter, RunFilter};
 
 use crate::cli::Failure;
 use crate::context::{Context, engine_failure, find_job};
@@ -21,6 +21,17 @@ pub enum RunsCommand {
         #[arg(long)]
         status: Vec<String>,
         /// At most this many runs (1 to 10000).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// The missed-run ledger, newest first: one entry per job per gap (a sleep, Sundial not
+    /// running, a clock change, a pause), with how many firings were missed and what the job's
+    /// missed-run policy did.
+    Missed {
+        /// Only this job's entries (id or name).
+        #[arg(long)]
+        job: Option<String>,
+        /// At most this many entries (1 to 10000).
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
@@ -51,7 +62,10 @@ fn fmt_resources(cpu_ms: Option<u64>, peak: Option<u64>) -> String {
 }
 
 pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
-    let RunsCommand::List { job, status, limit } = cmd;
+    let (job, status, limit) = match cmd {
+        RunsCommand::List { job, status, limit } => (job, status, limit),
+        RunsCommand::Missed { job, limit } => return missed(ctx, job, limit).await,
+    };
     if limit == 0 || limit > 10_000 {
         return Err(Failure::BadInput(format!(
             "--limit {limit}: must be from 1 to 10000"
@@ -67,22 +81,7 @@ pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
     }
     let engine = ctx.engine().await?;
     let result = async {
-        let (job_id, names) = match &job {
-            Some(which) => {
-                let job = find_job(&engine, which).await?;
-                (Some(job.id), vec![(job.id, job.spec.name)])
-            }
-            None => (
-                None,
-                engine
-                    .list_jobs()
-                    .await
-                    .map_err(engine_failure)?
-                    .into_iter()
-                    .map(|j| (j.id, j.spec.name))
-                    .collect(),
-            ),
-        };
+        let (job_id, names) = jobs_shown(&engine, &job).await?;
         let runs = engine
             .list_runs(&RunFilter {
                 job_id,
@@ -125,6 +124,94 @@ pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
                         .map(|c| c.to_string())
                         .or(r.http_status.map(|s| format!("HTTP {s}")))
                         .unwrap_or_else(|| "-".into())
+                ));
+            }
+            out
+        }))
+    }
+    .await;
+    engine.shutdown(false).await;
+    result
+}
+
+/// The job filter and the names of the jobs shown.
+async fn jobs_shown(
+    engine: &sundial_engine::Engine,
+    job: &Option<String>,
+) -> Result<
+    (
+        Option<sundial_engine::domain::JobId>,
+        Vec<(sundial_engine::domain::JobId, String)>,
+    ),
+    Failure,
+> {
+    Ok(match job {
+        Some(which) => {
+            let job = find_job(engine, which).await?;
+            (Some(job.id), vec![(job.id, job.spec.name)])
+        }
+        None => (
+            None,
+            engine
+                .list_jobs()
+                .await
+                .map_err(engine_failure)?
+                .into_iter()
+                .map(|j| (j.id, j.spec.name))
+                .collect(),
+        ),
+    })
+}
+
+async fn missed(ctx: &Context, job: Option<String>, limit: u32) -> Result<String, Failure> {
+    if limit == 0 || limit > 10_000 {
+        return Err(Failure::BadInput(format!(
+            "--limit {limit}: must be from 1 to 10000"
+        )));
+    }
+    let engine = ctx.engine().await?;
+    let result = async {
+        let (job_id, names) = jobs_shown(&engine, &job).await?;
+        let gaps = engine
+            .missed_gaps(&MissedFilter {
+                job_id,
+                limit,
+                ..Default::default()
+            })
+            .await
+            .map_err(engine_failure)?;
+        Ok(ctx.output(&gaps, || {
+            if gaps.is_empty() {
+                return "no missed firings\n".into();
+            }
+            let mut out = format!(
+                "{:<20}  {:<24}  {:>7}  {:<20}  {:<20}  {:<13}  {}\n",
+                "NOTICED", "JOB", "MISSED", "FIRST", "LAST", "WHY", "DONE"
+            );
+            for g in &gaps {
+                let name = names
+                    .iter()
+                    .find(|(id, _)| *id == g.job_id)
+                    .map_or_else(|| g.job_id.to_string(), |(_, n)| n.clone());
+                let count = if g.counted_all {
+                    g.missed.to_string()
+                } else {
+                    format!(">{}", g.missed)
+                };
+                let done = match g.ran {
+                    0 => "skipped".to_string(),
+                    1 => "ran once".to_string(),
+                    n => format!("ran {n}"),
+                };
+                out.push_str(&format!(
+                    "{:<20}  {:<24}  {:>7}  {:<20}  {:<20}  {:<13}  {}\n",
+                    fmt_time(Some(g.noticed_at)),
+                    name,
+                    count,
+                    fmt_time(Some(g.first_slot)),
+                    fmt_time(Some(g.last_slot)),
+                    g.cause.as_str(),
+                    done
                 ));
             }
             out
