@@ -100,12 +100,13 @@ impl Default for MissedRunPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum MissedRunMode {
-    /// Record every missed firing as skipped.
+    /// Run none of the missed firings (the ledger records them).
     Skip,
-    /// Run once for the most recent missed firing; record the others as skipped.
+    /// Run once for the most recent missed firing (none if an on-time run is due anyway).
     #[default]
     RunOnce,
-    /// Run the missed firings (at most `max_catch_up`, most recent first kept).
+    /// Run the missed firings one after another, in order (at most `max_catch_up`, the most
+    /// recent ones).
     RunAll,
 }
 
