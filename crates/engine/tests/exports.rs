@@ -109,6 +109,11 @@ fn tricky_jobs(workdir: &Path) -> Vec<Job> {
             sh("true", None, Vec::new()),
             Trigger::Manual,
         )),
+        job_with(spec(
+            "at login",
+            sh("true", None, Vec::new()),
+            Trigger::AtStart { delay_secs: 90 },
+        )),
     ]
 }
 
@@ -125,6 +130,13 @@ fn systemd_units_pass_systemd_analyze_verify() {
     let service = content(&t.files, "sundial-quoting-100-of-home-q.service");
     let lines: Vec<&str> = service.lines().collect();
     let escaped_dir = workdir.to_str().unwrap().replace('%', "%%");
+    // "At start" is a timer counting from the user's login.
+    let at_login = content(&t.files, "sundial-at-login.timer");
+    assert!(
+        at_login.lines().any(|l| l == "OnStartupSec=90"),
+        "{at_login}"
+    );
+    assert!(!at_login.contains("OnCalendar="), "{at_login}");
     for line in [
         "Description=Sundial job: Quoting: 100%% of $HOME \\ \"q\"".to_string(),
         format!("WorkingDirectory={escaped_dir}"),
@@ -151,8 +163,8 @@ fn systemd_units_pass_systemd_analyze_verify() {
     }
     assert_eq!(
         paths.len(),
-        11,
-        "5 services and timers and a manual service"
+        13,
+        "6 services and timers and a manual service"
     );
     let out = Command::new("systemd-analyze")
         .args(["verify", "--man=no", "--recursive-errors=no"])
@@ -521,5 +533,5 @@ fn every_cron_job_deserializes_into_the_typed_cron_job_with_a_valid_name() {
     );
     assert_eq!(env[1].value.as_deref(), Some("line one\nline two\ttab"));
     let refused: Vec<&str> = t.untranslatable.iter().map(|u| u.job.as_str()).collect();
-    assert_eq!(refused, ["every 10 seconds", "once", "manual"]);
+    assert_eq!(refused, ["every 10 seconds", "once", "manual", "at login"]);
 }

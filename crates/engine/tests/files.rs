@@ -714,18 +714,17 @@ not a job line
     assert_eq!(reason(1).0, SkipKind::Comment);
     assert_eq!(reason(7).0, SkipKind::Blank);
     assert!(reason(4).1.contains("MAILTO") && reason(4).1.contains("run log"));
-    let (kind, why) = reason(9);
-    assert_eq!(kind, SkipKind::Unsupported);
-    assert!(
-        why.contains("@reboot has no Sundial equivalent yet"),
-        "{why}"
-    );
     assert_eq!(reason(10).0, SkipKind::Invalid);
     assert_eq!(reason(13).0, SkipKind::Invalid);
     assert!(reason(13).1.contains("61"), "{:?}", reason(13));
     assert_eq!(reason(14).0, SkipKind::Invalid);
 
     let job = |line: usize| import.jobs.iter().find(|j| j.line == line).unwrap();
+    assert_eq!(
+        job(9).spec.trigger,
+        sundial_engine::domain::Trigger::AtStart { delay_secs: 0 },
+        "@reboot runs when Sundial starts"
+    );
     let daily = job(8);
     assert_eq!(daily.spec.trigger, cron("@daily", Some("Europe/Riga")));
     assert_eq!(script_of(&daily.spec), ("bash", "/usr/bin/backup"));
@@ -753,7 +752,7 @@ not a job line
         cron("0 0 31 2 *", Some("Europe/Riga"))
     );
     assert_eq!(script_of(&job(15).spec).1, "date +%Y-%m-%d > /tmp/today");
-    assert_eq!(import.jobs.len(), 4);
+    assert_eq!(import.jobs.len(), 5);
 
     assert_eq!(
         split_percent("a\\%b%c%d"),

@@ -545,3 +545,171 @@ async fn sundialctl_lists_the_ledger_entry_of_a_night_asleep() {
     assert_eq!(entries[0]["missed"], 479);
     assert_eq!(entries[0]["cause"], "asleep");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_at_start_job_runs_its_delay_after_each_start_and_not_otherwise() {
+    let mut h = Harness::start("2024-01-01T08:00:00Z").await;
+    let job = h
+        .engine
+        .create_job(spec(
+            "at-login",
+            json!({"type": "at_start", "delay_secs": 30}),
+            json!(null),
+        ))
+        .await
+        .unwrap();
+    h.advance_secs(120).await;
+    assert!(
+        h.executor.executions().is_empty(),
+        "created while running: it waits for the next start"
+    );
+    h.restart().await; // 08:02
+    let started = h.engine.now();
+    h.advance_secs(60).await;
+    let runs = h.executor.executions_of("at-login");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].started_at, started + ChronoDuration::seconds(30));
+    assert_eq!(
+        runs[0].run.scheduled_for,
+        started + ChronoDuration::seconds(30)
+    );
+    h.advance_secs(3600).await;
+    assert_eq!(
+        h.executor.executions_of("at-login").len(),
+        1,
+        "once per start"
+    );
+    // Disabled: a start does nothing.
+    h.engine.set_enabled(job.id, false).await.unwrap();
+    h.restart().await;
+    h.advance_secs(60).await;
+    assert_eq!(h.executor.executions_of("at-login").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_on_wake_job_runs_after_a_sleep_but_not_after_a_clock_change() {
+    let h = Harness::start("2024-01-01T08:00:00Z").await;
+    h.engine
+        .create_job(spec(
+            "after-wake",
+            json!({"type": "on_wake", "delay_secs": 10}),
+            json!(null),
+        ))
+        .await
+        .unwrap();
+    h.advance_secs(60).await;
+    h.clock.jump(ChronoDuration::hours(1)); // the clock set forward while awake
+    h.advance_secs(60).await;
+    assert!(
+        h.executor.executions().is_empty(),
+        "a clock change is not a wake"
+    );
+    h.clock.suspend(ChronoDuration::hours(2));
+    h.advance_secs(60).await;
+    let runs = h.executor.executions_of("after-wake");
+    assert_eq!(runs.len(), 1, "one run per wake");
+    let woke = runs[0].run.scheduled_for - ChronoDuration::seconds(10);
+    assert!(
+        woke >= at("2024-01-01T11:02:00Z") && woke < at("2024-01-01T11:02:05Z"),
+        "10 s after the wake was noticed: {woke}"
+    );
+    assert_eq!(runs[0].started_at, runs[0].run.scheduled_for);
+    // While paused, a wake is recorded as skipped.
+    h.engine.pause().await.unwrap();
+    h.clock.suspend(ChronoDuration::hours(1));
+    h.advance_secs(60).await;
+    let job = h.engine.list_jobs().await.unwrap().remove(0);
+    let skipped: Vec<_> = h
+        .runs_of(&job)
+        .await
+        .into_iter()
+        .filter(|r| r.status == RunStatus::Skipped)
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0].error.as_deref().unwrap().contains("paused"));
+    assert_eq!(h.executor.executions_of("after-wake").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_trigger_delay_over_a_day_is_a_field_error() {
+    let h = Harness::start("2024-01-01T08:00:00Z").await;
+    let e = h
+        .engine
+        .create_job(spec(
+            "late",
+            json!({"type": "on_wake", "delay_secs": 86_401}),
+            json!(null),
+        ))
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("trigger.delay_secs"), "{text}");
+    assert!(text.contains("from 0 to 86400 seconds"), "{text}");
+    assert!(
+        h.engine.list_jobs().await.unwrap().is_empty(),
+        "nothing was created"
+    );
+}
+
+#[test]
+fn sundialctl_adds_at_start_and_on_wake_jobs_and_refuses_a_delay_over_a_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    cli_support::ok(
+        data,
+        &[
+            "jobs",
+            "add",
+            "--name",
+            "sync",
+            "--command",
+            "true",
+            "--on-wake",
+            "30",
+        ],
+    );
+    cli_support::ok(
+        data,
+        &[
+            "jobs",
+            "add",
+            "--name",
+            "agent",
+            "--command",
+            "true",
+            "--at-start",
+        ],
+    );
+    let list = cli_support::ok(data, &["jobs", "list"]);
+    assert!(
+        list.contains("When the computer wakes from sleep, 30 s later"),
+        "{list}"
+    );
+    assert!(list.contains("When Sundial starts"), "{list}");
+    let shown = cli_support::json(data, &["jobs", "show", "agent"]);
+    assert_eq!(
+        shown["trigger"],
+        json!({"type": "at_start", "delay_secs": 0})
+    );
+    let refused = cli_support::ctl(
+        data,
+        &[
+            "jobs",
+            "add",
+            "--name",
+            "overdue",
+            "--command",
+            "true",
+            "--on-wake",
+            "90000",
+        ],
+    );
+    assert_ne!(refused.code, 0);
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(
+        said.contains("trigger.delay_secs: must be from 0 to 86400 seconds"),
+        "{}",
+        said
+    );
+    assert!(!cli_support::ok(data, &["jobs", "list"]).contains("overdue"));
+}

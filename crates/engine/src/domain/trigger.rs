@@ -30,7 +30,23 @@ pub enum Trigger {
     Manual,
     /// When another job's run ends with a matching outcome.
     AfterJob { job_id: JobId, on: ChainOn },
+    /// When Sundial's scheduler starts (the app at login with start-at-login on, or the
+    /// daemon at boot), `delay_secs` later. Crontab's `@reboot`.
+    AtStart {
+        #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        delay_secs: u64,
+    },
+    /// When the computer wakes from sleep, `delay_secs` later.
+    OnWake {
+        #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        delay_secs: u64,
+    },
 }
+
+/// The longest delay of an at-start or on-wake trigger: a day.
+pub const EVENT_DELAY_MAX_SECS: u64 = 86_400;
 
 impl Trigger {
     /// Triggers that fire on the wall clock (and so can be missed while asleep).
@@ -39,6 +55,14 @@ impl Trigger {
             self,
             Trigger::Cron { .. } | Trigger::Interval { .. } | Trigger::Once { .. }
         )
+    }
+
+    /// The delay of an at-start or on-wake trigger (None for other triggers).
+    pub fn event_delay(&self) -> Option<u64> {
+        match self {
+            Trigger::AtStart { delay_secs } | Trigger::OnWake { delay_secs } => Some(*delay_secs),
+            _ => None,
+        }
     }
 }
 

@@ -354,6 +354,17 @@ fn validate_trigger(
                 errors.push("trigger.at", format!("{} is in the past", at.to_rfc3339()));
             }
         }
+        Trigger::AtStart { delay_secs } | Trigger::OnWake { delay_secs } => {
+            if *delay_secs > crate::domain::trigger::EVENT_DELAY_MAX_SECS {
+                errors.push(
+                    "trigger.delay_secs",
+                    format!(
+                        "must be from 0 to {} seconds (a day); {delay_secs} is longer",
+                        crate::domain::trigger::EVENT_DELAY_MAX_SECS
+                    ),
+                );
+            }
+        }
         Trigger::Manual | Trigger::AfterJob { .. } => {}
     }
 }

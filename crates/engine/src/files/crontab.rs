@@ -214,17 +214,15 @@ pub fn parse_crontab(text: &str, flavor: CrontabFlavor, options: &CrontabOptions
             skip(SkipKind::Variable, reason);
             continue;
         }
-        // Time fields: an @ macro or five fields.
+        // Time fields: an @ macro or five fields. `@reboot` runs when Sundial starts.
+        let mut at_start = false;
         let (expr, rest) = if line.starts_with('@') {
             let (fields, rest) = take_fields(line, 1).unwrap_or((vec![line], ""));
             let word = fields[0].to_ascii_lowercase();
             match word.as_str() {
                 "@reboot" => {
-                    skip(
-                        SkipKind::Unsupported,
-                        "@reboot has no Sundial equivalent yet (jobs run on a schedule, on demand or after another job)".into(),
-                    );
-                    continue;
+                    at_start = true;
+                    (word, rest)
                 }
                 "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight"
                 | "@hourly" => (word, rest),
@@ -251,7 +249,7 @@ pub fn parse_crontab(text: &str, flavor: CrontabFlavor, options: &CrontabOptions
                 }
             }
         };
-        if let Err(e) = CronSchedule::parse(&expr) {
+        if !at_start && let Err(e) = CronSchedule::parse(&expr) {
             skip(SkipKind::Invalid, format!("time fields {expr:?}: {e}"));
             continue;
         }
@@ -310,9 +308,13 @@ pub fn parse_crontab(text: &str, flavor: CrontabFlavor, options: &CrontabOptions
                 working_dir: home.clone(),
                 env: env.clone(),
             }),
-            trigger: Trigger::Cron {
-                expr,
-                timezone: zone.clone(),
+            trigger: if at_start {
+                Trigger::AtStart { delay_secs: 0 }
+            } else {
+                Trigger::Cron {
+                    expr,
+                    timezone: zone.clone(),
+                }
             },
             policies: Default::default(),
         };

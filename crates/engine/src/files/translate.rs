@@ -648,6 +648,15 @@ pub fn to_systemd(jobs: &[Job], include_secrets: bool) -> Translation {
             },
             Trigger::Once { at } => Some(vec![format!("{} UTC", at.format("%Y-%m-%d %H:%M:%S"))]),
             Trigger::Manual => None,
+            // A user timer's OnStartupSec= counts from the user's service manager start, that
+            // is the login, as Sundial's start at login does.
+            Trigger::AtStart { delay_secs } => {
+                Some(vec![format!("OnStartupSec={}", (*delay_secs).max(1))])
+            }
+            Trigger::OnWake { .. } => {
+                refuse(&mut out, "on-wake triggers have no systemd timer equivalent (a unit WantedBy=sleep.target runs before the sleep, not after)".into());
+                continue;
+            }
             Trigger::Interval {
                 every,
                 unit,
@@ -732,11 +741,17 @@ pub fn to_systemd(jobs: &[Job], include_secrets: bool) -> Translation {
         ));
         timer.push_str("\n[Timer]\n");
         for c in &calendars {
-            timer.push_str(&format!("OnCalendar={c}\n"));
+            if c.starts_with("OnStartupSec=") {
+                timer.push_str(&format!("{c}\n"));
+            } else {
+                timer.push_str(&format!("OnCalendar={c}\n"));
+            }
         }
         timer.push_str("AccuracySec=1s\n");
-        let persistent = spec.policies.missed.mode != MissedRunMode::Skip;
-        timer.push_str(&format!("Persistent={persistent}\n"));
+        if spec.trigger.is_timed() {
+            let persistent = spec.policies.missed.mode != MissedRunMode::Skip;
+            timer.push_str(&format!("Persistent={persistent}\n"));
+        }
         timer.push_str(&format!("Unit={unit}.service\n"));
         timer.push_str("\n[Install]\nWantedBy=timers.target\n");
         out.files.push(OutputFile {
@@ -883,6 +898,8 @@ pub fn to_kubernetes(jobs: &[Job], options: &KubernetesOptions) -> Translation {
                         match other {
                             Trigger::Once { .. } => "once at an instant",
                             Trigger::Manual => "manual",
+                            Trigger::AtStart { .. } => "at Sundial's start",
+                            Trigger::OnWake { .. } => "on wake",
                             Trigger::AfterJob { .. } => "after another job",
                             Trigger::Cron { .. } | Trigger::Interval { .. } => "a schedule",
                         }

@@ -237,7 +237,10 @@ impl Schedule {
                 }
             }
             Trigger::Once { at } => Schedule::Once { at: whole_ms(*at) },
-            Trigger::Manual | Trigger::AfterJob { .. } => Schedule::Never,
+            Trigger::Manual
+            | Trigger::AfterJob { .. }
+            | Trigger::AtStart { .. }
+            | Trigger::OnWake { .. } => Schedule::Never,
         })
     }
 
@@ -458,6 +461,15 @@ pub fn describe_trigger(trigger: &Trigger, upstream_name: Option<&str>) -> Strin
         }
         Trigger::Once { at } => format!("Once, at {}", at.to_rfc3339()),
         Trigger::Manual => "Only when run by hand".to_string(),
+        Trigger::AtStart { delay_secs } => {
+            format!("When Sundial starts{}", after_delay(*delay_secs))
+        }
+        Trigger::OnWake { delay_secs } => {
+            format!(
+                "When the computer wakes from sleep{}",
+                after_delay(*delay_secs)
+            )
+        }
         Trigger::AfterJob { job_id, on } => {
             let upstream = upstream_name
                 .map(|n| format!("“{n}”"))
@@ -468,5 +480,15 @@ pub fn describe_trigger(trigger: &Trigger, upstream_name: Option<&str>) -> Strin
                 crate::domain::ChainOn::Any => format!("After {upstream} finishes"),
             }
         }
+    }
+}
+
+/// ", 30 s later" / ", 5 min later" / "" for an event trigger's delay.
+fn after_delay(secs: u64) -> String {
+    match secs {
+        0 => String::new(),
+        s if s % 3600 == 0 => format!(", {} h later", s / 3600),
+        s if s % 60 == 0 => format!(", {} min later", s / 60),
+        s => format!(", {s} s later"),
     }
 }

@@ -166,6 +166,8 @@ pub(crate) struct Scheduler {
     zone: Tz,
     /// Runs a scheduler before this one left waiting, re-armed on the loop's first turn.
     rearm: Vec<Run>,
+    /// At-start and on-wake firings waiting for their delay.
+    events_due: BinaryHeap<Reverse<(DateTime<Utc>, JobId, EventKind)>>,
     retries: BinaryHeap<Reverse<(DateTime<Utc>, RunId)>>,
     pending_retries: HashMap<RunId, (Run, Job)>,
     /// Jobs deleted while a run of theirs was going: purge when the last one ends.
@@ -243,6 +245,23 @@ pub(crate) struct SchedulerParts {
     pub rearm: Vec<Run>,
 }
 
+/// The events a trigger can fire on besides the clock and other jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EventKind {
+    AtStart,
+    OnWake,
+}
+
+impl EventKind {
+    fn of(trigger: &Trigger) -> Option<EventKind> {
+        match trigger {
+            Trigger::AtStart { .. } => Some(EventKind::AtStart),
+            Trigger::OnWake { .. } => Some(EventKind::OnWake),
+            _ => None,
+        }
+    }
+}
+
 /// How many recent wall-clock jumps are kept to explain gaps.
 const JUMPS_KEPT: usize = 64;
 
@@ -280,6 +299,7 @@ impl Scheduler {
             last_asleep,
             zone,
             rearm: parts.rearm,
+            events_due: BinaryHeap::new(),
             retries: BinaryHeap::new(),
             pending_retries: HashMap::new(),
             deleted: HashSet::new(),
@@ -327,6 +347,11 @@ impl Scheduler {
         let mut timer = self.clock.timer();
         let rearm = std::mem::take(&mut self.rearm);
         self.rearm_runs(rearm).await;
+        if !self.held {
+            // This process starts scheduling: "at start" jobs (a takeover from another
+            // scheduler is not a start).
+            self.arm_event_jobs(EventKind::AtStart, self.clock.now());
+        }
         loop {
             let now = self.observe_clock();
             self.observe_zone();
@@ -335,6 +360,7 @@ impl Scheduler {
             }
             self.start_due_retries(now).await;
             self.start_staggered_catch_ups(now);
+            self.fire_due_events(now).await;
             if now >= self.next_full_prune {
                 self.next_full_prune = now + FULL_PRUNE_EVERY;
                 self.prune_all(now);
@@ -401,6 +427,9 @@ impl Scheduler {
                 self.jumps.pop_front();
             }
             self.jumps.push_back((self.last_wall, wall, cause));
+            if cause == MissedCause::Asleep && !self.held {
+                self.arm_event_jobs(EventKind::OnWake, wall);
+            }
         }
         self.last_asleep = asleep;
         self.last_wall = wall;
@@ -517,7 +546,8 @@ impl Scheduler {
         let next = self.heap.peek().map(|Reverse((t, _, _))| *t);
         let retry = self.retries.peek().map(|Reverse((t, _))| *t);
         let staggered = self.staggered.peek().map(|Reverse((t, _))| *t);
-        [next, retry, staggered].into_iter().flatten().min()
+        let event = self.events_due.peek().map(|Reverse((t, ..))| *t);
+        [next, retry, staggered, event].into_iter().flatten().min()
     }
 
     /// Takes a job in (new, edited, or loaded without a stored next firing) and computes its
@@ -1087,41 +1117,101 @@ impl Scheduler {
             .collect();
         for job in downstream {
             let run = queued_run(&job, RunReason::Chain, 1, Some(upstream.id), now, now);
-            let decision = if self.held {
-                OverlapDecision::Skip(
-                    "this process does not schedule (another one holds the scheduler lease)",
-                )
-            } else if self.paused {
-                OverlapDecision::Skip("Sundial was paused")
-            } else {
-                decide(
-                    job.spec.policies.overlap,
-                    self.active.get(&job.id).map_or(0, Vec::len),
-                    self.waiting.contains_key(&job.id),
-                )
-            };
-            let row = match decision {
-                OverlapDecision::Skip(why) => {
-                    skipped_run(&job, RunReason::Chain, now, now, why.to_string())
-                }
-                _ => run.clone(),
-            };
-            if let Err(e) = self.store.insert_run(&row).await {
-                tracing::error!(error = %e, "could not record a chained run");
+            self.offer_run(run, job, now, false).await;
+        }
+    }
+
+    /// Records and starts a run its job's trigger asked for outside the clock (after a job,
+    /// at start, on wake), as the overlap policy says: started, queued behind the run going,
+    /// or recorded as skipped (also while paused or not scheduling). `fenced`: written only
+    /// while this process holds the lease (the scheduler's own firings).
+    async fn offer_run(&mut self, run: Run, job: Job, now: DateTime<Utc>, fenced: bool) {
+        let decision = if self.held {
+            OverlapDecision::Skip(
+                "this process does not schedule (another one holds the scheduler lease)",
+            )
+        } else if self.paused {
+            OverlapDecision::Skip("Sundial was paused")
+        } else {
+            decide(
+                job.spec.policies.overlap,
+                self.active.get(&job.id).map_or(0, Vec::len),
+                self.waiting.contains_key(&job.id),
+            )
+        };
+        let row = match decision {
+            OverlapDecision::Skip(why) => {
+                skipped_run(&job, run.reason, run.scheduled_for, now, why.to_string())
+            }
+            _ => run.clone(),
+        };
+        let written = if fenced {
+            self.store
+                .record_firings(std::slice::from_ref(&row), &[], &[])
+                .await
+        } else {
+            self.store.insert_run(&row).await
+        };
+        if let Err(e) = written {
+            tracing::error!(job = %job.id, error = %e, "could not record a run its trigger asked for");
+            return;
+        }
+        self.emit_run(&row);
+        match decision {
+            OverlapDecision::Start => self.dispatch(run, job),
+            OverlapDecision::ReplaceThenStart => {
+                self.cancel_job_runs(job.id, None);
+                self.dispatch(run, job);
+            }
+            OverlapDecision::Wait => {
+                self.waiting.insert(job.id, Waiting { run, job });
+            }
+            OverlapDecision::Skip(_) => {}
+        }
+    }
+
+    /// Arms every enabled job whose trigger is this event (at start, on wake): each fires its
+    /// delay after `now`.
+    fn arm_event_jobs(&mut self, event: EventKind, now: DateTime<Utc>) {
+        let armed: Vec<(DateTime<Utc>, JobId)> = self
+            .jobs
+            .values()
+            .filter(|s| s.job.spec.enabled && EventKind::of(&s.job.spec.trigger) == Some(event))
+            .filter_map(|s| {
+                let delay = s.job.spec.trigger.event_delay()?;
+                let delay = Duration::seconds(i64::try_from(delay).ok()?);
+                Some((now + delay, s.job.id))
+            })
+            .collect();
+        if !armed.is_empty() {
+            tracing::info!(count = armed.len(), event = ?event, "jobs triggered by this event are armed");
+        }
+        for (at, id) in armed {
+            self.events_due.push(Reverse((at, id, event)));
+        }
+    }
+
+    /// Fires the at-start and on-wake runs whose delay has passed (of jobs that still have
+    /// that trigger and are enabled).
+    async fn fire_due_events(&mut self, now: DateTime<Utc>) {
+        if self.held {
+            return;
+        }
+        while let Some(Reverse((at, id, event))) = self.events_due.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.events_due.pop();
+            let Some(job) = self
+                .jobs
+                .get(&id)
+                .filter(|s| s.job.spec.enabled && EventKind::of(&s.job.spec.trigger) == Some(event))
+                .map(|s| s.job.clone())
+            else {
                 continue;
-            }
-            self.emit_run(&row);
-            match decision {
-                OverlapDecision::Start => self.dispatch(run, job),
-                OverlapDecision::ReplaceThenStart => {
-                    self.cancel_job_runs(job.id, None);
-                    self.dispatch(run, job);
-                }
-                OverlapDecision::Wait => {
-                    self.waiting.insert(job.id, Waiting { run, job });
-                }
-                OverlapDecision::Skip(_) => {}
-            }
+            };
+            let run = queued_run(&job, RunReason::Schedule, 1, None, at, now);
+            self.offer_run(run, job, now, true).await;
         }
     }
 
@@ -1404,6 +1494,7 @@ impl Scheduler {
         }
         self.held = true;
         self.store_next_due = false;
+        self.events_due.clear();
         self.retention = RetentionPolicy::none();
         let why = "not started: another scheduler took over before it was due";
         let ids: Vec<JobId> = self.catch_ups.keys().copied().collect();

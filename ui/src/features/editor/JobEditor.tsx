@@ -86,6 +86,8 @@ const TRIGGER_OPTIONS: ReadonlyArray<readonly [TriggerType, string]> = [
   ["once", "Once"],
   ["manual", "Manual only"],
   ["after_job", "After another job"],
+  ["at_start", "When Sundial starts"],
+  ["on_wake", "When the computer wakes"],
 ];
 
 const INTERPRETER_LABELS: Record<string, string> = { sh: "sh", bash: "bash", python: "Python", node: "Node.js", pwsh: "PowerShell (pwsh)", cmd: "cmd.exe" };
@@ -571,6 +573,23 @@ function EditorForm({
                     onChange={(v) => patchTrigger({ anchor: v === "" ? null : fromLocalInput(v) })}
                   />
                 </>
+              )}
+              {(form.triggerType === "at_start" || form.triggerType === "on_wake") && (
+                <TextField
+                  label="Delay (seconds)"
+                  path="trigger.delay_secs"
+                  type="number"
+                  inputMode="numeric"
+                  className="w-40"
+                  value={form.eventDelay}
+                  testId="editor-event-delay"
+                  hint={
+                    form.triggerType === "at_start"
+                      ? "After Sundial starts (at login, with start-at-login on), wait this long; 0 to 86400."
+                      : "After the computer wakes from sleep, wait this long (e.g. for the network); 0 to 86400."
+                  }
+                  onChange={(eventDelay) => patchTrigger({ eventDelay })}
+                />
               )}
               {form.triggerType === "once" && (
                 <TextField

@@ -51,6 +51,10 @@ function inputPaths(f: FormState): Set<string> {
     case "once":
       paths.push("trigger.at");
       break;
+    case "at_start":
+    case "on_wake":
+      paths.push("trigger.delay_secs");
+      break;
     case "manual":
     case "after_job":
       break;

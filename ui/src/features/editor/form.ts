@@ -72,6 +72,8 @@ export interface FormState {
   /** UTC RFC 3339, as loaded or as converted from the user's local input. */
   anchor: string | null;
   onceAt: string;
+  /** Seconds after Sundial starts or the computer wakes (at-start and on-wake triggers). */
+  eventDelay: string;
   afterJobId: string;
   chainOn: ChainOn;
 
@@ -131,6 +133,7 @@ export function newJobForm(): FormState {
     unit: "hours",
     anchor: null,
     onceAt: "",
+    eventDelay: "0",
     afterJobId: "",
     chainOn: "success",
     timeout: "",
@@ -199,6 +202,10 @@ export function specToForm(spec: JobSpec): FormState {
       f.afterJobId = t.job_id;
       f.chainOn = t.on;
       break;
+    case "at_start":
+    case "on_wake":
+      f.eventDelay = String(t.delay_secs);
+      break;
     case "manual":
       break;
   }
@@ -233,6 +240,10 @@ export function formTrigger(f: FormState): Trigger {
       return { type: "manual" };
     case "after_job":
       return { type: "after_job", job_id: f.afterJobId, on: f.chainOn };
+    case "at_start":
+      return { type: "at_start", delay_secs: num(f.eventDelay) };
+    case "on_wake":
+      return { type: "on_wake", delay_secs: num(f.eventDelay) };
   }
 }
 
@@ -297,6 +308,7 @@ export function localErrors(f: FormState): FieldError[] {
     number("kind.log_body_kib", f.logBodyKib);
   }
   if (f.triggerType === "interval") number("trigger.every", f.every);
+  if (f.triggerType === "at_start" || f.triggerType === "on_wake") number("trigger.delay_secs", f.eventDelay);
   if (f.triggerType === "once" && f.onceAt === "") errors.push({ field: "trigger.at", message: "is required: choose a date and time" });
   if (f.triggerType === "after_job" && f.afterJobId === "") errors.push({ field: "trigger", message: "choose the job this one runs after" });
   number("policies.timeout_secs", f.timeout, true);

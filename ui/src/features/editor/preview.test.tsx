@@ -135,6 +135,24 @@ describe("schedule preview", () => {
     expect(screen.getByTestId("schedule-description").textContent).toBe("At 02:00 AM (UTC)");
   });
 
+  it("describes at-start and on-wake triggers with their delay, without a fire list", async () => {
+    const backend = new EditorBackend();
+    const self = backend.addJob({ name: "Sync" });
+    renderEditor(backend, { screen: "job", jobId: self.id, tab: "edit" });
+    const typeSelect = await screen.findByTestId("editor-trigger-type");
+    fireEvent.change(typeSelect, { target: { value: "on_wake" } });
+    fireEvent.change(screen.getByTestId("editor-event-delay"), { target: { value: "30" } });
+    expect(screen.getByTestId("schedule-description").textContent).toBe(
+      "Runs each time the computer wakes from sleep, 30 s later. A clock set forward is not a wake.",
+    );
+    fireEvent.change(typeSelect, { target: { value: "at_start" } });
+    fireEvent.change(screen.getByTestId("editor-event-delay"), { target: { value: "120" } });
+    expect(screen.getByTestId("schedule-description").textContent).toContain("Runs when Sundial starts, 2 min later");
+    await settle();
+    expect(screen.queryByTestId("schedule-preview")).toBeNull();
+    expect(backend.previewed).toHaveLength(0);
+  });
+
   it("describes manual and after-job triggers without a fire list", async () => {
     const backend = new EditorBackend();
     const upstream = backend.addJob({ name: "Fetch rates" });

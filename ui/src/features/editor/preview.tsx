@@ -33,6 +33,8 @@ function askable(trigger: Trigger): boolean {
       return trigger.at !== "";
     case "manual":
     case "after_job":
+    case "at_start":
+    case "on_wake":
       return false;
   }
 }
@@ -121,6 +123,12 @@ export function SchedulePreviewPanel({
     case "manual":
       description = "Runs only when you run it by hand.";
       break;
+    case "at_start":
+      description = `Runs when Sundial starts${delayWords(trigger.delay_secs)} — at login with start-at-login on, or when the daemon starts. A takeover from another Sundial is not a start.`;
+      break;
+    case "on_wake":
+      description = `Runs each time the computer wakes from sleep${delayWords(trigger.delay_secs)}. A clock set forward is not a wake.`;
+      break;
     case "after_job":
       description =
         trigger.job_id === ""
@@ -159,4 +167,12 @@ export function SchedulePreviewPanel({
       <div className={preview.pending ? "opacity-60" : ""}>{body}</div>
     </div>
   );
+}
+
+/** ", 30 s later" for an event trigger's delay ("" for none, or one not yet a number). */
+function delayWords(secs: number): string {
+  if (!Number.isFinite(secs) || secs <= 0) return "";
+  if (secs % 3600 === 0) return `, ${secs / 3600} h later`;
+  if (secs % 60 === 0) return `, ${secs / 60} min later`;
+  return `, ${secs} s later`;
 }

@@ -68,9 +68,15 @@ pub struct JobFlags {
     /// A shell command line (run with sh -c).
     #[arg(long)]
     command: Option<String>,
-    /// A cron expression; without it the job is manual.
-    #[arg(long)]
+    /// A cron expression; without it (or --at-start, --on-wake) the job is manual.
+    #[arg(long, conflicts_with_all = ["at_start", "on_wake"])]
     cron: Option<String>,
+    /// Run when Sundial's scheduler starts (login, daemon start), this many seconds later.
+    #[arg(long, value_name = "DELAY_SECS", num_args = 0..=1, default_missing_value = "0", conflicts_with = "on_wake")]
+    at_start: Option<u64>,
+    /// Run when the computer wakes from sleep, this many seconds later.
+    #[arg(long, value_name = "DELAY_SECS", num_args = 0..=1, default_missing_value = "0")]
+    on_wake: Option<u64>,
     /// IANA time zone of the cron expression (default: the system's).
     #[arg(long, value_name = "ZONE", requires = "cron")]
     tz: Option<String>,
@@ -195,13 +201,8 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                 tags: Vec::new(),
                 enabled: !f.disabled,
                 kind: shell_kind(command),
-                trigger: match f.cron {
-                    Some(expr) => Trigger::Cron {
-                        expr,
-                        timezone: f.tz,
-                    },
-                    None => Trigger::Manual,
-                },
+                trigger: flag_trigger(f.cron, f.tz, f.at_start, f.on_wake)
+                    .unwrap_or(Trigger::Manual),
                 policies: Default::default(),
             };
             let job = engine.create_job(spec).await.map_err(engine_failure)?;
@@ -230,10 +231,12 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                     if f.name.is_none()
                         && f.command.is_none()
                         && f.cron.is_none()
+                        && f.at_start.is_none()
+                        && f.on_wake.is_none()
                         && f.description.is_none()
                     {
                         return Err(Failure::BadInput(
-                            "jobs edit needs --file PATH or at least one of --name, --command, --cron, --description".into(),
+                            "jobs edit needs --file PATH or at least one of --name, --command, --cron, --at-start, --on-wake, --description".into(),
                         ));
                     }
                     if let Some(name) = f.name {
@@ -242,11 +245,8 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                     if let Some(command) = f.command {
                         spec.kind = shell_kind(command);
                     }
-                    if let Some(expr) = f.cron {
-                        spec.trigger = Trigger::Cron {
-                            expr,
-                            timezone: f.tz,
-                        };
+                    if let Some(trigger) = flag_trigger(f.cron, f.tz, f.at_start, f.on_wake) {
+                        spec.trigger = trigger;
                     }
                     if let Some(d) = f.description {
                         spec.description = d;
@@ -496,5 +496,20 @@ pub fn import_failure(e: ImportError) -> Failure {
     match e {
         ImportError::Problems(problems) => problems_failure("file", &problems),
         ImportError::Engine(e) => engine_failure(e),
+    }
+}
+
+/// The trigger the flags ask for, if any.
+fn flag_trigger(
+    cron: Option<String>,
+    tz: Option<String>,
+    at_start: Option<u64>,
+    on_wake: Option<u64>,
+) -> Option<Trigger> {
+    match (cron, at_start, on_wake) {
+        (Some(expr), ..) => Some(Trigger::Cron { expr, timezone: tz }),
+        (None, Some(delay_secs), _) => Some(Trigger::AtStart { delay_secs }),
+        (None, None, Some(delay_secs)) => Some(Trigger::OnWake { delay_secs }),
+        (None, None, None) => None,
     }
 }
