@@ -61,7 +61,7 @@ pub enum SkipKind {
     Comment,
     /// A `VAR=value` line: applied to the jobs below it (or noted as not applicable).
     Variable,
-    /// A valid crontab line Sundial has no equivalent for (e.g. `@reboot`).
+    /// A valid crontab line Sundial has no equivalent for.
     Unsupported,
     /// A line that is not valid crontab syntax.
     Invalid,
