@@ -26,8 +26,10 @@ use crate::executor::RunOutcome;
 use crate::host::ProcessIdentity;
 
 mod changes;
+mod views;
 use changes::note;
 pub use changes::{Change, ChangeBatch, ChangeKind};
+pub use views::{DayOutcomes, OutcomeCounts, RunMark, RunWindow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
