@@ -346,7 +346,8 @@ export class FakeBackend implements Backend {
     return this.attempt("getRun", () => {
       const run = this.runs.find((r) => r.id === id);
       if (!run) throw new BackendError("not_found", `run ${id} was not found`);
-      return run;
+      // A copy, as over IPC: a run the fake changes later is a new value to the UI.
+      return { ...run };
     });
   }
   cancelRun(id: string) {

@@ -155,12 +155,14 @@ describe("jobs list filters", () => {
 });
 
 describe("the window", () => {
-  it("opens a job's editor and its history, and comes back", async () => {
+  it("opens a job on its overview, then its editor and its history, and comes back", async () => {
     const backend = new FakeBackend();
     backend.addJob({ name: "Report" });
     renderApp(backend);
     fireEvent.click(await screen.findByRole("button", { name: "Open Report" }));
     await waitFor(() => expect(screen.getByTestId("job-title").textContent).toBe("Report"));
+    expect(await screen.findByTestId("job-overview")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("tab-edit"));
     expect(await screen.findByTestId("editor-name")).toBeTruthy();
     fireEvent.click(screen.getByTestId("tab-history"));
     expect(await screen.findByTestId("history")).toBeTruthy();

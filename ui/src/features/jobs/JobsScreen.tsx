@@ -44,7 +44,7 @@ function JobRow({ summary, paused }: { summary: JobSummary; paused: boolean }) {
         <button
           type="button"
           className="rounded text-left font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-sky-300"
-          onClick={() => navigate({ screen: "job", jobId: job.id, tab: "edit" })}
+          onClick={() => navigate({ screen: "job", jobId: job.id, tab: "overview" })}
           data-testid="job-name"
           aria-label={`Open ${job.name}`}
         >
