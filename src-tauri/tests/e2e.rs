@@ -1008,6 +1008,11 @@ async fn a_job_opens_on_its_overview_and_a_run_in_its_strip_opens_its_log() {
     let driver = Driver::start(data.path()).await;
     let session = Session::open(&driver, &app_binary()).await;
 
+    // The list: each job's recent runs as a strip, from one query.
+    session
+        .wait_for("[data-testid=job-row] [data-testid=strip-run]")
+        .await;
+    session.screenshot("jobs-list").await;
     session
         .click_css("[data-testid=job-name][aria-label='Open Hourly sync']")
         .await;
