@@ -1077,3 +1077,51 @@ async fn a_job_opens_on_its_overview_and_a_run_in_its_strip_opens_its_log() {
         .await;
     session.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn the_timeline_draws_every_jobs_runs_and_a_bar_opens_its_log() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    seed_history(&paths).await;
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+
+    session.click_css("[data-testid=nav-timeline]").await;
+    session
+        .wait_for("[data-testid=timeline-bar][data-status=failed]")
+        .await;
+    let rows = session
+        .wait_content("[data-testid=timeline-row]", "a row per job", |t| {
+            t.contains("Hourly sync") && t.contains("Notify team")
+        })
+        .await;
+    assert!(
+        !rows.contains("Clean temp files"),
+        "a disabled job with no runs has no row: {rows}"
+    );
+    session.wait_for("[data-testid=timeline-upcoming]").await;
+    session.screenshot("timeline").await;
+
+    // A week: more bars; then a failed bar opens its run's log.
+    let day_bars = session.find_all("[data-testid=timeline-bar]").await.len();
+    session.click_css("[data-testid=zoom-week]").await;
+    let deadline = Instant::now() + WAIT;
+    while session.find_all("[data-testid=timeline-bar]").await.len() <= day_bars {
+        assert!(
+            Instant::now() < deadline,
+            "the week shows no more runs than the day"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    session.click_css("[data-testid=zoom-day]").await;
+    session
+        .click_css("[data-testid=timeline-bar][data-status=failed]")
+        .await;
+    session
+        .wait_texts("[data-testid=log-line]", "the failed run's log", |t| {
+            t.iter().any(|l| l.contains("502 Bad Gateway"))
+        })
+        .await;
+    session.close().await;
+}

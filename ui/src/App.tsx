@@ -13,6 +13,7 @@ import { JobsScreen } from "./features/jobs/JobsScreen";
 import { useSetPaused, useStatus } from "./features/jobs/queries";
 import { LogViewerScreen } from "./features/logs/LogViewerScreen";
 import { SettingsScreen } from "./features/settings/SettingsScreen";
+import { TimelineScreen } from "./features/timeline/TimelineScreen";
 import { type Backend, BackendError, BackendProvider, useBackend } from "./ipc";
 
 /** Engines changes arriving within this window are refetched together. */
@@ -155,7 +156,7 @@ function TopBar() {
   );
 }
 
-type Section = "jobs" | "history" | "app-log" | "settings";
+type Section = "jobs" | "timeline" | "history" | "app-log" | "settings";
 
 function sectionOf(route: Route): Section {
   switch (route.screen) {
@@ -165,6 +166,8 @@ function sectionOf(route: Route): Section {
       return "jobs";
     case "history":
       return "history";
+    case "timeline":
+      return "timeline";
     case "log":
       return route.source.kind === "app" ? "app-log" : "history";
     case "settings":
@@ -206,6 +209,7 @@ function Sidebar() {
     <nav aria-label="Sections" className="w-44 shrink-0 border-r border-slate-200 bg-slate-50 p-2 dark:border-slate-800 dark:bg-slate-900">
       <ul className="space-y-1">
         {item("jobs", "Jobs", "☰", () => navigate({ screen: "jobs" }))}
+        {item("timeline", "Timeline", "▤", () => navigate({ screen: "timeline" }))}
         {item("history", "Run history", "↺", () => navigate({ screen: "history" }))}
         {item("app-log", "Application log", "≡", () => {
           void newestAppLogDay(backend).then((day) => navigate({ screen: "log", source: { kind: "app", day } }));
@@ -240,6 +244,9 @@ function Screen() {
       break;
     case "history":
       content = <RunHistory />;
+      break;
+    case "timeline":
+      content = <TimelineScreen />;
       break;
     case "log":
       content = <LogViewerScreen source={route.source} />;

@@ -9,6 +9,7 @@ export type Route =
   | { screen: "new-job" }
   | { screen: "job"; jobId: string; tab: "overview" | "edit" | "history" }
   | { screen: "history" }
+  | { screen: "timeline" }
   | { screen: "log"; source: LogSource }
   | { screen: "settings" };
 
