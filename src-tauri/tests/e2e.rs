@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::Timelike;
+
 use serde_json::{Value, json};
 use sundial_engine::domain::{JobId, Run, RunId, RunReason, RunStatus};
 use sundial_engine::logs::Stream;
@@ -496,10 +498,14 @@ async fn seed_history(paths: &AppPaths) -> std::collections::HashMap<String, Job
             peak_memory_bytes: Some(18 << 20),
         });
     };
-    // Hourly for 40 days; a bad spell of failures 3 days ago, a slow run now and then.
+    // Hourly for 40 days; a failure now and then, a bad spell (a quarter of a day's runs) the
+    // day before yesterday, a slow run now and then.
+    let bad_day = now.with_timezone(&chrono::Local).date_naive() - chrono::Duration::days(2);
     for h in (1..=40 * 24_i64).rev() {
         let at = top_of_hour - hour * h as i32;
-        let failed = h % 9 == 4 || (70..76).contains(&h);
+        let local = at.with_timezone(&chrono::Local);
+        let failed =
+            h % 29 == 4 || (local.date_naive() == bad_day && (9..15).contains(&local.hour()));
         let ms = if h % 17 == 5 {
             4_200 + h * 3
         } else {
@@ -1065,6 +1071,17 @@ async fn a_job_opens_on_its_overview_and_a_run_in_its_strip_opens_its_log() {
         })
         .await;
     session.screenshot("overview").await;
+    // Its calendar: a year of days, the bad spell in red.
+    session
+        .wait_for("[data-testid=overview-heatmap] [data-testid=heatmap-day][data-tone=many-failed]")
+        .await;
+    session
+        .execute_async(
+            "document.querySelector('[data-testid=overview-heatmap]').scrollIntoView({block: 'center'}); done(null);",
+            json!([]),
+        )
+        .await;
+    session.screenshot("heatmap").await;
 
     // A failed run in the strip opens its own log.
     session
@@ -1101,6 +1118,9 @@ async fn the_timeline_draws_every_jobs_runs_and_a_bar_opens_its_log() {
         "a disabled job with no runs has no row: {rows}"
     );
     session.wait_for("[data-testid=timeline-upcoming]").await;
+    session
+        .wait_for("[data-testid=all-jobs-heatmap] [data-testid=heatmap-day][data-tone=ok3]")
+        .await;
     session.screenshot("timeline").await;
 
     // A week: more bars; then a failed bar opens its run's log.

@@ -31,8 +31,8 @@ function LastRun({ summary }: { summary: JobSummary }) {
   const when = run.finished_at ?? run.started_at ?? run.scheduled_for;
   const duration = durationOf(run);
   return (
-    <span className="inline-flex flex-col text-slate-700 dark:text-slate-300">
-      <span>{formatWhen(when)}</span>
+    <span className="flex flex-col text-slate-700 dark:text-slate-300">
+      <span className="whitespace-nowrap">{formatWhen(when)}</span>
       {duration !== null && (
         <span className="text-xs text-slate-500 tabular-nums dark:text-slate-400" data-testid="last-duration" title="How long the last run took">
           took {formatDuration(duration)}
@@ -59,7 +59,7 @@ function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boole
       className="border-b border-slate-200 last:border-0 hover:bg-slate-50 dark:border-slate-800 dark:hover:bg-slate-900"
       data-testid="job-row"
     >
-      <td className="min-w-44 py-2.5 pr-4 pl-4">
+      <td className="min-w-40 py-2.5 pr-3 pl-4">
         <button
           type="button"
           className="rounded text-left font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-sky-300"
@@ -80,10 +80,10 @@ function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boole
           </div>
         )}
       </td>
-      <td className="min-w-36 py-2.5 pr-4 text-slate-700 dark:text-slate-300" data-testid="job-schedule">
+      <td className="min-w-32 py-2.5 pr-3 text-slate-700 dark:text-slate-300" data-testid="job-schedule">
         {summary.schedule}
       </td>
-      <td className="py-2.5 pr-4 whitespace-nowrap text-slate-700 dark:text-slate-300" data-testid="job-next">
+      <td className="py-2.5 pr-3 text-slate-700 dark:text-slate-300" data-testid="job-next">
         {next}
       </td>
       <td className="py-2.5 pr-4 whitespace-nowrap">
@@ -100,12 +100,10 @@ function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boole
           <LastStatus summary={summary} />
         )}
       </td>
-      <td className="py-2.5 pr-4 whitespace-nowrap" data-testid="job-last-run">
+      <td className="py-2.5 pr-3" data-testid="job-last-run">
         <LastRun summary={summary} />
-      </td>
-      <td className="py-2.5 pr-4" data-testid="job-strip">
-        {strip && strip.length > 0 ? (
-          <div className="w-32">
+        {strip && strip.length > 0 && (
+          <div className="mt-1 w-32" data-testid="job-strip">
             <RunStrip
               runs={strip}
               size="small"
@@ -113,8 +111,6 @@ function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boole
               onOpen={(run) => navigate({ screen: "log", source: { kind: "run", run_id: run.id } })}
             />
           </div>
-        ) : (
-          <span className="text-slate-400 dark:text-slate-500">—</span>
         )}
       </td>
       <td className="py-2.5 pr-4">
@@ -287,7 +283,6 @@ export function JobsScreen() {
                 <SortHeader label="Next run" sortKey="next" sort={sort} onSort={setSort} />
                 <SortHeader label="Status" sortKey="status" sort={sort} onSort={setSort} />
                 <SortHeader label="Last run" sortKey="last" sort={sort} onSort={setSort} />
-                <th scope="col" className="py-2 pr-4 font-medium">Recent runs</th>
                 <th scope="col" className="py-2 pr-4 font-medium">Enabled</th>
                 <th scope="col" className="py-2 pr-4"><span className="sr-only">Actions</span></th>
               </tr>

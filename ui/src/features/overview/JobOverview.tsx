@@ -12,6 +12,7 @@ import { stripAnsi } from "../logs/ansi";
 import { formatWhen, statusLabel, statusStyle } from "../jobs/format";
 import { useJobs, useStatus } from "../jobs/queries";
 import { DurationChart } from "./DurationChart";
+import { HeatMap } from "./HeatMap";
 import { RunStrip } from "./RunStrip";
 import { useJobOverview, useLogTail } from "./queries";
 import { formatRate, type RunLike, successRate } from "./stats";
@@ -199,6 +200,11 @@ export function JobOverview({ job }: { job: Job }) {
       {recent.length > 0 && (
         <Card title="Duration" testId="overview-durations">
           <DurationChart runs={oldestFirst} onOpen={openLog} />
+        </Card>
+      )}
+      {recent.length > 0 && (
+        <Card title="Calendar: runs and failures per day" testId="overview-heatmap">
+          <HeatMap jobId={job.id} weeks={53} />
         </Card>
       )}
       {last && <LogTail run={last} />}

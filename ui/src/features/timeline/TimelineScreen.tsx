@@ -6,6 +6,7 @@ import { useNavigation } from "../../app/navigation";
 import { Button } from "../../components/Button";
 import { BackendError, useBackend } from "../../ipc";
 import { useJobs, useStatus } from "../jobs/queries";
+import { HeatMap } from "../overview/HeatMap";
 import { type Gap, TimelineChart } from "./TimelineChart";
 import { roundWindow, windowAt, type Zoom, zoomLabel } from "./scale";
 
@@ -108,6 +109,10 @@ export function TimelineScreen({ gaps = [] }: { gaps?: Gap[] }) {
             onOpen={(run) => navigate({ screen: "log", source: { kind: "run", run_id: run.id } })}
           />
         )}
+        <section aria-label="Calendar of all jobs" className="mt-6" data-testid="all-jobs-heatmap">
+          <h2 className="mb-2 text-xs font-semibold tracking-wide text-slate-500 uppercase dark:text-slate-400">Calendar: every job's runs and failures per day</h2>
+          <HeatMap jobId={null} weeks={53} />
+        </section>
       </div>
     </div>
   );
