@@ -86,7 +86,7 @@ function gridColumns(showJob: boolean): string {
     "5.5rem", // reason
     "7.5rem", // scheduled
     "7.5rem", // started
-    "3.5rem", // duration
+    "4.5rem", // duration: "245 ms", "3m 05s" whole
     "4rem", // result
     "7rem", // CPU time and peak memory
     "minmax(2rem,1fr)", // error
