@@ -13,6 +13,7 @@ use ts_rs::{ExportError, TS};
 use crate::commands::jobs::SchedulePreview;
 use crate::commands::logs::{AppLogFile, LogInfo, LogSearch, LogSearchResult, LogView};
 use crate::commands::runs::RunQuery;
+use crate::commands::views::{JobOverview, Timeline};
 use crate::error::IpcError;
 use crate::log_stream::LogBatch;
 use crate::settings::Settings;
@@ -40,5 +41,8 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     LogSearch::export_all_to(dir)?;
     LogSearchResult::export_all_to(dir)?;
     AppLogFile::export_all_to(dir)?;
+    JobOverview::export_all_to(dir)?;
+    Timeline::export_all_to(dir)?;
+    sundial_engine::store::DayOutcomes::export_all_to(dir)?;
     Ok(())
 }

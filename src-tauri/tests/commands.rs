@@ -550,3 +550,48 @@ fn history_filters_by_time() {
     );
     assert_eq!(fields(&e), ["from"], "{e}");
 }
+
+#[test]
+fn the_pictures_read_engine_aggregates_over_bounded_windows() {
+    let h = Harness::new();
+    let job = h.ok("create_job", json!({"spec": spec("daily", "30 2 * * *")}));
+    let id = job["id"].as_str().unwrap().to_string();
+    let run = run_script(&h, "quick", "echo hi");
+
+    let overview = h.ok("job_overview", json!({"id": id}));
+    assert_eq!(overview["next_fires"].as_array().unwrap().len(), 5);
+    assert_eq!(overview["recent_runs"], json!([]));
+    assert_eq!(
+        overview["last_7_days"],
+        json!({"succeeded": 0, "failed": 0})
+    );
+
+    let strips = h.ok("run_strips", json!({"perJob": 20}));
+    assert_eq!(strips[0]["id"], json!(run), "{strips}");
+    assert_eq!(strips[0]["status"], json!("succeeded"));
+
+    let now = chrono::Utc::now();
+    let from = (now - chrono::Duration::hours(24)).to_rfc3339();
+    let to = (now + chrono::Duration::hours(24)).to_rfc3339();
+    let timeline = h.ok("timeline", json!({"from": from, "to": to}));
+    assert_eq!(timeline["runs"][0]["id"], json!(run), "{timeline}");
+    let upcoming = timeline["upcoming"].as_array().unwrap();
+    assert_eq!(
+        upcoming.len(),
+        1,
+        "the daily job fires once in the next day: {timeline}"
+    );
+    assert_eq!(upcoming[0]["job_id"], json!(id));
+
+    let days = h.ok("daily_outcomes", json!({"from": from, "to": to}));
+    assert_eq!(days.as_array().unwrap().len(), 1, "{days}");
+    assert_eq!(days[0]["runs"], json!(1));
+
+    let backwards = h.err("timeline", json!({"from": to, "to": from}));
+    assert_eq!(fields(&backwards), ["to"], "{backwards}");
+    let far = (now + chrono::Duration::days(60)).to_rfc3339();
+    let too_wide = h.err("timeline", json!({"from": from, "to": far}));
+    assert_eq!(fields(&too_wide), ["to"], "{too_wide}");
+    let e = h.err("run_strips", json!({"perJob": 0}));
+    assert_eq!(fields(&e), ["per_job"], "{e}");
+}

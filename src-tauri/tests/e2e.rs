@@ -12,8 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::Timelike;
+
 use serde_json::{Value, json};
-use sundial_engine::domain::{JobId, RunStatus};
+use sundial_engine::domain::{
+    JobId, MissedCause, MissedGap, MissedRunMode, Run, RunId, RunReason, RunStatus,
+};
+use sundial_engine::logs::Stream;
 use sundial_engine::store::RunFilter;
 use sundial_engine::{AppPaths, Engine, LogStore};
 
@@ -380,6 +385,208 @@ fn everyday_jobs() -> Vec<Value> {
             "trigger": {"type": "cron", "expr": "0 18 * * 5", "timezone": "UTC"},
         }),
     ]
+}
+
+/// A run id made at `t`, as the engine makes them (ULIDs sort by creation time).
+fn run_id_at(t: chrono::DateTime<chrono::Utc>) -> RunId {
+    let system = std::time::UNIX_EPOCH + Duration::from_millis(t.timestamp_millis() as u64);
+    ulid::Ulid::from_datetime(system)
+        .to_string()
+        .parse()
+        .unwrap()
+}
+
+/// Jobs with weeks of history, as an analyst's machine has after a while: an hourly sync
+/// (every ninth run fails, a few are slow) with two jobs chained after it, a nightly export, a
+/// disabled clean-up. Each past run has a short log. Returns the jobs' ids by name.
+async fn seed_history(paths: &AppPaths) -> std::collections::HashMap<String, JobId> {
+    let engine = engine_on(paths).await;
+    let script = |body: &str| json!({"type": "command", "program": {"mode": "script", "interpreter": "sh", "body": body}});
+    let mut ids = std::collections::HashMap::new();
+    let mut add = async |spec: Value| {
+        let job = engine
+            .create_job(serde_json::from_value(spec).unwrap())
+            .await
+            .unwrap();
+        ids.insert(job.spec.name.clone(), job.id);
+        job.id
+    };
+    let sync = add(json!({
+        "name": "Hourly sync",
+        "description": "Orders from the shop's API into the staging tables",
+        "tags": ["sales"],
+        "kind": script("echo 'fetching orders'; sleep 0.3; echo 'fetched 1,204 orders'; echo 'staging: 1,204 rows written'"),
+        "trigger": {"type": "cron", "expr": "0 * * * *", "timezone": "Europe/Riga"},
+    }))
+    .await;
+    let load = add(json!({
+        "name": "Load warehouse",
+        "tags": ["sales"],
+        "kind": script("echo loading"),
+        "trigger": {"type": "after_job", "job_id": sync.to_string(), "on": "success"},
+    }))
+    .await;
+    let notify = add(json!({
+        "name": "Notify team",
+        "kind": script("echo sent"),
+        "trigger": {"type": "after_job", "job_id": load.to_string(), "on": "any"},
+    }))
+    .await;
+    let nightly = add(json!({
+        "name": "Nightly export",
+        "description": "Sales tables to the warehouse",
+        "tags": ["finance"],
+        "kind": script("echo export"),
+        "trigger": {"type": "cron", "expr": "30 2 * * *", "timezone": "Europe/Riga"},
+    }))
+    .await;
+    let report = add(json!({
+        "name": "Weekly report",
+        "tags": ["finance"],
+        "kind": script("echo report"),
+        "trigger": {"type": "cron", "expr": "0 8 * * 1", "timezone": "Europe/Riga"},
+    }))
+    .await;
+    add(json!({
+        "name": "Clean temp files",
+        "enabled": false,
+        "kind": script("rm -rf /tmp/sundial-e2e-nothing"),
+        "trigger": {"type": "cron", "expr": "0 18 * * 5", "timezone": "UTC"},
+    }))
+    .await;
+
+    let logs = LogStore::new(paths.run_logs());
+    let now = chrono::Utc::now();
+    let hour = chrono::Duration::hours(1);
+    let top_of_hour = now - chrono::Duration::seconds(now.timestamp() % 3600);
+    let mut runs = Vec::new();
+    let mut past = |job: JobId, at: chrono::DateTime<chrono::Utc>, ms: i64, failed: bool| {
+        let id = run_id_at(at);
+        let finished = at + chrono::Duration::milliseconds(ms);
+        let mut log = logs.create(id, 1 << 20).unwrap();
+        log.write_output(Stream::Stdout, at, b"fetching orders\n");
+        if failed {
+            log.write_output(
+                Stream::Stderr,
+                finished,
+                b"error: the shop's API answered 502 Bad Gateway\n",
+            );
+        } else {
+            log.write_output(Stream::Stdout, finished, b"fetched 1,204 orders\n");
+        }
+        let stats = log.finish(finished).unwrap();
+        runs.push(Run {
+            id,
+            job_id: job,
+            job_revision: 1,
+            reason: RunReason::Schedule,
+            attempt: 1,
+            parent_run_id: None,
+            scheduled_for: at,
+            created_at: at,
+            started_at: Some(at),
+            finished_at: Some(finished),
+            status: if failed {
+                RunStatus::Failed
+            } else {
+                RunStatus::Succeeded
+            },
+            exit_code: Some(if failed { 1 } else { 0 }),
+            http_status: None,
+            error: failed.then(|| "exited with code 1".to_string()),
+            log_bytes: stats.bytes,
+            log_lines: stats.lines,
+            cpu_ms: Some(ms as u64 / 3),
+            peak_memory_bytes: Some(18 << 20),
+        });
+    };
+    // Hourly for 40 days; a failure now and then, a bad spell (a quarter of a day's runs) the
+    // day before yesterday, a slow run now and then.
+    let bad_day = now.with_timezone(&chrono::Local).date_naive() - chrono::Duration::days(2);
+    // The lid was closed from 13 h 20 min to 7 h 55 min ago: nothing ran, and the ledger
+    // says so (one entry per hourly job).
+    let slept_from = top_of_hour - chrono::Duration::minutes(13 * 60 + 20);
+    let woke = top_of_hour - chrono::Duration::minutes(7 * 60 + 55);
+    for h in (1..=40 * 24_i64).rev() {
+        let at = top_of_hour - hour * h as i32;
+        if at > slept_from && at < woke {
+            continue;
+        }
+        let local = at.with_timezone(&chrono::Local);
+        let failed =
+            h % 29 == 4 || (local.date_naive() == bad_day && (9..15).contains(&local.hour()));
+        let ms = if h % 17 == 5 {
+            4_200 + h * 3
+        } else {
+            320 + (h * 37) % 260
+        };
+        past(sync, at, ms, failed);
+        if !failed {
+            past(
+                load,
+                at + chrono::Duration::seconds(2),
+                1_500 + (h * 53) % 900,
+                h % 31 == 3,
+            );
+            past(
+                notify,
+                at + chrono::Duration::seconds(5),
+                120 + h % 40,
+                false,
+            );
+        }
+        if at.format("%H:%M").to_string() == "00:00" {
+            let night = at + chrono::Duration::minutes(30);
+            past(nightly, night, 42_000 + (h * 911) % 30_000, h % 10 == 2);
+        }
+        if at.format("%u %H").to_string() == "1 06" {
+            past(report, at, 95_000, false);
+        }
+    }
+    let mut gaps = Vec::new();
+    for job in [sync, load, notify] {
+        let gap = MissedGap {
+            run_id: RunId::new(),
+            job_id: job,
+            gap_start: slept_from,
+            noticed_at: woke,
+            first_slot: top_of_hour - hour * 13,
+            last_slot: top_of_hour - hour * 8,
+            missed: 6,
+            counted_all: true,
+            cause: MissedCause::Asleep,
+            policy: MissedRunMode::RunOnce,
+            ran: 1,
+        };
+        runs.push(Run {
+            id: gap.run_id,
+            job_id: job,
+            job_revision: 1,
+            reason: RunReason::Schedule,
+            attempt: 1,
+            parent_run_id: None,
+            scheduled_for: gap.first_slot,
+            created_at: woke,
+            started_at: None,
+            finished_at: Some(woke),
+            status: RunStatus::Skipped,
+            exit_code: None,
+            http_status: None,
+            error: Some(gap.describe(None)),
+            log_bytes: 0,
+            log_lines: 0,
+            cpu_ms: None,
+            peak_memory_bytes: None,
+        });
+        gaps.push(gap);
+    }
+    engine
+        .store()
+        .record_firings(&runs, &gaps, &[])
+        .await
+        .unwrap();
+    engine.shutdown(false).await;
+    ids
 }
 
 fn ok(result: Value) -> Value {
@@ -843,6 +1050,153 @@ async fn while_the_daemon_schedules_the_window_says_so_and_takes_over_when_it_st
     session
         .wait_texts("[data-testid=scheduler-notice]", "the notice to go", |t| {
             t.is_empty()
+        })
+        .await;
+    session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn a_job_opens_on_its_overview_and_a_run_in_its_strip_opens_its_log() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    seed_history(&paths).await;
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+
+    // The list: each job's recent runs as a strip, from one query.
+    session
+        .wait_for("[data-testid=job-row] [data-testid=strip-run]")
+        .await;
+    session.screenshot("jobs-list").await;
+    session
+        .click_css("[data-testid=job-name][aria-label='Open Hourly sync']")
+        .await;
+    session
+        .wait_content("[data-testid=job-title]", "the job's screen", |t| {
+            t == "Hourly sync"
+        })
+        .await;
+    // The overview: 50 runs in the strip, the chain, rates, next firings.
+    session
+        .wait_for("[data-testid=run-strip] li:nth-child(50) [data-testid=strip-run]")
+        .await;
+    let strip = session
+        .execute_async(
+            "done([...document.querySelectorAll('[data-testid=strip-run]')].map((e) => e.dataset.status));",
+            json!([]),
+        )
+        .await;
+    let statuses: Vec<&str> = strip
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 50, "{statuses:?}");
+    assert!(statuses.contains(&"failed") && statuses.contains(&"succeeded"));
+    session
+        .wait_content("[data-testid=chain-job]", "the chain", |t| {
+            t.contains("Then Load warehouse")
+        })
+        .await;
+    session
+        .wait_texts("[data-testid=fire-time]", "five next firings", |t| {
+            t.len() == 5
+        })
+        .await;
+
+    // Run now: the page says it is going, then that it succeeded, with its log a click away.
+    session.click_css("[data-testid=job-run-now]").await;
+    session
+        .wait_content(
+            "[data-testid=started-run-words]",
+            "the outcome in words",
+            |t| t.starts_with("The run you started: Succeeded after "),
+        )
+        .await;
+    session
+        .wait_content("[data-testid=log-tail]", "the new run's log tail", |t| {
+            t.contains("staging: 1,204 rows written")
+        })
+        .await;
+    session.screenshot("overview").await;
+    // Its calendar: a year of days, the bad spell in red.
+    session
+        .wait_for("[data-testid=overview-heatmap] [data-testid=heatmap-day][data-tone=many-failed]")
+        .await;
+    session
+        .execute_async(
+            "document.querySelector('[data-testid=overview-heatmap]').scrollIntoView({block: 'center'}); done(null);",
+            json!([]),
+        )
+        .await;
+    session.screenshot("heatmap").await;
+
+    // A failed run in the strip opens its own log.
+    session
+        .click_css("[data-testid=strip-run][data-status=failed]")
+        .await;
+    session
+        .wait_texts("[data-testid=log-line]", "the failed run's log", |t| {
+            t.iter().any(|l| l.contains("502 Bad Gateway"))
+        })
+        .await;
+    session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn the_timeline_draws_every_jobs_runs_and_a_bar_opens_its_log() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    seed_history(&paths).await;
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+
+    session.click_css("[data-testid=nav-timeline]").await;
+    session
+        .wait_for("[data-testid=timeline-bar][data-status=failed]")
+        .await;
+    let rows = session
+        .wait_content("[data-testid=timeline-row]", "a row per job", |t| {
+            t.contains("Hourly sync") && t.contains("Notify team")
+        })
+        .await;
+    assert!(
+        !rows.contains("Clean temp files"),
+        "a disabled job with no runs has no row: {rows}"
+    );
+    session.wait_for("[data-testid=timeline-upcoming]").await;
+    // Last night's sleep, shaded from the missed-run ledger with what it cost.
+    session
+        .wait_content("[data-testid=timeline-gap]", "the sleep shaded", |t| {
+            t.contains("Asleep — 3 jobs missed 18 firings, 3 caught up")
+        })
+        .await;
+    session
+        .wait_for("[data-testid=all-jobs-heatmap] [data-testid=heatmap-day][data-tone=ok3]")
+        .await;
+    session.screenshot("timeline").await;
+
+    // A week: more bars; then a failed bar opens its run's log.
+    let day_bars = session.find_all("[data-testid=timeline-bar]").await.len();
+    session.click_css("[data-testid=zoom-week]").await;
+    let deadline = Instant::now() + WAIT;
+    while session.find_all("[data-testid=timeline-bar]").await.len() <= day_bars {
+        assert!(
+            Instant::now() < deadline,
+            "the week shows no more runs than the day"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    session.click_css("[data-testid=zoom-day]").await;
+    session
+        .click_css("[data-testid=timeline-bar][data-status=failed]")
+        .await;
+    session
+        .wait_texts("[data-testid=log-line]", "the failed run's log", |t| {
+            t.iter().any(|l| l.contains("502 Bad Gateway"))
         })
         .await;
     session.close().await;

@@ -7,11 +7,13 @@ import { useTheme } from "./app/theme";
 import { Button } from "./components/Button";
 import { JobEditor } from "./features/editor/JobEditor";
 import { RunHistory } from "./features/history/RunHistory";
+import { JobScreen } from "./features/overview/JobScreen";
 import { formatWhen } from "./features/jobs/format";
 import { JobsScreen } from "./features/jobs/JobsScreen";
-import { useRunNow, useSetPaused, useStatus } from "./features/jobs/queries";
+import { useSetPaused, useStatus } from "./features/jobs/queries";
 import { LogViewerScreen } from "./features/logs/LogViewerScreen";
 import { SettingsScreen } from "./features/settings/SettingsScreen";
+import { TimelineScreen } from "./features/timeline/TimelineScreen";
 import { type Backend, BackendError, BackendProvider, useBackend } from "./ipc";
 
 /** Engines changes arriving within this window are refetched together. */
@@ -154,7 +156,7 @@ function TopBar() {
   );
 }
 
-type Section = "jobs" | "history" | "app-log" | "settings";
+type Section = "jobs" | "timeline" | "history" | "app-log" | "settings";
 
 function sectionOf(route: Route): Section {
   switch (route.screen) {
@@ -164,6 +166,8 @@ function sectionOf(route: Route): Section {
       return "jobs";
     case "history":
       return "history";
+    case "timeline":
+      return "timeline";
     case "log":
       return route.source.kind === "app" ? "app-log" : "history";
     case "settings":
@@ -205,6 +209,7 @@ function Sidebar() {
     <nav aria-label="Sections" className="w-44 shrink-0 border-r border-slate-200 bg-slate-50 p-2 dark:border-slate-800 dark:bg-slate-900">
       <ul className="space-y-1">
         {item("jobs", "Jobs", "☰", () => navigate({ screen: "jobs" }))}
+        {item("timeline", "Timeline", "▤", () => navigate({ screen: "timeline" }))}
         {item("history", "Run history", "↺", () => navigate({ screen: "history" }))}
         {item("app-log", "Application log", "≡", () => {
           void newestAppLogDay(backend).then((day) => navigate({ screen: "log", source: { kind: "app", day } }));
@@ -217,60 +222,6 @@ function Sidebar() {
         <kbd className="font-sans">Ctrl</kbd>+<kbd className="font-sans">F</kbd> search in a log
       </p>
     </nav>
-  );
-}
-
-function JobScreen({ jobId, tab }: { jobId: string; tab: "edit" | "history" }) {
-  const { navigate, back } = useNavigation();
-  const backend = useBackend();
-  const job = useQuery({ queryKey: ["job", jobId], queryFn: () => backend.getJob(jobId) });
-  const runNow = useRunNow();
-  const tabClass = (active: boolean) =>
-    "border-b-2 px-3 py-2 text-sm font-medium focus-visible:outline-2 focus-visible:outline-sky-600 " +
-    (active
-      ? "border-sky-600 text-sky-800 dark:text-sky-300"
-      : "border-transparent text-slate-600 hover:text-slate-900 dark:text-slate-400 dark:hover:text-slate-100");
-  return (
-    <div className="flex h-full flex-col">
-      <div className="flex items-center gap-3 border-b border-slate-200 px-4 pt-2 dark:border-slate-800">
-        <Button variant="ghost" onClick={back} aria-label="Back" className="mb-1.5">
-          ←
-        </Button>
-        <h1 className="mb-1.5 truncate text-base font-semibold" data-testid="job-title">
-          {job.data?.name ?? "Job"}
-        </h1>
-        <div role="tablist" aria-label="Job" className="ml-4 flex self-end">
-          <button
-            type="button"
-            role="tab"
-            aria-selected={tab === "edit"}
-            className={tabClass(tab === "edit")}
-            data-testid="tab-edit"
-            onClick={() => navigate({ screen: "job", jobId, tab: "edit" }, { replace: true })}
-          >
-            Settings
-          </button>
-          <button
-            type="button"
-            role="tab"
-            aria-selected={tab === "history"}
-            className={tabClass(tab === "history")}
-            data-testid="tab-history"
-            onClick={() => navigate({ screen: "job", jobId, tab: "history" }, { replace: true })}
-          >
-            History
-          </button>
-        </div>
-        <div className="mb-1.5 ml-auto">
-          <Button onClick={() => runNow.mutate(jobId)} disabled={runNow.isPending} data-testid="job-run-now">
-            ▶ Run now
-          </Button>
-        </div>
-      </div>
-      <div role="tabpanel" className="min-h-0 flex-1 overflow-auto">
-        {tab === "edit" ? <JobEditor jobId={jobId} /> : <RunHistory jobId={jobId} />}
-      </div>
-    </div>
   );
 }
 
@@ -293,6 +244,9 @@ function Screen() {
       break;
     case "history":
       content = <RunHistory />;
+      break;
+    case "timeline":
+      content = <TimelineScreen />;
       break;
     case "log":
       content = <LogViewerScreen source={route.source} />;

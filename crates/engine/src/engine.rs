@@ -21,7 +21,9 @@ use crate::logs::LogStore;
 use crate::retention::{self, RetentionPolicy};
 use crate::schedule::{FireTime, Schedule, preview};
 use crate::scheduler::{Command, LoadedJob, Scheduler, SchedulerParts};
-use crate::store::{MissedFilter, RunFilter, Store, StoreError};
+use crate::store::{
+    DayOutcomes, MissedFilter, OutcomeCounts, RunFilter, RunMark, RunWindow, Store, StoreError,
+};
 
 use crate::events::NEXT_DUE_BASIS_SETTING;
 pub use crate::events::{EngineEvent, PAUSED_SETTING};
@@ -891,6 +893,89 @@ impl Engine {
             },
         )?;
         Ok(preview(&schedule, now, count.min(1000)))
+    }
+
+    /// A stored job's next `count` firings after now, as its schedule gives them (anchored
+    /// where the scheduler anchors it), with daylight-saving notes. Empty for a manual or
+    /// after-job trigger; disabled jobs and a pause are the caller's to say.
+    pub async fn next_firings(
+        &self,
+        id: JobId,
+        count: usize,
+    ) -> Result<Vec<FireTime>, EngineError> {
+        let job = self.get_job(id).await?;
+        let Ok(schedule) =
+            Schedule::from_trigger_in(&job.spec.trigger, job.created_at, self.inner.clock.zone())
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(preview(&schedule, self.now(), count.min(1000)))
+    }
+
+    /// The firings of every enabled job from now until `until`, at most `per_job` each, in
+    /// time order; none while paused (nothing would fire).
+    pub async fn upcoming_firings(
+        &self,
+        until: DateTime<Utc>,
+        per_job: usize,
+    ) -> Result<Vec<(JobId, DateTime<Utc>)>, EngineError> {
+        if self.is_paused().await? {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let mut out = Vec::new();
+        for job in self.list_jobs().await? {
+            if !job.spec.enabled {
+                continue;
+            }
+            if let Ok(schedule) = Schedule::from_trigger_in(
+                &job.spec.trigger,
+                job.created_at,
+                self.inner.clock.zone(),
+            ) {
+                for at in schedule.fires_between(now, until, per_job) {
+                    out.push((job.id, at));
+                }
+            }
+        }
+        out.sort_by_key(|(_, at)| *at);
+        Ok(out)
+    }
+
+    // ----- pictures (aggregates computed in SQLite: store/views.rs) ---------------------
+
+    /// The newest `per_job` runs of every job, oldest first within each job.
+    pub async fn recent_runs_per_job(&self, per_job: u32) -> Result<Vec<RunMark>, EngineError> {
+        Ok(self.inner.store.recent_runs_per_job(per_job).await?)
+    }
+
+    /// How the runs of one job (or all) scheduled since `since` ended.
+    pub async fn outcome_counts(
+        &self,
+        job_id: Option<JobId>,
+        since: DateTime<Utc>,
+    ) -> Result<OutcomeCounts, EngineError> {
+        Ok(self.inner.store.outcome_counts(job_id, since).await?)
+    }
+
+    /// Runs of every job overlapping `[from, to)`, at most `limit`.
+    pub async fn runs_in_window(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<RunWindow, EngineError> {
+        Ok(self.inner.store.runs_in_window(from, to, limit).await?)
+    }
+
+    /// Runs per local day of one job (or all) in `[from, to)`.
+    pub async fn daily_outcomes(
+        &self,
+        job_id: Option<JobId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DayOutcomes>, EngineError> {
+        Ok(self.inner.store.daily_outcomes(job_id, from, to).await?)
     }
 
     // ----- lifecycle --------------------------------------------------------------------

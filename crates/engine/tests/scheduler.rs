@@ -206,6 +206,11 @@ async fn an_eight_hour_sleep_of_a_per_minute_job_is_one_ledger_entry_not_hundred
     assert_eq!(gap.cause, MissedCause::Asleep);
     assert_eq!(gap.policy, MissedRunMode::RunOnce);
     assert_eq!(gap.ran, 0, "the on-time run at 06:01 covers them");
+    assert!(
+        gap.gap_start >= at("2024-03-01T22:01:00Z") && gap.gap_start <= at("2024-03-01T22:01:30Z"),
+        "the gap began when the lid closed (the wall time before the jump): {}",
+        gap.gap_start
+    );
     let runs = h.runs_of(&job).await;
     let summary: Vec<_> = runs
         .iter()

@@ -6,6 +6,7 @@ pub mod app;
 pub mod jobs;
 pub mod logs;
 pub mod runs;
+pub mod views;
 
 use serde::de::DeserializeOwned;
 use tauri::Runtime;
@@ -27,6 +28,10 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         runs::list_runs,
         runs::get_run,
         runs::cancel_run,
+        views::job_overview,
+        views::run_strips,
+        views::timeline,
+        views::daily_outcomes,
         logs::log_info,
         logs::read_log_lines,
         logs::locate_log_line,

@@ -51,7 +51,7 @@ impl RunQuery {
     }
 }
 
-fn instant(field: &str, text: &str) -> CmdResult<DateTime<Utc>> {
+pub(crate) fn instant(field: &str, text: &str) -> CmdResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {

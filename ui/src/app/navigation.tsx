@@ -7,8 +7,9 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 export type Route =
   | { screen: "jobs" }
   | { screen: "new-job" }
-  | { screen: "job"; jobId: string; tab: "edit" | "history" }
+  | { screen: "job"; jobId: string; tab: "overview" | "edit" | "history" }
   | { screen: "history" }
+  | { screen: "timeline" }
   | { screen: "log"; source: LogSource }
   | { screen: "settings" };
 

@@ -13,7 +13,8 @@ export type MissedGap = {
  */
 run_id: RunId, job_id: JobId, 
 /**
- * Since when nothing fired: the job's last firing check before the gap.
+ * When the gap began, as far as Sundial knows: the wall time just before the sleep or
+ * the clock change; else the job's last firing check before the gap.
  */
 gap_start: string, 
 /**

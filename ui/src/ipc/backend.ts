@@ -2,10 +2,12 @@
 // `fake.ts` implements it in memory for unit tests. Nothing else imports @tauri-apps/*.
 import type { AppLogFile } from "../bindings/AppLogFile";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { DayOutcomes } from "../bindings/DayOutcomes";
 import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorCode } from "../bindings/ErrorCode";
 import type { FieldError } from "../bindings/FieldError";
 import type { Job } from "../bindings/Job";
+import type { JobOverview } from "../bindings/JobOverview";
 import type { JobSpec } from "../bindings/JobSpec";
 import type { JobSummary } from "../bindings/JobSummary";
 import type { LogBatch } from "../bindings/LogBatch";
@@ -17,9 +19,11 @@ import type { LogSource } from "../bindings/LogSource";
 import type { LogView } from "../bindings/LogView";
 import type { RetentionPolicy } from "../bindings/RetentionPolicy";
 import type { Run } from "../bindings/Run";
+import type { RunMark } from "../bindings/RunMark";
 import type { RunQuery } from "../bindings/RunQuery";
 import type { SchedulePreview } from "../bindings/SchedulePreview";
 import type { Settings } from "../bindings/Settings";
+import type { Timeline } from "../bindings/Timeline";
 import type { Trigger } from "../bindings/Trigger";
 
 /** What changed in the engine; `resync` means events were missed: refetch everything. */
@@ -37,6 +41,14 @@ export interface Backend {
   listRuns(query: RunQuery): Promise<Run[]>;
   getRun(id: string): Promise<Run>;
   cancelRun(id: string): Promise<void>;
+  /** A job's next firings, newest 50 runs and success counts over 7 and 30 days. */
+  jobOverview(id: string): Promise<JobOverview>;
+  /** The newest `perJob` runs (at most 50) of every job, oldest first within a job. */
+  runStrips(perJob: number): Promise<RunMark[]>;
+  /** Runs overlapping `[from, to)` (at most 15 days) and the firings due from now to `to`. */
+  timeline(from: string, to: string): Promise<Timeline>;
+  /** Runs per local day in `[from, to)` of one job, or of all with `jobId` null. */
+  dailyOutcomes(jobId: string | null, from: string, to: string): Promise<DayOutcomes[]>;
   /** How many lines a log view has now, the file's size and path, and whether it is live. */
   logInfo(view: LogView): Promise<LogInfo>;
   /** Lines at positions `start..start+count` of a view (at most 5,000): never a whole file. */

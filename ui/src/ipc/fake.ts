@@ -2,6 +2,14 @@
 // without the app). It keeps jobs, runs and the pause state, and emits changes like the engine.
 import type { AppLogFile } from "../bindings/AppLogFile";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { DayOutcomes } from "../bindings/DayOutcomes";
+import type { FireTime } from "../bindings/FireTime";
+import type { JobOverview } from "../bindings/JobOverview";
+import type { OutcomeCounts } from "../bindings/OutcomeCounts";
+import type { RunMark } from "../bindings/RunMark";
+import type { Timeline } from "../bindings/Timeline";
+import type { UpcomingFire } from "../bindings/UpcomingFire";
+import type { MissedGap } from "../bindings/MissedGap";
 import type { SchedulerRole } from "../bindings/SchedulerRole";
 import type { Job } from "../bindings/Job";
 import type { JobSpec } from "../bindings/JobSpec";
@@ -76,9 +84,35 @@ export interface FakeJob {
   nextFire: string | null;
 }
 
+const FAILURES: Run["status"][] = ["failed", "timed_out", "interrupted"];
+
+function mark(run: Run): RunMark {
+  const { id, job_id, status, scheduled_for, started_at, finished_at, exit_code, http_status } = run;
+  return { id, job_id, status, scheduled_for, started_at, finished_at, exit_code, http_status };
+}
+
+function outcomes(runs: Run[]): OutcomeCounts {
+  return {
+    succeeded: runs.filter((r) => r.status === "succeeded").length,
+    failed: runs.filter((r) => FAILURES.includes(r.status)).length,
+  };
+}
+
+/** A local calendar day, YYYY-MM-DD, as the engine's heat map query gives it. */
+export function localDay(iso: string): string {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
 export class FakeBackend implements Backend {
   jobs: FakeJob[] = [];
   runs: Run[] = [];
+  /** Next firings a job's overview shows, by job id (the engine computes them). */
+  nextFires = new Map<string, FireTime[]>();
+  /** Firings the timeline draws after now. */
+  upcoming: UpcomingFire[] = [];
+  /** The missed-run ledger (the engine writes it when it notices a gap). */
+  gaps: MissedGap[] = [];
   /** Run logs by run id. */
   logs = new Map<string, FakeLog>();
   /** Application logs by day (YYYY-MM-DD). */
@@ -247,6 +281,33 @@ export class FakeBackend implements Backend {
       return run;
     });
   }
+  /** Adds a finished run of `jobId` scheduled at `at` that took `ms`, as history. */
+  addRun(jobId: string, at: string, ms: number, status: Run["status"] = "succeeded", extra: Partial<Run> = {}): Run {
+    const start = Date.parse(at);
+    const run: Run = {
+      id: newId(),
+      job_id: jobId,
+      job_revision: 1,
+      reason: "schedule",
+      attempt: 1,
+      parent_run_id: null,
+      scheduled_for: at,
+      created_at: at,
+      started_at: status === "skipped" ? null : at,
+      finished_at: status === "running" || status === "queued" ? null : new Date(start + ms).toISOString(),
+      status,
+      exit_code: status === "succeeded" ? 0 : status === "failed" ? 1 : null,
+      http_status: null,
+      error: null,
+      log_bytes: 0,
+      log_lines: 0,
+      cpu_ms: null,
+      peak_memory_bytes: null,
+      ...extra,
+    };
+    this.runs.push(run);
+    return run;
+  }
   /** Ends a run as the engine would, and tells listeners. */
   finishRun(
     runId: string,
@@ -289,12 +350,67 @@ export class FakeBackend implements Backend {
     return this.attempt("getRun", () => {
       const run = this.runs.find((r) => r.id === id);
       if (!run) throw new BackendError("not_found", `run ${id} was not found`);
-      return run;
+      // A copy, as over IPC: a run the fake changes later is a new value to the UI.
+      return { ...run };
     });
   }
   cancelRun(id: string) {
     return this.attempt("cancelRun", () => {
       this.finishRun(id, "cancelled", null);
+    });
+  }
+  jobOverview(id: string) {
+    return this.attempt("jobOverview", (): JobOverview => {
+      this.find(id);
+      const runs = [...this.runs].filter((r) => r.job_id === id).sort((a, b) => b.id.localeCompare(a.id));
+      const since = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+      return {
+        next_fires: this.nextFires.get(id) ?? [],
+        recent_runs: runs.slice(0, 50),
+        last_7_days: outcomes(runs.filter((r) => r.scheduled_for >= since(7))),
+        last_30_days: outcomes(runs.filter((r) => r.scheduled_for >= since(30))),
+      };
+    });
+  }
+  runStrips(perJob: number) {
+    return this.attempt("runStrips", () => {
+      const out: RunMark[] = [];
+      for (const { job } of this.jobs) {
+        const runs = this.runs.filter((r) => r.job_id === job.id).sort((a, b) => a.id.localeCompare(b.id));
+        out.push(...runs.slice(-perJob).map(mark));
+      }
+      return out;
+    });
+  }
+  timeline(from: string, to: string) {
+    return this.attempt("timeline", (): Timeline => {
+      const [start, end] = [Date.parse(from), Date.parse(to)];
+      const runs = this.runs
+        .filter((r) => {
+          const s = Date.parse(r.started_at ?? r.scheduled_for);
+          const f = r.finished_at ? Date.parse(r.finished_at) : Date.now();
+          return s < end && f >= start;
+        })
+        .sort((a, b) => b.scheduled_for.localeCompare(a.scheduled_for))
+        .map(mark);
+      const upcoming = this.paused ? [] : this.upcoming.filter((u) => Date.parse(u.at) >= start && Date.parse(u.at) < end);
+      const gaps = this.gaps.filter((g) => Date.parse(g.noticed_at) >= start && Date.parse(g.gap_start) < end);
+      return { runs, truncated: false, upcoming, gaps };
+    });
+  }
+  dailyOutcomes(jobId: string | null, from: string, to: string) {
+    return this.attempt("dailyOutcomes", (): DayOutcomes[] => {
+      const days = new Map<string, DayOutcomes>();
+      for (const r of this.runs) {
+        if ((jobId !== null && r.job_id !== jobId) || r.scheduled_for < from || r.scheduled_for >= to || r.status === "skipped") continue;
+        const day = localDay(r.scheduled_for);
+        const d = days.get(day) ?? { day, runs: 0, succeeded: 0, failed: 0 };
+        d.runs += 1;
+        if (r.status === "succeeded") d.succeeded += 1;
+        if (FAILURES.includes(r.status)) d.failed += 1;
+        days.set(day, d);
+      }
+      return [...days.values()].sort((a, b) => a.day.localeCompare(b.day));
     });
   }
   private source(source: LogSource): FakeLog {

@@ -58,7 +58,8 @@ pub struct MissedGap {
     /// The history row that stands for this entry (status `skipped`).
     pub run_id: RunId,
     pub job_id: JobId,
-    /// Since when nothing fired: the job's last firing check before the gap.
+    /// When the gap began, as far as Sundial knows: the wall time just before the sleep or
+    /// the clock change; else the job's last firing check before the gap.
     pub gap_start: DateTime<Utc>,
     /// When Sundial noticed the gap (woke, started, resumed).
     pub noticed_at: DateTime<Utc>,

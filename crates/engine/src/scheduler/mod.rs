@@ -440,15 +440,19 @@ impl Scheduler {
     /// Why a job's firings up to `last` (its latest missed one) were missed: before this loop
     /// scheduled, nobody did; else the wall-clock jump that spans it; else the loop was stopped
     /// or stalled (a frozen process: tokio's clock ran on, so no jump was seen).
-    fn cause_of(&self, last: DateTime<Utc>) -> MissedCause {
+    /// With the cause, when the gap began where the loop knows it: the wall time just before
+    /// the jump (the job's cursor may be much older: its last firing).
+    fn cause_of(&self, last: DateTime<Utc>) -> (MissedCause, Option<DateTime<Utc>>) {
         if last < self.active_since {
-            return MissedCause::NotRunning;
+            return (MissedCause::NotRunning, None);
         }
         self.jumps
             .iter()
             .rev()
             .find(|(from, to, _)| *from <= last && last <= *to)
-            .map_or(MissedCause::Stalled, |(.., cause)| *cause)
+            .map_or((MissedCause::Stalled, None), |(from, _, cause)| {
+                (*cause, Some(*from))
+            })
     }
 
     /// Looks at the system's zone; when it changed, every cron job without a zone of its own
@@ -757,16 +761,17 @@ impl Scheduler {
         let mut has_waiting = self.waiting.contains_key(&id);
         let mut catch_ups = Vec::new();
         let gap = plan.missed.map(|missed| {
+            let (cause, jumped_from) = self.cause_of(missed.last);
             let gap = MissedGap {
                 run_id: RunId::new(),
                 job_id: id,
-                gap_start: state.cursor,
+                gap_start: jumped_from.map_or(state.cursor, |from| from.max(state.cursor)),
                 noticed_at: now,
                 first_slot: missed.first,
                 last_slot: missed.last,
                 missed: missed.count,
                 counted_all: missed.counted_all,
-                cause: self.cause_of(missed.last),
+                cause,
                 policy: missed_policy.mode,
                 ran: missed.ran,
             };

@@ -27,9 +27,11 @@ use crate::host::ProcessIdentity;
 
 mod changes;
 mod missed;
+mod views;
 use changes::note;
 pub use changes::{Change, ChangeBatch, ChangeKind};
 pub use missed::MissedFilter;
+pub use views::{DayOutcomes, OutcomeCounts, RunMark, RunWindow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 

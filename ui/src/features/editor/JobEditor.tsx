@@ -40,11 +40,17 @@ import {
 import { previewFieldErrors, SchedulePreviewPanel, useSchedulePreview } from "./preview";
 
 /** The editor screen: a new job without `jobId`, the stored job with one. */
-export function JobEditor({ jobId }: { jobId?: string }) {
-  return jobId === undefined ? <EditorForm key="new" job={null} /> : <EditExisting key={jobId} jobId={jobId} />;
+/** `inJobScreen`: shown as a tab of the job's screen, which has the one "Run now" and the
+ * one way back, so the form leaves out its own. */
+export function JobEditor({ jobId, inJobScreen = false }: { jobId?: string; inJobScreen?: boolean }) {
+  return jobId === undefined ? (
+    <EditorForm key="new" job={null} />
+  ) : (
+    <EditExisting key={jobId} jobId={jobId} inJobScreen={inJobScreen} />
+  );
 }
 
-function EditExisting({ jobId }: { jobId: string }) {
+function EditExisting({ jobId, inJobScreen }: { jobId: string; inJobScreen: boolean }) {
   const backend = useBackend();
   const query = useQuery({ queryKey: ["job", jobId], queryFn: () => backend.getJob(jobId) });
   // Reloading after a conflict starts a fresh form from the fetched job.
@@ -67,6 +73,7 @@ function EditExisting({ jobId }: { jobId: string }) {
         setGeneration((g) => g + 1);
       }}
       onStale={() => setGeneration((g) => g + 1)}
+      inJobScreen={inJobScreen}
     />
   );
 }
@@ -147,7 +154,9 @@ function EditorForm({
   latestRevision,
   onReload,
   onStale,
+  inJobScreen = false,
 }: {
+  inJobScreen?: boolean;
   job: Job | null;
   /** The revision the engine has now (it changes when the job is edited elsewhere). */
   latestRevision?: number;
@@ -353,17 +362,21 @@ function EditorForm({
             </span>
             {job && (
               <>
-                <Button onClick={() => void runNow()} data-testid="editor-run-now" title={dirty ? "Runs the saved version, without your unsaved changes" : undefined}>
-                  Run now
-                </Button>
+                {!inJobScreen && (
+                  <Button onClick={() => void runNow()} data-testid="editor-run-now" title={dirty ? "Runs the saved version, without your unsaved changes" : undefined}>
+                    Run now
+                  </Button>
+                )}
                 <Button variant="ghost" className="text-red-700 dark:text-red-400" onClick={() => setConfirmDelete(true)} data-testid="editor-delete">
                   Delete job
                 </Button>
               </>
             )}
-            <Button onClick={() => navigation.back()} data-testid="editor-cancel">
-              {dirty ? "Cancel" : "Back"}
-            </Button>
+            {(!inJobScreen || dirty) && (
+              <Button onClick={() => navigation.back()} data-testid="editor-cancel">
+                {dirty ? "Cancel" : "Back"}
+              </Button>
+            )}
             <Button type="submit" variant="primary" disabled={saving} data-testid="editor-save" title="Ctrl+S / ⌘S">
               {saving ? "Saving…" : job ? "Save" : "Create job"}
             </Button>

@@ -87,7 +87,7 @@ export function dstWords(note: DstNote, cronExpr: string | null): string {
 
 const chainWords: Record<ChainOn, string> = { success: "succeeds", failure: "fails", any: "finishes, whatever the result" };
 
-function FireList({ fires, trigger }: { fires: FireTime[]; trigger: Trigger }) {
+export function FireList({ fires, trigger }: { fires: FireTime[]; trigger: Trigger }) {
   if (fires.length === 0) return <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">It will not run again.</p>;
   const cron = trigger.type === "cron" ? trigger.expr : null;
   return (

@@ -87,6 +87,35 @@ function rowOf(runId: string): HTMLElement {
 }
 
 describe("run history", () => {
+  it("gives every cell that can be cut a tooltip with its whole text, and quick runs their milliseconds", async () => {
+    const backend = new FakeBackend();
+    const job = backend.addJob({ name: "A job with a long name that the column cuts" });
+    const scheduled = new Date(Date.UTC(2026, 0, 1, 12, 19, 44)).toISOString();
+    backend.runs.push(
+      makeRun(1, job.id, {
+        scheduled_for: scheduled,
+        started_at: scheduled,
+        finished_at: new Date(Date.parse(scheduled) + 245).toISOString(),
+        reason: "manual",
+        error: "a long error text that does not fit the column",
+      }),
+    );
+    renderHistory(backend);
+    const row = await screen.findByTestId("history-row");
+    await waitFor(() => expect(within(row).getByTestId("history-job").textContent).toContain("long name"));
+    expect(within(row).getByTestId("history-duration").textContent).toBe("245 ms");
+    const cells = within(row).getAllByRole("cell");
+    const withText = cells.filter((c) => (c.textContent ?? "").trim() !== "" && c.querySelector("button") === null);
+    expect(withText.length).toBeGreaterThanOrEqual(8);
+    for (const cell of withText) {
+      const titled = cell.getAttribute("title") ?? cell.querySelector("[title]")?.getAttribute("title") ?? "";
+      expect(titled, `the cell "${cell.textContent}" has no tooltip`).not.toBe("");
+    }
+    expect(within(row).getByTestId("history-job").getAttribute("title")).toBe("A job with a long name that the column cuts");
+    expect(within(row).getByTestId("history-reason").getAttribute("title")).toBe("Run by hand");
+    expect(within(row).getByTestId("history-duration").getAttribute("title")).toBe("245 ms");
+  });
+
   it("shows each run's status, job, reason, duration, result and error", async () => {
     const backend = new FakeBackend();
     const job = backend.addJob({ name: "Backup" });
@@ -134,7 +163,7 @@ describe("run history", () => {
     backend.runs.push(makeRun(1, job.id, { status: "running", started_at: started, finished_at: null, exit_code: null }));
     renderHistory(backend);
     const duration = await screen.findByTestId("history-duration");
-    expect(duration.textContent).toMatch(/^[56]s$/);
+    expect(duration.textContent).toMatch(/^[56]\.\ds$/);
     act(() => {
       vi.advanceTimersByTime(60_000);
     });

@@ -71,7 +71,11 @@ function Duration({ run }: { run: Run }) {
   const live = run.status === "running" && run.finished_at === null;
   const now = useNow(live);
   const ms = runDuration(run, now);
-  return <span data-testid="history-duration">{ms === null ? "—" : formatDuration(ms)}</span>;
+  return (
+    <span data-testid="history-duration" title={ms === null ? "Not started" : `${ms.toLocaleString()} ms`}>
+      {ms === null ? "—" : formatDuration(ms)}
+    </span>
+  );
 }
 
 /** The grid's columns; the job column only across jobs. */
@@ -82,7 +86,7 @@ function gridColumns(showJob: boolean): string {
     "5.5rem", // reason
     "7.5rem", // scheduled
     "7.5rem", // started
-    "3.5rem", // duration
+    "4.5rem", // duration: "245 ms", "3m 05s" whole
     "4rem", // result
     "7rem", // CPU time and peak memory
     "minmax(2rem,1fr)", // error
@@ -122,6 +126,10 @@ function HistoryRow({
   const what = `${showJob ? `${jobName}, ` : ""}${scheduled}`;
   const maxAttempts = job?.policies.retry.max_attempts;
   const result = formatResult(run);
+  const reasonText =
+    reasonLabel[run.reason] +
+    (run.attempt > 1 ? ` · attempt ${run.attempt}${maxAttempts !== undefined && maxAttempts >= run.attempt ? ` of ${maxAttempts}` : ""}` : "");
+  const resources = formatResources(run);
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.target !== e.currentTarget) return;
     if (e.key === "Enter") {
@@ -149,7 +157,7 @@ function HistoryRow({
       className="absolute top-0 left-0 grid w-full items-center border-b border-slate-200 text-sm hover:bg-slate-50 focus-visible:bg-sky-50 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-600 dark:border-slate-800 dark:hover:bg-slate-900 dark:focus-visible:bg-sky-950"
       style={{ height: ROW_HEIGHT, transform: `translateY(${start}px)`, gridTemplateColumns: columns }}
     >
-      <div role="cell" className={`${cellClass} font-medium ${style.className}`}>
+      <div role="cell" className={`${cellClass} font-medium ${style.className}`} title={statusLabel[run.status]}>
         <span aria-hidden="true" className="mr-1.5">{style.icon}</span>
         <span data-testid="history-status">{statusLabel[run.status]}</span>
       </div>
@@ -158,7 +166,7 @@ function HistoryRow({
           {jobName}
         </div>
       )}
-      <div role="cell" className={`${cellClass} text-slate-700 dark:text-slate-300`} data-testid="history-reason">
+      <div role="cell" className={`${cellClass} text-slate-700 dark:text-slate-300`} data-testid="history-reason" title={reasonText}>
         {reasonLabel[run.reason]}
         {run.attempt > 1 && (
           <span className="text-slate-500 dark:text-slate-400">
@@ -180,16 +188,16 @@ function HistoryRow({
       <div role="cell" className={`${cellClass} text-slate-700 tabular-nums dark:text-slate-300`}>
         <Duration run={run} />
       </div>
-      <div role="cell" className={`${cellClass} text-slate-700 tabular-nums dark:text-slate-300`} data-testid="history-result">
+      <div role="cell" className={`${cellClass} text-slate-700 tabular-nums dark:text-slate-300`} data-testid="history-result" title={result ?? "No exit code or HTTP status"}>
         {result ?? "—"}
       </div>
       <div
         role="cell"
         className={`${cellClass} text-slate-700 tabular-nums dark:text-slate-300`}
-        title="CPU time and peak memory of every process the run started"
+        title={`${resources ?? "Not measured"}: CPU time and peak memory of every process the run started`}
         data-testid="history-resources"
       >
-        {formatResources(run) ?? "—"}
+        {resources ?? "—"}
       </div>
       <div role="cell" className={`${cellClass} text-slate-600 dark:text-slate-400`} title={run.error ?? undefined} data-testid="history-error">
         {run.error ?? ""}

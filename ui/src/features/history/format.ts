@@ -22,9 +22,13 @@ export const reasonLabel: Record<RunReason, string> = {
   chain: "After another job",
 };
 
-/** A span of time for the duration column: "0s", "42s", "3m 05s", "2h 07m", "3d 4h". */
+/** A span of time: "245 ms" under a second, "4.2s" under ten, then "42s", "3m 05s", "2h 07m",
+ * "3d 4h". A quick run never reads "0s". */
 export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
+  const exact = Math.max(0, Math.round(ms));
+  if (exact < 1000) return `${exact} ms`;
+  if (exact < 10_000) return `${(Math.floor(exact / 100) / 10).toFixed(1)}s`;
+  const total = Math.floor(exact / 1000);
   if (total < 60) return `${total}s`;
   const minutes = Math.floor(total / 60);
   if (minutes < 60) return `${minutes}m ${String(total % 60).padStart(2, "0")}s`;

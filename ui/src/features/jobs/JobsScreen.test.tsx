@@ -27,7 +27,8 @@ describe("jobs screen", () => {
     renderApp(backend);
     const rows = await screen.findAllByTestId("job-row");
     expect(rows).toHaveLength(2);
-    const [nightly, rates] = rows as [HTMLElement, HTMLElement];
+    // By name, as the engine lists them.
+    const [rates, nightly] = rows as [HTMLElement, HTMLElement];
     expect(within(nightly).getByTestId("job-schedule").textContent).toBe("At 02:30 AM (Europe/Riga)");
     expect(nightly.textContent).toContain("Tomorrow");
     expect(nightly.textContent).toContain("Never run");
@@ -143,24 +144,76 @@ describe("jobs list filters", () => {
     renderApp(backend);
     await screen.findAllByTestId("job-row");
     fireEvent.change(screen.getByLabelText("Filter by tag"), { target: { value: "finance" } });
-    expect(names()).toEqual(["Nightly export", "Fetch rates"]);
+    expect(names()).toEqual(["Fetch rates", "Nightly export"]);
     fireEvent.change(screen.getByLabelText("Filter by status"), { target: { value: "failing" } });
     expect(names()).toEqual(["Fetch rates"]);
     fireEvent.change(screen.getByLabelText("Filter by tag"), { target: { value: "" } });
     fireEvent.change(screen.getByLabelText("Filter by status"), { target: { value: "disabled" } });
     expect(names()).toEqual(["Cleanup tmp"]);
     fireEvent.change(screen.getByLabelText("Filter by status"), { target: { value: "never" } });
-    expect(names()).toEqual(["Nightly export", "Cleanup tmp"]);
+    expect(names()).toEqual(["Cleanup tmp", "Nightly export"]);
+  });
+});
+
+describe("jobs list pictures and sorting", () => {
+  const names = () => screen.getAllByTestId("job-name").map((e) => e.textContent);
+  const HOUR = 3_600_000;
+  const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+  function listed() {
+    const backend = new FakeBackend();
+    const alpha = backend.addJob({ name: "Alpha" }, "Every hour", new Date(Date.now() + 3 * HOUR).toISOString());
+    const beta = backend.addJob({ name: "beta" }, "Every day", new Date(Date.now() + HOUR).toISOString());
+    const gamma = backend.addJob({ name: "Gamma" });
+    for (let i = 30; i >= 1; i--) backend.addRun(alpha.id, ago(i * HOUR), 245, i % 10 === 0 ? "failed" : "succeeded");
+    backend.addRun(beta.id, ago(2 * HOUR), 61_000, "failed");
+    return { backend, alpha, beta, gamma };
+  }
+
+  it("strips each job's last 20 runs from one query, with the last run's duration", async () => {
+    const { backend, alpha } = listed();
+    renderApp(backend);
+    const rows = await screen.findAllByTestId("job-row");
+    const [alphaRow, betaRow, gammaRow] = rows as [HTMLElement, HTMLElement, HTMLElement];
+    await waitFor(() => expect(within(alphaRow).getAllByTestId("strip-run")).toHaveLength(20));
+    const cells = within(alphaRow).getAllByTestId("strip-run");
+    expect(cells.map((c) => c.dataset.runId)).toEqual(backend.runs.filter((r) => r.job_id === alpha.id).slice(-20).map((r) => r.id));
+    expect(cells.filter((c) => c.dataset.status === "failed")).toHaveLength(2);
+    expect(within(betaRow).getAllByTestId("strip-run")).toHaveLength(1);
+    expect(within(gammaRow).queryAllByTestId("strip-run")).toHaveLength(0);
+    expect(within(alphaRow).getByTestId("last-duration").textContent).toBe("took 245 ms");
+    expect(within(betaRow).getByTestId("last-duration").textContent).toBe("took 1m 01s");
+    expect(backend.calls.filter((c) => c === "runStrips")).toHaveLength(1);
+  });
+
+  it("sorts by name, next run, last run and status, each both ways", async () => {
+    const { backend } = listed();
+    renderApp(backend);
+    await screen.findAllByTestId("job-row");
+    expect(names()).toEqual(["Alpha", "beta", "Gamma"]);
+    expect(screen.getByRole("columnheader", { name: /Name/ }).getAttribute("aria-sort")).toBe("ascending");
+    fireEvent.click(screen.getByTestId("sort-name"));
+    expect(names()).toEqual(["Gamma", "beta", "Alpha"]);
+    fireEvent.click(screen.getByTestId("sort-next"));
+    expect(names()).toEqual(["beta", "Alpha", "Gamma"]); // nothing scheduled goes last
+    fireEvent.click(screen.getByTestId("sort-next"));
+    expect(names()).toEqual(["Alpha", "beta", "Gamma"]);
+    expect(screen.getByRole("columnheader", { name: /Next run/ }).getAttribute("aria-sort")).toBe("descending");
+    fireEvent.click(screen.getByTestId("sort-last"));
+    expect(names()).toEqual(["Alpha", "beta", "Gamma"]); // most recent first, never run last
+    fireEvent.click(screen.getByTestId("sort-status"));
+    expect(names()).toEqual(["beta", "Alpha", "Gamma"]); // failures first
   });
 });
 
 describe("the window", () => {
-  it("opens a job's editor and its history, and comes back", async () => {
+  it("opens a job on its overview, then its editor and its history, and comes back", async () => {
     const backend = new FakeBackend();
     backend.addJob({ name: "Report" });
     renderApp(backend);
     fireEvent.click(await screen.findByRole("button", { name: "Open Report" }));
     await waitFor(() => expect(screen.getByTestId("job-title").textContent).toBe("Report"));
+    expect(await screen.findByTestId("job-overview")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("tab-edit"));
     expect(await screen.findByTestId("editor-name")).toBeTruthy();
     fireEvent.click(screen.getByTestId("tab-history"));
     expect(await screen.findByTestId("history")).toBeTruthy();

@@ -4,26 +4,45 @@ import { useNavigation } from "../../app/navigation";
 import { Button, fieldClass } from "../../components/Button";
 import { BackendError } from "../../ipc";
 import { allTags, filterJobs, type JobFilters, noFilters, type StatusFilter, statusFilterLabel } from "./filters";
+import type { RunMark } from "../../bindings/RunMark";
+import { formatDuration } from "../history/format";
+import { RunStrip } from "../overview/RunStrip";
+import { durationOf } from "../overview/stats";
 import { formatWhen, statusLabel, statusStyle } from "./format";
-import { useJobs, useRunNow, useSetEnabled, useStatus } from "./queries";
+import { useJobs, useRunNow, useRunStrips, useSetEnabled, useStatus } from "./queries";
+import { defaultSort, type JobSort, type SortKey, sortJobs } from "./sort";
 
-function LastResult({ summary }: { summary: JobSummary }) {
+function LastStatus({ summary }: { summary: JobSummary }) {
   const run = summary.last_run;
   if (!run) return <span className="text-slate-500 dark:text-slate-400">Never run</span>;
   const style = statusStyle[run.status];
-  const when = run.finished_at ?? run.started_at ?? run.scheduled_for;
   return (
-    <span className={`inline-flex flex-col items-start font-medium ${style.className}`} title={run.error ?? undefined}>
-      <span className="inline-flex items-center gap-1.5">
-        <span aria-hidden="true">{style.icon}</span>
-        <span data-testid="last-status">{statusLabel[run.status]}</span>
-      </span>
-      <span className="text-xs font-normal text-slate-500 dark:text-slate-400">{formatWhen(when)}</span>
+    <span className={`inline-flex items-center gap-1.5 font-medium ${style.className}`} title={run.error ?? statusLabel[run.status]}>
+      <span aria-hidden="true">{style.icon}</span>
+      <span data-testid="last-status">{statusLabel[run.status]}</span>
     </span>
   );
 }
 
-function JobRow({ summary, paused }: { summary: JobSummary; paused: boolean }) {
+/** When the last run ended (or started) and how long it took. */
+function LastRun({ summary }: { summary: JobSummary }) {
+  const run = summary.last_run;
+  if (!run) return <span className="text-slate-400 dark:text-slate-500">—</span>;
+  const when = run.finished_at ?? run.started_at ?? run.scheduled_for;
+  const duration = durationOf(run);
+  return (
+    <span className="flex flex-col text-slate-700 dark:text-slate-300">
+      <span className="whitespace-nowrap">{formatWhen(when)}</span>
+      {duration !== null && (
+        <span className="text-xs text-slate-500 tabular-nums dark:text-slate-400" data-testid="last-duration" title="How long the last run took">
+          took {formatDuration(duration)}
+        </span>
+      )}
+    </span>
+  );
+}
+
+function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boolean; strip: RunMark[] | undefined }) {
   const { job } = summary;
   const { navigate } = useNavigation();
   const setEnabled = useSetEnabled();
@@ -40,11 +59,11 @@ function JobRow({ summary, paused }: { summary: JobSummary; paused: boolean }) {
       className="border-b border-slate-200 last:border-0 hover:bg-slate-50 dark:border-slate-800 dark:hover:bg-slate-900"
       data-testid="job-row"
     >
-      <td className="min-w-44 py-2.5 pr-4 pl-4">
+      <td className="min-w-40 py-2.5 pr-3 pl-4">
         <button
           type="button"
           className="rounded text-left font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-sky-300"
-          onClick={() => navigate({ screen: "job", jobId: job.id, tab: "edit" })}
+          onClick={() => navigate({ screen: "job", jobId: job.id, tab: "overview" })}
           data-testid="job-name"
           aria-label={`Open ${job.name}`}
         >
@@ -61,10 +80,10 @@ function JobRow({ summary, paused }: { summary: JobSummary; paused: boolean }) {
           </div>
         )}
       </td>
-      <td className="min-w-44 py-2.5 pr-4 text-slate-700 dark:text-slate-300" data-testid="job-schedule">
+      <td className="min-w-32 py-2.5 pr-3 text-slate-700 dark:text-slate-300" data-testid="job-schedule">
         {summary.schedule}
       </td>
-      <td className="py-2.5 pr-4 whitespace-nowrap text-slate-700 dark:text-slate-300" data-testid="job-next">
+      <td className="py-2.5 pr-3 text-slate-700 dark:text-slate-300" data-testid="job-next">
         {next}
       </td>
       <td className="py-2.5 pr-4 whitespace-nowrap">
@@ -75,10 +94,23 @@ function JobRow({ summary, paused }: { summary: JobSummary; paused: boolean }) {
             onClick={() => navigate({ screen: "job", jobId: job.id, tab: "history" })}
             aria-label={`History of ${job.name}`}
           >
-            <LastResult summary={summary} />
+            <LastStatus summary={summary} />
           </button>
         ) : (
-          <LastResult summary={summary} />
+          <LastStatus summary={summary} />
+        )}
+      </td>
+      <td className="py-2.5 pr-3" data-testid="job-last-run">
+        <LastRun summary={summary} />
+        {strip && strip.length > 0 && (
+          <div className="mt-1 w-32" data-testid="job-strip">
+            <RunStrip
+              runs={strip}
+              size="small"
+              label={`Last ${strip.length} runs of ${job.name}, oldest first`}
+              onOpen={(run) => navigate({ screen: "log", source: { kind: "run", run_id: run.id } })}
+            />
+          </div>
         )}
       </td>
       <td className="py-2.5 pr-4">
@@ -197,11 +229,33 @@ function Toolbar({ jobs, filters, onChange }: { jobs: JobSummary[]; filters: Job
   );
 }
 
+function SortHeader({ label, sortKey, sort, onSort, className = "" }: { label: string; sortKey: SortKey; sort: JobSort; onSort: (s: JobSort) => void; className?: string }) {
+  const active = sort.key === sortKey;
+  return (
+    <th scope="col" className={`py-2 pr-4 font-medium ${className}`} aria-sort={active ? (sort.descending ? "descending" : "ascending") : "none"}>
+      <button
+        type="button"
+        className="inline-flex items-center gap-1 uppercase hover:text-slate-800 focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-slate-200"
+        onClick={() => onSort({ key: sortKey, descending: active ? !sort.descending : false })}
+        data-testid={`sort-${sortKey}`}
+        title={`Sort by ${label.toLowerCase()}`}
+      >
+        {label}
+        <span aria-hidden="true" className={active ? "" : "invisible"}>
+          {sort.descending ? "▼" : "▲"}
+        </span>
+      </button>
+    </th>
+  );
+}
+
 export function JobsScreen() {
   const jobs = useJobs();
   const status = useStatus();
+  const strips = useRunStrips();
   const [filters, setFilters] = useState<JobFilters>(noFilters);
-  const shown = jobs.data ? filterJobs(jobs.data, filters) : [];
+  const [sort, setSort] = useState<JobSort>(defaultSort);
+  const shown = jobs.data ? sortJobs(filterJobs(jobs.data, filters), sort) : [];
   return (
     <div className="flex h-full flex-col">
       {jobs.data && jobs.data.length > 0 && <Toolbar jobs={jobs.data} filters={filters} onChange={setFilters} />}
@@ -224,17 +278,18 @@ export function JobsScreen() {
             </caption>
             <thead className="sticky top-0 bg-slate-50 text-xs tracking-wide text-slate-500 uppercase dark:bg-slate-900 dark:text-slate-400">
               <tr>
-                <th scope="col" className="py-2 pr-4 pl-4 font-medium">Name</th>
+                <SortHeader label="Name" sortKey="name" sort={sort} onSort={setSort} className="pl-4" />
                 <th scope="col" className="py-2 pr-4 font-medium">Schedule</th>
-                <th scope="col" className="py-2 pr-4 font-medium">Next run</th>
-                <th scope="col" className="py-2 pr-4 font-medium">Last result</th>
+                <SortHeader label="Next run" sortKey="next" sort={sort} onSort={setSort} />
+                <SortHeader label="Status" sortKey="status" sort={sort} onSort={setSort} />
+                <SortHeader label="Last run" sortKey="last" sort={sort} onSort={setSort} />
                 <th scope="col" className="py-2 pr-4 font-medium">Enabled</th>
                 <th scope="col" className="py-2 pr-4"><span className="sr-only">Actions</span></th>
               </tr>
             </thead>
             <tbody>
               {shown.map((summary) => (
-                <JobRow key={summary.job.id} summary={summary} paused={status.data?.paused ?? false} />
+                <JobRow key={summary.job.id} summary={summary} paused={status.data?.paused ?? false} strip={strips.data?.get(summary.job.id)} />
               ))}
             </tbody>
           </table>

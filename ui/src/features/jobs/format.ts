@@ -39,3 +39,15 @@ export const statusStyle: Record<RunStatus, { icon: string; className: string }>
   skipped: { icon: "↷", className: "text-slate-500 dark:text-slate-400" },
   interrupted: { icon: "!", className: "text-red-700 dark:text-red-400" },
 };
+
+/** The fill of a status in pictures (strips, bars, squares): failures red, going blue. */
+export const statusFill: Record<RunStatus, string> = {
+  queued: "fill-slate-400 bg-slate-400",
+  running: "fill-sky-500 bg-sky-500",
+  succeeded: "fill-emerald-500 bg-emerald-500",
+  failed: "fill-red-600 bg-red-600",
+  timed_out: "fill-red-600 bg-red-600",
+  cancelled: "fill-amber-500 bg-amber-500",
+  skipped: "fill-slate-300 bg-slate-300 dark:fill-slate-600 dark:bg-slate-600",
+  interrupted: "fill-red-600 bg-red-600",
+};

@@ -1,0 +1,173 @@
+import { QueryClient } from "@tanstack/react-query";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { App } from "../../App";
+import type { RunMark } from "../../bindings/RunMark";
+import { FakeBackend, fakeLog } from "../../ipc/fake";
+import { gapsOfLedger } from "./gaps";
+import { TimelineChart } from "./TimelineChart";
+import { ticks, windowAt } from "./scale";
+
+const HOUR = 3_600_000;
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+
+function renderTimeline(backend: FakeBackend) {
+  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  return render(<App backend={backend} queryClient={queryClient} initialRoute={{ screen: "timeline" }} />);
+}
+
+function seeded() {
+  const backend = new FakeBackend();
+  const sync = backend.addJob({ name: "Hourly sync" });
+  const nightly = backend.addJob({ name: "Nightly export" });
+  backend.addJob({ name: "Idle job" });
+  const ok = backend.addRun(sync.id, ago(3 * HOUR), 400);
+  const bad = backend.addRun(sync.id, ago(2 * HOUR), 900, "failed");
+  const old = backend.addRun(nightly.id, ago(30 * HOUR), 60_000);
+  backend.upcoming = [{ job_id: nightly.id, at: new Date(Date.now() + HOUR).toISOString() }];
+  return { backend, sync, nightly, ok, bad, old };
+}
+
+describe("timeline", () => {
+  it("shades one stretch per wake from the missed-run ledger, saying why and how much was missed", async () => {
+    const { backend, sync, nightly } = seeded();
+    const noticed = ago(4 * HOUR);
+    const entry = (job_id: string, gap_start: string, missed: number, ran: number) => ({
+      run_id: `01GAP${job_id}`,
+      job_id,
+      gap_start,
+      noticed_at: noticed,
+      first_slot: gap_start,
+      last_slot: noticed,
+      missed,
+      counted_all: true,
+      cause: "asleep" as const,
+      policy: "run_once" as const,
+      ran,
+    });
+    // The hourly job last fired an hour before the lid closed; the sleep began 12 h ago.
+    backend.gaps = [entry(sync.id, ago(12 * HOUR), 8, 1), entry(nightly.id, ago(13 * HOUR), 1, 0)];
+    // The history row standing for an entry is not drawn as a bar: the stretch says it.
+    const ledgerRow = backend.addRun(sync.id, ago(12 * HOUR), 8 * HOUR, "skipped");
+    (backend.gaps[0] as { run_id: string }).run_id = ledgerRow.id;
+    renderTimeline(backend);
+    const gap = await screen.findByTestId("timeline-gap");
+    await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
+    expect(screen.getAllByTestId("timeline-gap")).toHaveLength(1);
+    expect(gap.textContent).toContain("Asleep — 2 jobs missed 9 firings, 1 caught up");
+    expect(gap.querySelector("text")?.textContent).toBe("Asleep");
+    // The stretch begins at the latest start (the sleep), not the nightly job's older one.
+    expect(gapsOfLedger(backend.gaps)).toEqual([
+      { start: backend.gaps[0]?.gap_start, end: noticed, label: "Asleep", detail: "Asleep — 2 jobs missed 9 firings, 1 caught up" },
+    ]);
+  });
+
+  it("draws the last day's runs per job, failures flagged, and what is due after now", async () => {
+    const { backend, ok, bad } = seeded();
+    const timeline = vi.spyOn(backend, "timeline");
+    renderTimeline(backend);
+    await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
+    const call = timeline.mock.calls.at(-1);
+    if (!call) throw new Error("no timeline query");
+    const span = Date.parse(call[1]) - Date.parse(call[0]);
+    expect(span).toBeGreaterThanOrEqual(24 * HOUR);
+    expect(span).toBeLessThanOrEqual(24 * HOUR + 2 * 60_000);
+    expect(Date.parse(call[1])).toBeGreaterThan(Date.now());
+    const bars = screen.getAllByTestId("timeline-bar");
+    expect(bars.map((b) => b.dataset.runId).sort()).toEqual([ok.id, bad.id].sort());
+    const failed = bars.find((b) => b.dataset.status === "failed");
+    expect(failed?.getAttribute("class")).toContain("fill-red-600");
+    expect(screen.getByTestId("timeline-failures").textContent).toBe(" · 1 failed");
+    // Rows: only jobs with something in the window, by name.
+    expect(screen.getAllByTestId("timeline-row").map((r) => r.textContent)).toEqual(["Hourly syncHourly sync", "Nightly exportNightly export"]);
+    expect(screen.getAllByTestId("timeline-upcoming")).toHaveLength(1);
+    expect(screen.getByTestId("timeline-now")).toBeTruthy();
+  });
+
+  it("shows a run on hover and opens its log on click", async () => {
+    const { backend, bad } = seeded();
+    backend.logs.set(bad.id, fakeLog([{ number: 0, time: bad.scheduled_for, stream: "stderr", continued: false, text: "upstream 502" }]));
+    renderTimeline(backend);
+    const bar = await waitFor(() => {
+      const found = screen.getAllByTestId("timeline-bar").find((b) => b.dataset.runId === bad.id);
+      if (!found) throw new Error("no bar yet");
+      return found;
+    });
+    fireEvent.mouseEnter(bar);
+    expect(screen.getByTestId("timeline-hover").textContent).toMatch(/^Hourly sync · Failed · .* · 900 ms$/);
+    fireEvent.click(bar);
+    expect(await screen.findByText("upstream 502")).toBeTruthy();
+  });
+
+  it("zooms to a week and an hour and pans half a window at a time", async () => {
+    const { backend, old } = seeded();
+    const timeline = vi.spyOn(backend, "timeline");
+    renderTimeline(backend);
+    await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
+    const lastSpan = () => {
+      const call = timeline.mock.calls.at(-1);
+      if (!call) throw new Error("no call");
+      return { from: Date.parse(call[0]), to: Date.parse(call[1]) };
+    };
+    fireEvent.click(screen.getByTestId("zoom-week"));
+    await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(3));
+    expect(screen.getAllByTestId("timeline-bar").some((b) => b.dataset.runId === old.id)).toBe(true);
+    const week = lastSpan();
+    expect(Math.round((week.to - week.from) / HOUR)).toBe(7 * 24);
+    fireEvent.click(screen.getByTestId("pan-earlier"));
+    await waitFor(() => expect(lastSpan().to).toBeLessThan(week.to));
+    expect(Math.round((week.to - lastSpan().to) / HOUR)).toBe(84);
+    expect(screen.getByTestId("pan-now").hasAttribute("disabled")).toBe(false);
+    fireEvent.click(screen.getByTestId("pan-now"));
+    await waitFor(() => expect(lastSpan().to).toBe(week.to));
+    fireEvent.click(screen.getByTestId("zoom-hour"));
+    await waitFor(() => expect(Math.floor((lastSpan().to - lastSpan().from) / 120_000)).toBe(30)); // an hour, rounded out to whole minutes
+    await waitFor(() => expect(screen.queryAllByTestId("timeline-bar")).toHaveLength(0));
+  });
+
+  it("shades and labels the gaps it is given (when Sundial was asleep or closed)", () => {
+    const now = Date.parse("2026-12-02T12:00:00Z");
+    const w = windowAt("day", now, 0);
+    const run: RunMark = {
+      id: "r1",
+      job_id: "j1",
+      status: "succeeded",
+      scheduled_for: "2026-12-02T08:00:00Z",
+      started_at: "2026-12-02T08:00:00Z",
+      finished_at: "2026-12-02T08:00:01Z",
+      exit_code: 0,
+      http_status: null,
+    };
+    render(
+      <TimelineChart
+        jobs={[{ id: "j1", name: "Job" }]}
+        runs={[run]}
+        upcoming={[]}
+        gaps={[
+          { start: "2026-12-02T01:00:00Z", end: "2026-12-02T06:30:00Z", label: "Asleep: 5 firings missed" },
+          { start: "2026-11-20T01:00:00Z", end: "2026-11-20T02:00:00Z", label: "Outside the window" },
+        ]}
+        window={w}
+        zoom="day"
+        now={now}
+        onOpen={() => undefined}
+      />,
+    );
+    const gaps = screen.getAllByTestId("timeline-gap");
+    expect(gaps).toHaveLength(1);
+    const gap = gaps[0] as HTMLElement;
+    expect(gap.textContent).toContain("Asleep: 5 firings missed");
+    const rect = within(gap).getByText((_, el) => el?.tagName.toLowerCase() === "rect");
+    // 5.5 h of a 24 h window 830 units wide.
+    expect(Number(rect.getAttribute("width"))).toBeCloseTo((5.5 / 24) * 830, 0);
+  });
+
+  it("ticks on local hour and midnight boundaries", () => {
+    const w = { from: new Date(2026, 11, 1, 13, 20).getTime(), to: new Date(2026, 11, 2, 13, 20).getTime() };
+    const day = ticks("day", w).map((t) => new Date(t).getHours());
+    expect(day).toEqual([15, 18, 21, 0, 3, 6, 9, 12]);
+    const week = ticks("week", { from: w.from - 6 * 24 * HOUR, to: w.to });
+    expect(week.every((t) => new Date(t).getHours() === 0 && new Date(t).getMinutes() === 0)).toBe(true);
+    expect(week).toHaveLength(7);
+  });
+});

@@ -1,0 +1,121 @@
+// The timeline screen: every job's runs in a window (the last day by default; an hour or a
+// week), panned half a window at a time, with what is due next after now.
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { useNavigation } from "../../app/navigation";
+import { Button } from "../../components/Button";
+import { BackendError, useBackend } from "../../ipc";
+import { useJobs, useStatus } from "../jobs/queries";
+import { HeatMap } from "../overview/HeatMap";
+import { gapsOfLedger, withoutLedgerRows } from "./gaps";
+import { TimelineChart } from "./TimelineChart";
+import { roundWindow, windowAt, type Zoom, zoomLabel } from "./scale";
+
+const ZOOMS: Zoom[] = ["hour", "day", "week"];
+
+/** The current time, updated every `everyMs`. */
+function useClock(everyMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}
+
+/** Gaps (when Sundial was asleep, closed or paused) come from the missed-run ledger with the
+ * window's runs. */
+export function TimelineScreen() {
+  const backend = useBackend();
+  const { navigate } = useNavigation();
+  const jobs = useJobs();
+  const status = useStatus();
+  const [zoom, setZoom] = useState<Zoom>("day");
+  const [offset, setOffset] = useState(0);
+  const now = useClock(30_000);
+  const w = roundWindow(windowAt(zoom, now, offset));
+  const timeline = useQuery({
+    queryKey: ["timeline", w.from, w.to],
+    queryFn: () => backend.timeline(new Date(w.from).toISOString(), new Date(w.to).toISOString()),
+    placeholderData: keepPreviousData,
+  });
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT")) return;
+      if (e.key === "ArrowLeft") setOffset((o) => o - 1);
+      else if (e.key === "ArrowRight") setOffset((o) => o + 1);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+  const range = `${new Date(w.from).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} – ${new Date(w.to).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`;
+  return (
+    <div className="flex h-full flex-col">
+      <div className="flex flex-wrap items-center gap-2 border-b border-slate-200 px-4 py-2.5 dark:border-slate-800">
+        <h1 className="mr-2 text-base font-semibold">Timeline</h1>
+        <div role="radiogroup" aria-label="Zoom" className="inline-flex rounded-md border border-slate-300 dark:border-slate-600">
+          {ZOOMS.map((z) => (
+            <button
+              key={z}
+              type="button"
+              role="radio"
+              aria-checked={zoom === z}
+              data-testid={`zoom-${z}`}
+              onClick={() => {
+                setZoom(z);
+                setOffset(0);
+              }}
+              className={`px-3 py-1 text-sm font-medium first:rounded-l-md last:rounded-r-md focus-visible:outline-2 focus-visible:outline-sky-600 ${
+                zoom === z ? "bg-sky-600 text-white" : "text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800"
+              }`}
+            >
+              {zoomLabel[z]}
+            </button>
+          ))}
+        </div>
+        <Button onClick={() => setOffset((o) => o - 1)} data-testid="pan-earlier" title="Earlier (←)">
+          ← Earlier
+        </Button>
+        <Button onClick={() => setOffset(0)} disabled={offset === 0} data-testid="pan-now">
+          Now
+        </Button>
+        <Button onClick={() => setOffset((o) => o + 1)} data-testid="pan-later" title="Later (→)">
+          Later →
+        </Button>
+        <span className="ml-auto text-sm text-slate-600 tabular-nums dark:text-slate-400" data-testid="timeline-range">
+          {range}
+        </span>
+      </div>
+      <div className="min-h-0 flex-1 overflow-auto p-4">
+        {status.data?.paused && (
+          <p className="mb-2 text-sm text-amber-800 dark:text-amber-300">Paused: nothing is due until you resume.</p>
+        )}
+        {timeline.error && (
+          <p role="alert" className="text-sm text-red-700 dark:text-red-400">
+            Could not load the timeline: {BackendError.from(timeline.error).message}
+          </p>
+        )}
+        {timeline.data?.truncated && (
+          <p className="mb-2 text-sm text-slate-600 dark:text-slate-400">More runs fell in this window than can be drawn: showing the newest. Zoom in for the rest.</p>
+        )}
+        {timeline.data && (
+          <TimelineChart
+            jobs={(jobs.data ?? []).map((s) => ({ id: s.job.id, name: s.job.name }))}
+            runs={withoutLedgerRows(timeline.data.runs, timeline.data.gaps)}
+            upcoming={timeline.data.upcoming}
+            gaps={gapsOfLedger(timeline.data.gaps)}
+            window={w}
+            zoom={zoom}
+            now={now}
+            onOpen={(run) => navigate({ screen: "log", source: { kind: "run", run_id: run.id } })}
+          />
+        )}
+        <section aria-label="Calendar of all jobs" className="mt-6" data-testid="all-jobs-heatmap">
+          <h2 className="mb-2 text-xs font-semibold tracking-wide text-slate-500 uppercase dark:text-slate-400">Calendar: every job's runs and failures per day</h2>
+          <HeatMap jobId={null} weeks={53} />
+        </section>
+      </div>
+    </div>
+  );
+}
