@@ -4,6 +4,7 @@ pub mod ids;
 pub mod job;
 pub mod policy;
 pub mod run;
+pub mod secrets;
 pub mod trigger;
 pub mod validate;
 
