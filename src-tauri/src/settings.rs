@@ -45,6 +45,12 @@ pub struct Settings {
     pub max_log_mib: u32,
     /// The window's colours: follow the system, or always light or dark.
     pub theme: Theme,
+    /// A PEM file of CA certificates HTTP jobs trust besides the system's trust store (a
+    /// corporate CA, a TLS-inspecting proxy's); each job may name one more. Applies to runs
+    /// that start after the change.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_ca_bundle: Option<String>,
 }
 
 impl Default for Settings {
@@ -59,6 +65,7 @@ impl Default for Settings {
                 .clamp(2, 8),
             max_log_mib: 256,
             theme: Theme::System,
+            extra_ca_bundle: None,
         }
     }
 }
@@ -90,6 +97,15 @@ impl Settings {
         std::fs::rename(tmp, path)
     }
 
+    /// The extra CA bundle, when one is set.
+    pub fn extra_ca_bundle(&self) -> Option<PathBuf> {
+        self.extra_ca_bundle
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    }
+
     /// The run-log cap in bytes.
     pub fn max_log_bytes(&self) -> u64 {
         u64::from(self.max_log_mib) * 1024 * 1024
@@ -108,6 +124,25 @@ impl Settings {
                 "max_log_mib",
                 format!("cap each run's log at between 1 and {MAX_LOG_MIB} MiB"),
             );
+        }
+        if let Some(path) = self.extra_ca_bundle() {
+            if !path.is_absolute() {
+                errors.push(
+                    "extra_ca_bundle",
+                    format!(
+                        "{:?} is not an absolute path: name the PEM file of CA certificates by its full path, or leave the field empty",
+                        path.display().to_string()
+                    ),
+                );
+            } else if !path.is_file() {
+                errors.push(
+                    "extra_ca_bundle",
+                    format!(
+                        "{} is not a file: name a PEM file of CA certificates, or leave the field empty",
+                        path.display()
+                    ),
+                );
+            }
         }
         if !(1..=MAX_APP_LOG_DAYS).contains(&self.app_log_days) {
             errors.push(
@@ -138,6 +173,7 @@ mod tests {
             max_parallel: 3,
             max_log_mib: 10,
             theme: Theme::Dark,
+            extra_ca_bundle: Some("/etc/ssl/corp-ca.pem".into()),
         };
         settings.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), settings);

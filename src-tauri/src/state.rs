@@ -50,6 +50,7 @@ impl AppState {
         self.engine.set_max_parallel(settings.max_parallel as usize);
         if let Some(runner) = &self.runner {
             runner.set_max_log_bytes(settings.max_log_bytes());
+            runner.set_extra_ca_bundle(settings.extra_ca_bundle());
         }
     }
 

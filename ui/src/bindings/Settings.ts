@@ -32,4 +32,10 @@ max_log_mib: number,
 /**
  * The window's colours: follow the system, or always light or dark.
  */
-theme: Theme, };
+theme: Theme, 
+/**
+ * A PEM file of CA certificates HTTP jobs trust besides the system's trust store (a
+ * corporate CA, a TLS-inspecting proxy's); each job may name one more. Applies to runs
+ * that start after the change.
+ */
+extra_ca_bundle?: string, };
