@@ -50,7 +50,7 @@ cargo test --workspace --locked
 # keyring on a private session bus (outside one the test would skip, saying so) -------------
 step "keychain test (gnome-keyring in dbus-run-session)"
 SUNDIAL_REQUIRE_KEYCHAIN_TEST=1 dbus-run-session -- bash scripts/with-keyring.sh \
-  cargo test -p sundial-engine --locked --test secrets_keychain -- a_real_secret_service
+  cargo test --workspace --locked --test secrets_keychain -- a_real_secret_service
 
 # --- End to end: the real app window under Xvfb, driven by tauri-driver + WebKitWebDriver ---
 if ! command -v tauri-driver >/dev/null 2>&1; then
