@@ -161,15 +161,28 @@ async fn http_logging_masks_secret_headers_query_credentials_and_cookies() {
     );
 }
 
-#[test]
-fn the_application_log_writer_masks_every_known_secret() {
+#[tokio::test]
+async fn the_application_log_writer_masks_every_secret_the_engine_has_seen() {
+    // The engine tells the log's writer every secret it reads or writes.
     let known = KnownSecrets::new();
-    let mut job = job(
-        with_env(exec("true", &[]), vec![EnvVar::secret("K", SECRET)]),
-        None,
-    );
-    known.set_job(&job);
-    job.id = sundial_engine::domain::JobId::new();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = sundial_engine::Engine::start(
+        sundial_engine::EngineConfig {
+            known_secrets: known.clone(),
+            ..sundial_engine::EngineConfig::new(dir.path().join("sundial.db"))
+        },
+        std::sync::Arc::new(sundial_engine::SystemClock),
+        std::sync::Arc::new(Harness::new().runner),
+    )
+    .await
+    .unwrap();
+    let mut spec = spec_of(with_env(
+        exec("true", &[]),
+        vec![EnvVar::secret("K", SECRET)],
+    ));
+    spec.name = "logged".into();
+    engine.create_job(spec).await.unwrap();
+    engine.shutdown(false).await;
     let buffer = SharedBuffer::default();
     let subscriber = tracing_subscriber::fmt()
         .with_ansi(false)
