@@ -180,6 +180,25 @@ mod tests {
     }
 
     #[test]
+    fn the_extra_ca_bundle_must_be_an_existing_file_named_by_its_full_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("corp-ca.pem");
+        std::fs::write(&bundle, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let with = |path: &str| Settings {
+            extra_ca_bundle: Some(path.to_string()),
+            ..Settings::default()
+        };
+        assert!(with(bundle.to_str().unwrap()).validate().is_ok());
+        assert!(with("  ").validate().is_ok(), "blank means none");
+        let relative = with("certs/ca.pem").validate().unwrap_err();
+        assert_eq!(relative.fields(), ["extra_ca_bundle"]);
+        assert!(relative.0[0].message.contains("is not an absolute path"));
+        let missing = dir.path().join("missing.pem");
+        let missing = with(missing.to_str().unwrap()).validate().unwrap_err();
+        assert!(missing.0[0].message.contains("is not a file"), "{missing}");
+    }
+
+    #[test]
     fn missing_or_broken_file_gives_defaults() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(Settings::load(dir.path()), Settings::default());
