@@ -107,11 +107,14 @@ async fn secrets_move_into_a_keychain_and_back_and_nothing_is_lost() {
     let status = with_keychain.secret_store_status();
     assert_eq!(status.location, SecretLocation::Keychain, "{status:?}");
     assert!(status.message.contains("references"), "{status:?}");
-    let account = format!("{}/env/API_TOKEN", created.id);
-    assert_eq!(
-        keychain.entries().get(&account).map(String::as_str),
-        Some(SECRET)
-    );
+    let account = format!("{}/env/API_TOKEN#", created.id);
+    let entry = |keychain: &MemoryKeychain| {
+        let entries = keychain.entries();
+        let mine: Vec<&String> = entries.keys().filter(|k| k.starts_with(&account)).collect();
+        assert!(mine.len() <= 1, "one entry per secret: {mine:?}");
+        mine.first().map(|k| entries[*k].clone())
+    };
+    assert_eq!(entry(&keychain).as_deref(), Some(SECRET));
     let job = with_keychain.get_job(created.id).await.unwrap();
     assert_eq!(token(&job), SECRET, "read back whole through the keychain");
     assert_eq!(
@@ -127,6 +130,19 @@ async fn secrets_move_into_a_keychain_and_back_and_nothing_is_lost() {
         .await
         .unwrap();
     assert_eq!(token(&job), SECRET);
+    // A save that fails after the keychain write (a stale revision) changes nothing stored.
+    let mut stale = job.masked().spec;
+    (match &mut stale.kind {
+        sundial_engine::domain::JobKind::Command(c) => &mut c.env,
+        _ => unreachable!(),
+    })[0]
+        .value = "a-new-value-never-saved".into();
+    let conflict = with_keychain
+        .update_job(job.id, stale, job.revision - 1)
+        .await;
+    assert!(conflict.is_err());
+    assert_eq!(token(&with_keychain.get_job(job.id).await.unwrap()), SECRET);
+    assert_eq!(entry(&keychain).as_deref(), Some(SECRET));
     // An export with secrets holds the value; imported elsewhere it is whole again.
     let export = jobfile::export_jobs(
         std::slice::from_ref(&job),
@@ -168,10 +184,7 @@ async fn secrets_move_into_a_keychain_and_back_and_nothing_is_lost() {
         .await
         .unwrap();
     blind.shutdown(false).await;
-    assert_eq!(
-        keychain.entries().get(&account).map(String::as_str),
-        Some(SECRET)
-    );
+    assert_eq!(entry(&keychain).as_deref(), Some(SECRET));
 
     // Back into the database: the value returns to the row, the keychain entry goes.
     let back = engine(data, SecretStorage::DatabaseFrom(keychain.clone())).await;
@@ -195,13 +208,13 @@ async fn secrets_move_into_a_keychain_and_back_and_nothing_is_lost() {
         .unwrap();
     let id = report.created[0].id;
     assert_eq!(token(&imported.get_job(id).await.unwrap()), SECRET);
-    assert_eq!(
-        keychain
-            .entries()
-            .get(&format!("{id}/env/API_TOKEN"))
-            .map(String::as_str),
-        Some(SECRET)
-    );
+    let entries = keychain.entries();
+    let imported_entries: Vec<&String> = entries
+        .iter()
+        .filter(|(k, _)| k.starts_with(&format!("{id}/env/API_TOKEN#")))
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(imported_entries, [SECRET]);
     // Deleting the job removes its keychain entry.
     imported.delete_job(id).await.unwrap();
     assert!(keychain.entries().is_empty());
@@ -266,8 +279,11 @@ async fn a_real_secret_service_keeps_the_secrets() {
     );
     let created = first.create_job(spec(&out)).await.unwrap();
     first.shutdown(false).await;
-    assert!(!raw_database(data).contains(SECRET));
-    let account = format!("{}/env/API_TOKEN", created.id);
+    let raw = raw_database(data);
+    assert!(!raw.contains(SECRET));
+    let prefix = format!("sundial-keychain:{}/env/API_TOKEN#", created.id);
+    let at = raw.find(&prefix).expect("the reference is in the row") + "sundial-keychain:".len();
+    let account: String = raw[at..].chars().take_while(|c| *c != '"').collect();
     let stored = {
         let (keychain, account) = (keychain.clone(), account.clone());
         tokio::task::spawn_blocking(move || keychain.get(&account))

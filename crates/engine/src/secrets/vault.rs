@@ -14,9 +14,11 @@ use super::keychain::{Keychain, KeychainError, OsKeychain};
 use super::known::KnownSecrets;
 use crate::domain::{Job, JobId, secrets};
 
-/// A secret value kept in the keychain is stored in the database as this prefix, the
-/// keychain account (`<job id>/<env|header>/<name>`), `#` and a nonce that changes with the
-/// value (so another process's cache notices a new value).
+/// A secret value kept in the keychain is stored in the database as this prefix and its
+/// keychain account, `<job id>/<env|header>/<name>#<nonce>`. Each value written gets an entry
+/// of its own (a new nonce): a save that fails after the keychain write leaves the stored
+/// row's entry untouched (the new entry is removed), and another process's cache, keyed by
+/// reference, never serves an old value.
 pub const KEYCHAIN_REF_PREFIX: &str = "sundial-keychain:";
 
 /// Longest wait for one keychain call (a keychain that hangs, e.g. on a prompt nobody sees).
@@ -236,7 +238,11 @@ impl Vault {
                 Some(reference) => reference,
                 None => {
                     let reference = format!("{KEYCHAIN_REF_PREFIX}{account}#{}", ulid::Ulid::new());
-                    writes.push((account, var.value.clone(), reference.clone()));
+                    writes.push((
+                        account_of(&reference).to_string(),
+                        var.value.clone(),
+                        reference.clone(),
+                    ));
                     reference
                 }
             };
@@ -348,6 +354,17 @@ impl Vault {
         }
     }
 
+    /// The references in `sealed` that `original` (the job before [`Vault::seal`]) did not
+    /// have: the entries a failed save must remove again.
+    pub fn new_references(original: &Job, sealed: &Job) -> Vec<String> {
+        let had = references_of(original);
+        references_of(sealed)
+            .into_iter()
+            .filter(|r| !had.contains(r))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// For a job as stored now (`stored`, references in it) and as it is to be stored
     /// (`sealed`): the references only `stored` has.
     pub fn dropped_references(stored: &Job, sealed: Option<&Job>) -> Vec<String> {
@@ -451,10 +468,9 @@ fn account(job: JobId, place: secrets::SecretPlace, name: &str) -> String {
 }
 
 fn account_of(reference: &str) -> &str {
-    let rest = reference
+    reference
         .strip_prefix(KEYCHAIN_REF_PREFIX)
-        .unwrap_or(reference);
-    rest.rsplit_once('#').map_or(rest, |(account, _)| account)
+        .unwrap_or(reference)
 }
 
 /// Runs keychain work on a blocking thread, with [`KEYCHAIN_TIMEOUT`].

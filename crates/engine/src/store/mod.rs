@@ -348,11 +348,12 @@ impl Store {
         for job in jobs {
             sealed.push(seal(&vault, job).await?);
         }
-        self.held(async {
-            let mut conn = self.writer().await;
-            let mut tx = Self::write(&mut conn).await?;
-            for job in &sealed {
-                let result = sqlx::query(
+        let written = self
+            .held(async {
+                let mut conn = self.writer().await;
+                let mut tx = Self::write(&mut conn).await?;
+                for job in &sealed {
+                    let result = sqlx::query(
                     "INSERT INTO jobs (id, name, revision, enabled, spec, created_at, updated_at, \
                      schedule_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 )
@@ -366,13 +367,22 @@ impl Store {
                 .bind(ms(job.created_at))
                 .execute(&mut *tx)
                 .await;
-                map_name_conflict(result, &job.spec.name)?;
-                note_job(&mut tx, self.origin, job.id, false).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
-        .await
+                    map_name_conflict(result, &job.spec.name)?;
+                    note_job(&mut tx, self.origin, job.id, false).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+            .await;
+        if written.is_err() {
+            let fresh = jobs
+                .iter()
+                .zip(&sealed)
+                .flat_map(|(job, sealed)| Vault::new_references(job, sealed))
+                .collect();
+            vault.forget(fresh).await;
+        }
+        written
     }
 
     /// Writes a new revision of a job, but only if the stored one is `expected_revision`.
@@ -426,9 +436,17 @@ impl Store {
                 tx.commit().await?;
                 Ok(stored_references(job, &stored_spec, Some(&sealed)))
             })
-            .await?;
-        vault.forget(dropped).await;
-        Ok(())
+            .await;
+        match dropped {
+            Ok(dropped) => {
+                vault.forget(dropped).await;
+                Ok(())
+            }
+            Err(e) => {
+                vault.forget(Vault::new_references(job, &sealed)).await;
+                Err(e)
+            }
+        }
     }
 
     pub async fn get_job(&self, id: JobId) -> StoreResult<Option<StoredJob>> {
@@ -597,6 +615,11 @@ impl Store {
             if changed {
                 let dropped = crate::secrets::Vault::dropped_references(&stored, Some(&rewritten));
                 vault.forget(dropped).await;
+            } else {
+                // Edited meanwhile: that edit sealed it; the entries written here go again.
+                vault
+                    .forget(Vault::new_references(&opened, &rewritten))
+                    .await;
             }
         }
         vault.note_unreadable(moved.unreadable);
