@@ -2,7 +2,7 @@
 # Runs every check and test. Needs only Rust (with rustfmt and clippy) and Node (>= 20.19) on
 # Debian 12: what else the desktop shell needs (system libraries, Xvfb, WebKitWebDriver,
 # tauri-driver, npm packages) is installed here when missing, from the package registries.
-# The engine crate has no system dependency (SQLite is compiled in by sqlx).
+# The engine crate needs only libdbus (the Secret Service keychain; SQLite is compiled in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,11 +46,19 @@ fi
 step "cargo test"
 cargo test --workspace --locked
 
+# --- The keychain against a real Secret Service: gnome-keyring, unlocked, in a throwaway
+# keyring on a private session bus (outside one the test would skip, saying so) -------------
+step "keychain test (gnome-keyring in dbus-run-session)"
+SUNDIAL_REQUIRE_KEYCHAIN_TEST=1 dbus-run-session -- bash scripts/with-keyring.sh \
+  cargo test --workspace --locked --test secrets_keychain -- a_real_secret_service
+
 # --- End to end: the real app window under Xvfb, driven by tauri-driver + WebKitWebDriver ---
 if ! command -v tauri-driver >/dev/null 2>&1; then
   step "cargo install tauri-driver"
   cargo install tauri-driver --locked
 fi
 step "end-to-end (Xvfb, tauri-driver)"
-dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" \
+# The app keeps secrets in its database here: the session bus would start a gnome-keyring
+# with no unlocked keyring, whose prompt nobody answers.
+SUNDIAL_SECRETS=database dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo test -p sundial-desktop --locked --test e2e -- --ignored --test-threads=1

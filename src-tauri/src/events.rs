@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use std::sync::Arc;
 use sundial_engine::EngineEvent;
-use sundial_engine::domain::{NotifyPolicy, Run, RunStatus};
+use sundial_engine::domain::{Job, NotifyPolicy, Run, RunStatus};
+use sundial_engine::secrets::Redactor;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::{Notify, broadcast};
@@ -28,8 +29,18 @@ pub fn should_notify(policy: NotifyPolicy, status: RunStatus) -> bool {
     }
 }
 
-/// The notification's title and body.
-pub fn notification_text(job_name: &str, run: &Run) -> (String, String) {
+/// The notification's title and body, the job's secrets masked (the run's error may quote
+/// what the job printed or was given).
+pub fn notification_text(job: &Job, run: &Run) -> (String, String) {
+    let redactor = Redactor::for_job(job);
+    let (title, body) = notification_words(&job.spec.name, run);
+    (
+        redactor.redact(&title).into_owned(),
+        redactor.redact(&body).into_owned(),
+    )
+}
+
+fn notification_words(job_name: &str, run: &Run) -> (String, String) {
     let title = match run.status {
         RunStatus::Succeeded => format!("“{job_name}” succeeded"),
         RunStatus::TimedOut => format!("“{job_name}” timed out"),
@@ -98,7 +109,7 @@ async fn notify_finished<R: Runtime>(app: &AppHandle<R>, run_id: sundial_engine:
     if !should_notify(job.spec.policies.notify, run.status) {
         return;
     }
-    let (title, body) = notification_text(&job.spec.name, &run);
+    let (title, body) = notification_text(&job, &run);
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!(error = %e, "could not show a notification");
     }
@@ -107,6 +118,57 @@ async fn notify_finished<R: Runtime>(app: &AppHandle<R>, run_id: sundial_engine:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notification_never_shows_a_secret() {
+        use sundial_engine::domain::*;
+        let now = chrono::Utc::now();
+        let job = Job {
+            id: JobId::new(),
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+            spec: JobSpec {
+                name: "deploy".into(),
+                description: String::new(),
+                tags: vec![],
+                enabled: true,
+                kind: JobKind::Command(CommandSpec {
+                    program: Program::Exec {
+                        program: "true".into(),
+                        args: vec![],
+                    },
+                    working_dir: None,
+                    env: vec![EnvVar::secret("TOKEN", "hunter2-secret")],
+                }),
+                trigger: Trigger::Manual,
+                policies: Policies::default(),
+            },
+        };
+        let run = Run {
+            id: RunId::new(),
+            job_id: job.id,
+            job_revision: 1,
+            reason: RunReason::Manual,
+            attempt: 1,
+            parent_run_id: None,
+            scheduled_for: now,
+            created_at: now,
+            started_at: Some(now),
+            finished_at: Some(now),
+            status: RunStatus::Failed,
+            exit_code: None,
+            http_status: None,
+            error: Some("cannot reach https://h/?t=hunter2-secret".into()),
+            log_bytes: 0,
+            log_lines: 0,
+            cpu_ms: None,
+            peak_memory_bytes: None,
+        };
+        let (title, body) = notification_text(&job, &run);
+        assert_eq!(title, "“deploy” failed");
+        assert_eq!(body, format!("cannot reach https://h/?t={SECRET_MASK}"));
+    }
 
     #[test]
     fn notify_policy_decides_which_runs_notify() {

@@ -20,6 +20,7 @@ pub mod webkit;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use sundial_engine::secrets::{KnownSecrets, SecretStorage};
 use sundial_engine::{AppPaths, Engine, EngineConfig, LogStore, Runner, RunnerConfig, SystemClock};
 use tauri::{AppHandle, Manager, RunEvent, Runtime, WindowEvent};
 use tauri_plugin_notification::NotificationExt;
@@ -37,11 +38,14 @@ use crate::state::AppState;
 pub async fn start_engine(
     paths: &AppPaths,
     settings: &Settings,
+    secrets: SecretStorage,
+    known_secrets: KnownSecrets,
 ) -> Result<(Engine, Runner), Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(paths.data_dir())?;
+    paths.make_private()?;
     let logs = LogStore::new(paths.run_logs());
     let runner_config = RunnerConfig {
         max_log_bytes: settings.max_log_bytes(),
+        extra_ca_bundle: settings.extra_ca_bundle(),
         ..RunnerConfig::default()
     };
     let runner = Runner::new(runner_config, logs.clone())?;
@@ -53,6 +57,8 @@ pub async fn start_engine(
     config.max_parallel = settings.max_parallel as usize;
     config.catch_up_stagger =
         std::time::Duration::from_secs(u64::from(settings.catch_up_stagger_secs));
+    config.secrets = secrets;
+    config.known_secrets = known_secrets;
     let engine = Engine::start(config, Arc::new(SystemClock), Arc::new(runner.clone())).await?;
     Ok((engine, runner))
 }
@@ -82,17 +88,33 @@ pub fn run() {
         .setup(move |app| {
             // The log opens here, after the single-instance check: a second launch never
             // writes to it (one writer only).
-            match logging::init(&paths.app_logs(), settings.app_log_days) {
+            // Every secret the engine sees is masked in the application log too.
+            let known_secrets = KnownSecrets::new();
+            match logging::init(
+                &paths.app_logs(),
+                settings.app_log_days,
+                known_secrets.clone(),
+            ) {
                 Ok(log) => {
                     app.manage(log);
                 }
                 Err(e) => eprintln!("sundial: cannot write the application log: {e}"),
             }
             tracing::info!(data_dir = %paths.data_dir().display(), "Sundial is starting");
-            let (engine, runner) = tauri::async_runtime::block_on(start_engine(&paths, &settings))
-                .inspect_err(|e| {
-                    tracing::error!(error = %e, "the engine could not start");
-                })?;
+            let (engine, runner) = tauri::async_runtime::block_on(start_engine(
+                &paths,
+                &settings,
+                // The OS keychain where one is reachable, else the database, said in
+                // Settings (decisions/0011); `SUNDIAL_SECRETS` chooses otherwise.
+                SecretStorage::from_env().unwrap_or_else(|e| {
+                    tracing::warn!("{e}; using the OS keychain");
+                    SecretStorage::os()
+                }),
+                known_secrets,
+            ))
+            .inspect_err(|e| {
+                tracing::error!(error = %e, "the engine could not start");
+            })?;
             app.manage(AppState::new(engine, paths, settings).with_runner(runner));
             tray::build(app.handle())?;
             events::spawn_forwarder(app.handle().clone());

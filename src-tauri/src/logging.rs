@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::NaiveDate;
+use sundial_engine::secrets::{KnownSecrets, RedactingWriter};
 use tracing::Subscriber;
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
@@ -77,10 +78,11 @@ pub fn writer(dir: &Path, keep_days: u32) -> std::io::Result<(NonBlocking, Worke
         .finish(appender))
 }
 
-/// The subscriber writing to `writer` (level from `RUST_LOG`, default info).
-pub fn subscriber(writer: NonBlocking) -> impl Subscriber + Send + Sync {
+/// The subscriber writing to `writer` (level from `RUST_LOG`, default info), every secret
+/// in `known` masked.
+pub fn subscriber(writer: NonBlocking, known: KnownSecrets) -> impl Subscriber + Send + Sync {
     tracing_subscriber::fmt()
-        .with_writer(writer)
+        .with_writer(move || RedactingWriter::new(writer.clone(), known.clone()))
         .with_ansi(false)
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -89,10 +91,10 @@ pub fn subscriber(writer: NonBlocking) -> impl Subscriber + Send + Sync {
 }
 
 /// Installs the application log as the global subscriber.
-pub fn init(dir: &Path, keep_days: u32) -> std::io::Result<AppLog> {
+pub fn init(dir: &Path, keep_days: u32, known: KnownSecrets) -> std::io::Result<AppLog> {
     let (writer, guard) = writer(dir, keep_days)?;
     // Fails only when a subscriber is already set (tests): keep that one.
-    let _ = tracing::subscriber::set_global_default(subscriber(writer));
+    let _ = tracing::subscriber::set_global_default(subscriber(writer, known));
     Ok(AppLog {
         guard: Mutex::new(Some(guard)),
     })
@@ -119,7 +121,7 @@ mod tests {
         };
         // Many lines at once, far more than the writer's buffer holds: lossy(false) must make
         // the caller wait rather than drop any.
-        tracing::subscriber::with_default(subscriber(writer), || {
+        tracing::subscriber::with_default(subscriber(writer, KnownSecrets::new()), || {
             for i in 0..200_000 {
                 tracing::info!(line = i, "written before quit");
             }

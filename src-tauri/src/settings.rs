@@ -49,6 +49,12 @@ pub struct Settings {
     /// After a sleep, the catch-up runs of several jobs start this many seconds apart (0 to
     /// 600; 0 starts them together). Applies at once.
     pub catch_up_stagger_secs: u32,
+    /// A PEM file of CA certificates HTTP jobs trust besides the system's trust store (a
+    /// corporate CA, a TLS-inspecting proxy's); each job may name one more. Applies to runs
+    /// that start after the change.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_ca_bundle: Option<String>,
 }
 
 impl Default for Settings {
@@ -64,6 +70,7 @@ impl Default for Settings {
             max_log_mib: 256,
             theme: Theme::System,
             catch_up_stagger_secs: sundial_engine::DEFAULT_CATCH_UP_STAGGER.as_secs() as u32,
+            extra_ca_bundle: None,
         }
     }
 }
@@ -95,6 +102,15 @@ impl Settings {
         std::fs::rename(tmp, path)
     }
 
+    /// The extra CA bundle, when one is set.
+    pub fn extra_ca_bundle(&self) -> Option<PathBuf> {
+        self.extra_ca_bundle
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    }
+
     /// The run-log cap in bytes.
     pub fn max_log_bytes(&self) -> u64 {
         u64::from(self.max_log_mib) * 1024 * 1024
@@ -121,6 +137,25 @@ impl Settings {
                     "space catch-up runs between 0 and {MAX_CATCH_UP_STAGGER_SECS} seconds apart"
                 ),
             );
+        }
+        if let Some(path) = self.extra_ca_bundle() {
+            if !path.is_absolute() {
+                errors.push(
+                    "extra_ca_bundle",
+                    format!(
+                        "{:?} is not an absolute path: name the PEM file of CA certificates by its full path, or leave the field empty",
+                        path.display().to_string()
+                    ),
+                );
+            } else if !path.is_file() {
+                errors.push(
+                    "extra_ca_bundle",
+                    format!(
+                        "{} is not a file: name a PEM file of CA certificates, or leave the field empty",
+                        path.display()
+                    ),
+                );
+            }
         }
         if !(1..=MAX_APP_LOG_DAYS).contains(&self.app_log_days) {
             errors.push(
@@ -152,9 +187,29 @@ mod tests {
             max_log_mib: 10,
             theme: Theme::Dark,
             catch_up_stagger_secs: 30,
+            extra_ca_bundle: Some("/etc/ssl/corp-ca.pem".into()),
         };
         settings.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), settings);
+    }
+
+    #[test]
+    fn the_extra_ca_bundle_must_be_an_existing_file_named_by_its_full_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("corp-ca.pem");
+        std::fs::write(&bundle, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let with = |path: &str| Settings {
+            extra_ca_bundle: Some(path.to_string()),
+            ..Settings::default()
+        };
+        assert!(with(bundle.to_str().unwrap()).validate().is_ok());
+        assert!(with("  ").validate().is_ok(), "blank means none");
+        let relative = with("certs/ca.pem").validate().unwrap_err();
+        assert_eq!(relative.fields(), ["extra_ca_bundle"]);
+        assert!(relative.0[0].message.contains("is not an absolute path"));
+        let missing = dir.path().join("missing.pem");
+        let missing = with(missing.to_str().unwrap()).validate().unwrap_err();
+        assert!(missing.0[0].message.contains("is not a file"), "{missing}");
     }
 
     #[test]

@@ -54,6 +54,7 @@ impl AppState {
             )));
         if let Some(runner) = &self.runner {
             runner.set_max_log_bytes(settings.max_log_bytes());
+            runner.set_extra_ca_bundle(settings.extra_ca_bundle());
         }
     }
 

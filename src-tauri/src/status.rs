@@ -6,6 +6,7 @@ use serde::Serialize;
 use sundial_engine::domain::{Job, JobId, Run, Trigger};
 use sundial_engine::lease::SchedulerRole;
 use sundial_engine::schedule::describe_trigger;
+use sundial_engine::secrets::SecretStoreStatus;
 use sundial_engine::store::RunFilter;
 use sundial_engine::{Engine, EngineError};
 use ts_rs::TS;
@@ -38,6 +39,8 @@ pub struct AppStatus {
     pub scheduler: SchedulerRole,
     /// Why writing to the data folder fails now (the disk is full…), if it does.
     pub storage_problem: Option<String>,
+    /// Where secret values are kept: the OS keychain, or (none reachable) the database.
+    pub secrets: SecretStoreStatus,
 }
 
 pub async fn job_summaries(engine: &Engine) -> Result<Vec<JobSummary>, EngineError> {
@@ -91,5 +94,6 @@ pub async fn app_status(engine: &Engine) -> Result<AppStatus, EngineError> {
         next_run,
         scheduler: engine.scheduler_role(),
         storage_problem: engine.storage_problem(),
+        secrets: engine.secret_store_status(),
     })
 }

@@ -199,6 +199,11 @@ mod tests {
             }),
             scheduler: SchedulerRole::Active { since: now },
             storage_problem: None,
+            secrets: sundial_engine::secrets::SecretStoreStatus {
+                location: sundial_engine::secrets::SecretLocation::Keychain,
+                message: String::new(),
+                unreadable: 0,
+            },
         }
     }
 

@@ -23,9 +23,13 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let paths = AppPaths::new(dir.path());
         let settings = Settings::default();
-        let (engine, runner) =
-            tauri::async_runtime::block_on(sundial_desktop::start_engine(&paths, &settings))
-                .unwrap();
+        let (engine, runner) = tauri::async_runtime::block_on(sundial_desktop::start_engine(
+            &paths,
+            &settings,
+            sundial_engine::secrets::SecretStorage::Database,
+            sundial_engine::secrets::KnownSecrets::new(),
+        ))
+        .unwrap();
         let app = mock_builder()
             .invoke_handler(commands::handler())
             // The real context: its capabilities (ACL) decide what the web view may call.

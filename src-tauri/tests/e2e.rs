@@ -342,10 +342,15 @@ fn app_binary() -> PathBuf {
 }
 
 async fn engine_on(paths: &AppPaths) -> Engine {
-    sundial_desktop::start_engine(paths, &sundial_desktop::settings::Settings::default())
-        .await
-        .unwrap()
-        .0
+    sundial_desktop::start_engine(
+        paths,
+        &sundial_desktop::settings::Settings::default(),
+        sundial_engine::secrets::SecretStorage::Database,
+        sundial_engine::secrets::KnownSecrets::new(),
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 async fn seed(paths: &AppPaths, specs: &[Value]) -> Vec<JobId> {

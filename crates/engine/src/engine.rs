@@ -21,6 +21,7 @@ use crate::logs::LogStore;
 use crate::retention::{self, RetentionPolicy};
 use crate::schedule::{FireTime, Schedule, preview};
 use crate::scheduler::{Command, LoadedJob, Scheduler, SchedulerParts};
+use crate::secrets::{KnownSecrets, SecretLocation, SecretStorage, SecretStoreStatus, Vault};
 use crate::store::{
     DayOutcomes, MissedFilter, OutcomeCounts, RunFilter, RunMark, RunWindow, Store, StoreError,
 };
@@ -63,6 +64,11 @@ pub struct EngineConfig {
     /// their firings fell due) rather than all in one instant; 0 starts them together. The
     /// global cap applies on top.
     pub catch_up_stagger: std::time::Duration,
+    /// Where secret values rest (decisions/0011). The database by default, so tests never
+    /// touch the user's keychain; the app and the CLI choose [`SecretStorage::os`].
+    pub secrets: SecretStorage,
+    /// Every secret value seen, for the application log's writer ([`crate::secrets::RedactingWriter`]).
+    pub known_secrets: KnownSecrets,
 }
 
 /// The default of [`EngineConfig::catch_up_stagger`].
@@ -77,6 +83,8 @@ impl EngineConfig {
             logs: None,
             scheduling: Scheduling::Always,
             catch_up_stagger: DEFAULT_CATCH_UP_STAGGER,
+            secrets: SecretStorage::Database,
+            known_secrets: KnownSecrets::default(),
         }
     }
 
@@ -119,34 +127,6 @@ struct Inner {
     background: Mutex<Vec<(CancellationToken, JoinHandle<()>)>>,
     parallel: Arc<ParallelLimit>,
     health: crate::health::Health,
-}
-
-/// A job shown to the user has its secrets masked ([`Job::masked`]); saved back unchanged,
-/// a masked value keeps the value stored for that variable, so an edit of another field never
-/// overwrites a secret with its mask. A mask with no stored secret behind it is refused.
-fn restore_masked_secrets(spec: &mut JobSpec, previous: &JobSpec) -> Result<(), EngineError> {
-    use crate::domain::SECRET_MASK;
-    use crate::files::jobfile::{secret_vars, stored_secret};
-    let mut errors = ValidationErrors::default();
-    for (field, var) in secret_vars(&mut spec.kind) {
-        if var.secret && var.value == SECRET_MASK {
-            match stored_secret(&previous.kind, &field, &var.name) {
-                Some(value) => var.value = value.to_string(),
-                None => errors.push(
-                    format!("{field}.value"),
-                    format!(
-                        "is the mask of secret {:?}, not its value: type the value",
-                        var.name
-                    ),
-                ),
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(EngineError::Invalid(errors))
-    }
 }
 
 /// The global cap on runs going at once, changeable while runs go: raising it lets queued
@@ -205,6 +185,29 @@ impl Engine {
         executor: Arc<dyn Executor>,
     ) -> Result<Engine, EngineError> {
         let store = Store::open_with(&config.database, config.hold_paused_clock).await?;
+        let chose_keychain = matches!(config.secrets, SecretStorage::Keychain(_));
+        let vault = Vault::choose(
+            config.secrets.clone(),
+            config.known_secrets.clone(),
+            &config.database.display().to_string(),
+        )
+        .await;
+        store.set_vault(Arc::new(vault));
+        match store.relocate_secrets().await {
+            Ok(moved) if moved.to_keychain + moved.to_database > 0 => tracing::info!(
+                to_keychain = moved.to_keychain,
+                to_database = moved.to_database,
+                "moved secrets to where this process keeps them"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not move the stored secrets"),
+        }
+        let status = store.vault().status();
+        if status.location == SecretLocation::Database && chose_keychain || status.unreadable > 0 {
+            tracing::warn!("{}", status.message);
+        } else {
+            tracing::info!("{}", status.message);
+        }
         // Read before anything this engine writes: the follower applies what comes after.
         let feed_start = store.latest_change().await?;
         let always = matches!(config.scheduling, Scheduling::Always);
@@ -325,6 +328,11 @@ impl Engine {
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = background;
         Ok(engine)
+    }
+
+    /// Where this process keeps secret values, in words for Settings.
+    pub fn secret_store_status(&self) -> SecretStoreStatus {
+        self.inner.store.vault().status()
     }
 
     /// Who schedules this database's jobs, as this process sees it.
@@ -450,6 +458,7 @@ impl Engine {
 
     pub async fn create_job(&self, mut spec: JobSpec) -> Result<Job, EngineError> {
         let now = self.now();
+        crate::domain::secrets::keep_masked_secrets(&mut spec, None)?;
         validate_spec(&spec, now, None)?;
         self.check_upstream(None, &spec).await?;
         if let Trigger::Interval { anchor, .. } = &mut spec.trigger
@@ -483,7 +492,7 @@ impl Engine {
         let now = self.now();
         let stored = self.load(id).await?;
         let previous = &stored.job.spec;
-        restore_masked_secrets(&mut spec, previous)?;
+        crate::domain::secrets::keep_masked_secrets(&mut spec, Some(previous))?;
         validate_spec(&spec, now, Some(previous))?;
         self.check_upstream(Some(id), &spec).await?;
         if let (Trigger::Interval { anchor, .. }, Trigger::Interval { anchor: old, .. }) =

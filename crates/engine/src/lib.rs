@@ -19,6 +19,7 @@ pub mod retention;
 pub mod runner;
 pub mod schedule;
 pub mod scheduler;
+pub mod secrets;
 pub mod store;
 
 pub use clock::{Clock, FakeClock, SystemClock};

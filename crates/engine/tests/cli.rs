@@ -13,6 +13,7 @@ struct Run {
 
 fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sundialctl"))
+        .env("SUNDIAL_SECRETS", "database")
         .args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()

@@ -405,6 +405,7 @@ fn logs_follow_prints_a_run_written_by_another_process_until_it_ends() {
     ok(data, &["jobs", "add", "--name", "slow", "--command", &body]);
     // `jobs run` executes the run in its own process and waits for it.
     let mut runner = Command::new(env!("CARGO_BIN_EXE_sundialctl"))
+        .env("SUNDIAL_SECRETS", "database")
         .arg("--data-dir")
         .arg(data)
         .args(["jobs", "run", "slow"])
@@ -422,6 +423,7 @@ fn logs_follow_prints_a_run_written_by_another_process_until_it_ends() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let mut follower = Command::new(env!("CARGO_BIN_EXE_sundialctl"))
+        .env("SUNDIAL_SECRETS", "database")
         .arg("--data-dir")
         .arg(data)
         .args(["logs", "follow", &run_id])

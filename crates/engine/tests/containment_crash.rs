@@ -119,6 +119,7 @@ fn jobs_run_stopped_by_a_signal_cancels_its_run_and_ends_its_tree() {
     );
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_sundialctl"))
+            .env("SUNDIAL_SECRETS", "database")
             .arg("--data-dir")
             .arg(data)
             .args(["jobs", "run", "held"])

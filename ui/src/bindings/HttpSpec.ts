@@ -14,4 +14,9 @@ body_contains: string | null,
 /**
  * How much of the response body goes into the run log.
  */
-log_body_kib: number, };
+log_body_kib: number, 
+/**
+ * A PEM file of CA certificates trusted for this job on top of the system's trust store
+ * (and of the extra bundle in Settings): an intranet API's corporate CA.
+ */
+ca_bundle?: string, };

@@ -37,4 +37,10 @@ theme: Theme,
  * After a sleep, the catch-up runs of several jobs start this many seconds apart (0 to
  * 600; 0 starts them together). Applies at once.
  */
-catch_up_stagger_secs: number, };
+catch_up_stagger_secs: number, 
+/**
+ * A PEM file of CA certificates HTTP jobs trust besides the system's trust store (a
+ * corporate CA, a TLS-inspecting proxy's); each job may name one more. Applies to runs
+ * that start after the change.
+ */
+extra_ca_bundle?: string, };

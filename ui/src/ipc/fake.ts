@@ -10,6 +10,7 @@ import type { RunMark } from "../bindings/RunMark";
 import type { Timeline } from "../bindings/Timeline";
 import type { UpcomingFire } from "../bindings/UpcomingFire";
 import type { MissedGap } from "../bindings/MissedGap";
+import type { SecretStoreStatus } from "../bindings/SecretStoreStatus";
 import type { SchedulerRole } from "../bindings/SchedulerRole";
 import type { Job } from "../bindings/Job";
 import type { JobSpec } from "../bindings/JobSpec";
@@ -123,6 +124,12 @@ export class FakeBackend implements Backend {
   scheduler: SchedulerRole = { role: "active", since: new Date().toISOString() };
   /** Set to make the engine report that writing to the data folder fails. */
   storageProblem: string | null = null;
+  /** Where secrets are kept, as the Settings screen shows it. */
+  secrets: SecretStoreStatus = {
+    location: "keychain",
+    message: "Secrets are kept in the Secret Service (GNOME Keyring, KWallet); the database holds only references to them.",
+    unreadable: 0,
+  };
   settings: Settings = {
     quit_behaviour: "wait",
     app_log_days: 14,
@@ -185,6 +192,7 @@ export class FakeBackend implements Backend {
       next_run: next?.nextFire ? { job_id: next.job.id, job_name: next.job.name, at: next.nextFire } : null,
       scheduler: this.scheduler,
       storage_problem: this.storageProblem,
+      secrets: this.secrets,
     };
   }
 

@@ -202,6 +202,11 @@ pub struct HttpSpec {
     /// How much of the response body goes into the run log.
     #[serde(default = "default_body_log_kib")]
     pub log_body_kib: u32,
+    /// A PEM file of CA certificates trusted for this job on top of the system's trust store
+    /// (and of the extra bundle in Settings): an intranet API's corporate CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub ca_bundle: Option<String>,
 }
 
 fn default_method() -> String {

@@ -5,6 +5,7 @@ pub mod job;
 pub mod missed;
 pub mod policy;
 pub mod run;
+pub mod secrets;
 pub mod trigger;
 pub mod validate;
 

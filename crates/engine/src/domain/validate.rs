@@ -96,6 +96,7 @@ pub fn validate_spec(
         JobKind::Command(c) => validate_command(c, &mut errors),
         JobKind::Http(h) => validate_http(h, &mut errors),
     }
+    super::secrets::validate_secret_lengths(&spec.kind, &mut errors);
     let trigger_changed = previous.is_none_or(|p| p.trigger != spec.trigger);
     validate_trigger(&spec.trigger, now, trigger_changed, &mut errors);
     validate_policies(&spec.policies, &mut errors);
@@ -280,6 +281,14 @@ fn validate_http(h: &HttpSpec, errors: &mut ValidationErrors) {
                 "must not contain line breaks",
             );
         }
+    }
+    if let Some(path) = &h.ca_bundle
+        && !std::path::Path::new(path.trim()).is_absolute()
+    {
+        errors.push(
+            "kind.ca_bundle",
+            format!("{path:?} is not an absolute path: name the PEM file of CA certificates by its full path, or leave the field empty"),
+        );
     }
     let range = h.expect_status;
     if !(100..=599).contains(&range.min) || !(100..=599).contains(&range.max) {

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::jobfile::{FileFormat, ImportProblem, parse_job_file};
 use crate::domain::validate::validate_spec;
-use crate::domain::{Job, JobId, JobSpec, SECRET_MASK, Trigger};
+use crate::domain::{Job, JobId, JobSpec, Trigger};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -620,22 +620,11 @@ impl Sync {
                 );
             }
             // Masked secrets keep the value stored for this file's job, else are refused.
-            for (field, var) in super::jobfile::secret_vars(&mut spec.kind) {
-                if var.secret && var.value == SECRET_MASK {
-                    let kept = previous.and_then(|p| {
-                        super::jobfile::stored_secret(&p.spec.kind, &field, &var.name)
-                            .map(str::to_string)
-                    });
-                    match kept {
-                        Some(v) => var.value = v,
-                        None => push(
-                            &format!("{field}.value"),
-                            format!(
-                                "is the mask of secret {:?}, not its value: write the real value",
-                                var.name
-                            ),
-                        ),
-                    }
+            if let Err(errors) =
+                crate::domain::secrets::keep_masked_secrets(&mut spec, previous.map(|p| &p.spec))
+            {
+                for e in errors.0 {
+                    push(&e.field, e.message);
                 }
             }
             if let Trigger::AfterJob { job_id, .. } = &spec.trigger {

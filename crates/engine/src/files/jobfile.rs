@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::validate::validate_spec;
-use crate::domain::{EnvVar, Job, JobId, JobKind, JobSpec, Policies, SECRET_MASK, Trigger};
+use crate::domain::{Job, JobId, JobKind, JobSpec, Policies, Trigger};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -715,21 +715,11 @@ async fn plan(
             spec.name = name.clone();
         }
         // Masked secrets: keep the stored value of the job being replaced, else refuse.
-        for (field, var) in secret_vars(&mut spec.kind) {
-            if var.secret && var.value == SECRET_MASK {
-                let kept = previous.and_then(|p| {
-                    stored_secret(&p.spec.kind, &field, &var.name).map(str::to_string)
-                });
-                match kept {
-                    Some(value) => var.value = value,
-                    None => push(
-                        &format!("{field}.value"),
-                        format!(
-                            "is the mask of secret {:?}, not its value (the file was exported without --include-secrets): write the real value, or import over the existing job with replace to keep its stored value",
-                            var.name
-                        ),
-                    ),
-                }
+        if let Err(errors) =
+            crate::domain::secrets::keep_masked_secrets(&mut spec, previous.map(|p| &p.spec))
+        {
+            for e in errors.0 {
+                push(&e.field, e.message);
             }
         }
         // After-job chains may name a job of this file (by its `id`) or an existing one.
@@ -772,34 +762,6 @@ async fn plan(
 }
 
 /// The env vars (command) or headers (http) of a kind, with their field paths.
-pub(crate) fn secret_vars(kind: &mut JobKind) -> Vec<(String, &mut EnvVar)> {
-    match kind {
-        JobKind::Command(c) => c
-            .env
-            .iter_mut()
-            .enumerate()
-            .map(|(i, v)| (format!("kind.env[{i}]"), v))
-            .collect(),
-        JobKind::Http(h) => h
-            .headers
-            .iter_mut()
-            .enumerate()
-            .map(|(i, v)| (format!("kind.headers[{i}]"), v))
-            .collect(),
-    }
-}
-
-pub(crate) fn stored_secret<'a>(kind: &'a JobKind, field: &str, name: &str) -> Option<&'a str> {
-    let vars = match kind {
-        JobKind::Command(c) if field.starts_with("kind.env") => &c.env,
-        JobKind::Http(h) if field.starts_with("kind.headers") => &h.headers,
-        _ => return None,
-    };
-    vars.iter()
-        .find(|v| v.secret && v.name == name)
-        .map(|v| v.value.as_str())
-}
-
 /// The index of a job in an after-job loop made of the file's own jobs, if any.
 fn chain_loop(file: &JobFile) -> Option<usize> {
     let by_id: HashMap<JobId, usize> = file

@@ -108,7 +108,7 @@ impl LogStore {
     pub fn create(&self, run: RunId, max_bytes: u64) -> Result<LogWriter, LogError> {
         let day_dir = self.day_dir(run);
         let (log_path, index_path) = (self.log_path(run), self.index_path(run));
-        let log = fs::create_dir_all(&day_dir)
+        let log = crate::paths::create_private_dir(&day_dir)
             .and_then(|()| create_log_file(&log_path, &index_path))
             .map_err(|e| LogError::write(&day_dir, e))?;
         let (progress, watcher) = watch::channel(Progress::default());
@@ -263,8 +263,14 @@ impl LogStore {
                 None => {
                     small.push(stats.bytes);
                     if stats.bytes > INDEX_AFTER_BYTES {
-                        let mut file =
-                            BufWriter::new(File::create(&partial_path).map_err(write_err)?);
+                        let mut file = BufWriter::new(
+                            crate::paths::private_file_options()
+                                .write(true)
+                                .create(true)
+                                .truncate(true)
+                                .open(&partial_path)
+                                .map_err(write_err)?,
+                        );
                         for end in small.drain(..) {
                             file.write_all(&end.to_le_bytes()).map_err(write_err)?;
                         }
@@ -304,8 +310,9 @@ impl LogStore {
 /// Creates an empty `.log`. In the usual case the file is new: one `open`, nothing else. When
 /// a log of the same run was there, it is emptied and its index files removed, so no reader
 /// takes the old `.idx` for the new log's.
+/// Run logs are the user's alone (0600 on Unix): a job's output may hold anything.
 fn create_log_file(log_path: &Path, index_path: &Path) -> std::io::Result<File> {
-    match OpenOptions::new()
+    match crate::paths::private_file_options()
         .write(true)
         .create_new(true)
         .open(log_path)
@@ -313,7 +320,7 @@ fn create_log_file(log_path: &Path, index_path: &Path) -> std::io::Result<File> 
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             remove_if_present(index_path)?;
             remove_if_present(&partial_index_path(index_path))?;
-            OpenOptions::new()
+            crate::paths::private_file_options()
                 .write(true)
                 .create(true)
                 .truncate(true)

@@ -2,7 +2,7 @@
 //! once the log is larger than [`INDEX_AFTER_BYTES`] (until then, in memory).
 
 use std::borrow::Cow;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -13,6 +13,7 @@ use super::format::{INDEX_AFTER_BYTES, MAX_RECORD_BYTES, Stream, TimeFormatter, 
 use super::store::{LiveRegistry, Progress};
 use super::{LogError, LogStats};
 use crate::domain::RunId;
+use crate::secrets::{Redactor, StreamRedactor};
 
 /// How many index entries are kept in memory before they are written out with a flush.
 const INDEX_BATCH: usize = 8 * 1024;
@@ -77,6 +78,13 @@ pub struct LogWriter {
     progress: watch::Sender<Progress>,
     registry: LiveRegistry,
     record: Vec<u8>,
+    /// The run's secrets, masked in every record before it is written (so offsets, the index
+    /// and the line count describe the masked text); one stream redactor per output stream.
+    redactor: Redactor,
+    streams: [StreamRedactor; 2],
+    /// When the bytes a stream redactor holds back arrived.
+    held_since: [Option<DateTime<Utc>>; 2],
+    redacted: Vec<u8>,
 }
 
 #[derive(Debug, Default)]
@@ -122,7 +130,18 @@ impl LogWriter {
             progress,
             registry,
             record: Vec::with_capacity(MAX_RECORD_BYTES + 64),
+            redactor: Redactor::none(),
+            streams: [Redactor::none().stream(), Redactor::none().stream()],
+            held_since: [None, None],
+            redacted: Vec::new(),
         }
+    }
+
+    /// Masks these secrets in everything written from now on: output (a secret split across
+    /// writes included) and notes.
+    pub fn redact(&mut self, redactor: Redactor) {
+        self.streams = [redactor.stream(), redactor.stream()];
+        self.redactor = redactor;
     }
 
     pub fn run_id(&self) -> RunId {
@@ -147,7 +166,23 @@ impl LogWriter {
     /// Bytes a process wrote on `stream` (stdout or stderr), read at `time`. Lines are split on
     /// `\n`; a trailing `\r` is dropped; a line longer than [`MAX_RECORD_BYTES`] is split into
     /// continuation records; invalid UTF-8 is replaced by U+FFFD.
-    pub fn write_output(&mut self, stream: Stream, time: DateTime<Utc>, mut data: &[u8]) {
+    pub fn write_output(&mut self, stream: Stream, time: DateTime<Utc>, data: &[u8]) {
+        if self.redactor.is_empty() {
+            return self.write_lines(stream, time, data);
+        }
+        let mut clean = std::mem::take(&mut self.redacted);
+        clean.clear();
+        let slot = pending_slot(stream);
+        self.streams[slot].feed(data, &mut clean);
+        let since = self.held_since[slot].take();
+        if self.streams[slot].held() > 0 {
+            self.held_since[slot] = Some(since.unwrap_or(time));
+        }
+        self.write_lines(stream, since.unwrap_or(time), &clean);
+        self.redacted = clean;
+    }
+
+    fn write_lines(&mut self, stream: Stream, time: DateTime<Utc>, mut data: &[u8]) {
         let slot = pending_slot(stream);
         while !data.is_empty() {
             let newline = memchr::memchr(b'\n', data);
@@ -177,6 +212,14 @@ impl LogWriter {
     /// Writes out the held partial line of each output stream (output that ended without `\n`).
     pub fn end_partial_lines(&mut self) {
         for stream in [Stream::Stdout, Stream::Stderr] {
+            let slot = pending_slot(stream);
+            if self.streams[slot].held() > 0 {
+                let mut rest = Vec::new();
+                self.streams[slot].finish(&mut rest);
+                if let Some(time) = self.held_since[slot].take() {
+                    self.write_lines(stream, time, &rest);
+                }
+            }
             let held = &self.pending[pending_slot(stream)];
             if let (false, Some(since)) = (held.bytes.is_empty(), held.since) {
                 self.end_line(stream, since);
@@ -187,6 +230,8 @@ impl LogWriter {
     /// A line Sundial writes itself (stream `S`). Notes are written even past the size cap, so
     /// the end of a run is always visible.
     pub fn note(&mut self, time: DateTime<Utc>, text: &str) {
+        let redactor = self.redactor.clone();
+        let text = redactor.redact(text);
         for line in text.split('\n') {
             self.put_record(time, Stream::Sundial.tag(false), line.as_bytes(), true);
         }
@@ -373,7 +418,7 @@ impl LogWriter {
         };
         let partial = super::store::partial_index_path(path);
         let created = (|| {
-            let mut file = OpenOptions::new()
+            let mut file = crate::paths::private_file_options()
                 .write(true)
                 .create(true)
                 .truncate(true)

@@ -1,7 +1,6 @@
 //! HTTP runs: one request, checked against the expected status range and body text; the
 //! exchange goes into the run log with secret header values masked.
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -9,8 +8,8 @@ use reqwest::{Method, Url};
 use tokio_util::sync::CancellationToken;
 
 use super::process::{failed_before_start, finish_log};
-use super::{Inner, seconds};
-use crate::domain::{HttpSpec, RunStatus};
+use super::{Inner, seconds, trust};
+use crate::domain::{HttpSpec, RunStatus, SECRET_MASK};
 use crate::executor::{RunOutcome, RunRequest};
 use crate::logs::{LogWriter, Stream};
 
@@ -21,12 +20,17 @@ pub(super) async fn run_http(
     mut log: LogWriter,
     cancel: CancellationToken,
 ) -> RunOutcome {
-    let built = match build_request(inner, spec) {
+    let built = match inner
+        .http_client(spec)
+        .and_then(|client| build_request(&client, spec).map(|r| (client, r)))
+    {
         Ok(r) => r,
         Err(message) => return failed_before_start(inner, log, message),
     };
+    let (client, built) = built;
     let now = inner.clock.now();
-    log.note(now, &format!("> {} {}", built.method(), built.url()));
+    let shown_url = shown_url(built.url());
+    log.note(now, &format!("> {} {shown_url}", built.method()));
     for header in &spec.headers {
         log.note(now, &format!("> {}: {}", header.name, header.shown_value()));
     }
@@ -41,9 +45,9 @@ pub(super) async fn run_http(
         .policies
         .timeout_secs
         .map_or(inner.config.http_default_timeout, Duration::from_secs);
-    let target = describe_target(built.url());
-    let method_and_url = format!("{} {}", built.method(), built.url());
-    let exchange = exchange(inner, spec, built, &mut log);
+    let url = built.url().clone();
+    let method_and_url = format!("{} {shown_url}", built.method());
+    let exchange = exchange(inner, &client, spec, built, &mut log);
     let result = tokio::select! {
         biased;
         _ = cancel.cancelled() => Err(RunOutcome::with_status(
@@ -54,7 +58,7 @@ pub(super) async fn run_http(
             RunStatus::TimedOut,
             Some(format!("timed out after {} waiting for {method_and_url}", seconds(limit))),
         )),
-        result = exchange => result.map_err(|e| RunOutcome::failed(request_error(&e, &target))),
+        result = exchange => result.map_err(|e| RunOutcome::failed(trust::request_error(&e, &url, &inner.proxies))),
     };
     let mut outcome = result.unwrap_or_else(|outcome| outcome);
     let note = match &outcome.error {
@@ -72,11 +76,12 @@ pub(super) async fn run_http(
 /// Sends the request, logs the response, and judges it.
 async fn exchange(
     inner: &Inner,
+    client: &reqwest::Client,
     spec: &HttpSpec,
     request: reqwest::Request,
     log: &mut LogWriter,
 ) -> Result<RunOutcome, reqwest::Error> {
-    let mut response = inner.http.execute(request).await?;
+    let mut response = client.execute(request).await?;
     let status = response.status();
     let now = inner.clock.now();
     let status_line = format!(
@@ -87,10 +92,13 @@ async fn exchange(
     );
     log.note(now, status_line.trim_end());
     for (name, value) in response.headers() {
-        log.note(
-            now,
-            &format!("< {name}: {}", String::from_utf8_lossy(value.as_bytes())),
-        );
+        let value = String::from_utf8_lossy(value.as_bytes());
+        let value = if name == reqwest::header::SET_COOKIE {
+            masked_cookie(&value)
+        } else {
+            value.into_owned()
+        };
+        log.note(now, &format!("< {name}: {value}"));
     }
     log.flush();
 
@@ -152,7 +160,7 @@ async fn exchange(
     Ok(outcome)
 }
 
-fn build_request(inner: &Inner, spec: &HttpSpec) -> Result<reqwest::Request, String> {
+fn build_request(client: &reqwest::Client, spec: &HttpSpec) -> Result<reqwest::Request, String> {
     let method = Method::from_bytes(spec.method.trim().to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("{:?} is not a valid HTTP method", spec.method))?;
     let url = Url::parse(spec.url.trim())
@@ -168,7 +176,7 @@ fn build_request(inner: &Inner, spec: &HttpSpec) -> Result<reqwest::Request, Str
             .map_err(|_| format!("the value of the HTTP header {} is not valid", header.name))?;
         headers.append(name, value);
     }
-    let mut builder = inner.http.request(method, url).headers(headers);
+    let mut builder = client.request(method, url).headers(headers);
     if let Some(body) = &spec.body {
         builder = builder.body(body.clone());
     }
@@ -177,48 +185,77 @@ fn build_request(inner: &Inner, spec: &HttpSpec) -> Result<reqwest::Request, Str
         .map_err(|e| format!("cannot build the HTTP request: {e}"))
 }
 
-fn describe_target(url: &Url) -> String {
-    match (url.host_str(), url.port_or_known_default()) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        (Some(host), None) => host.to_string(),
-        _ => url.to_string(),
-    }
-}
+/// Query parameters whose values are credentials by their name: shown masked in the log and
+/// in errors (the value is sent as it is). Values that are a job's secrets are masked anyway.
+const CREDENTIAL_PARAMS: &[&str] = &[
+    "token",
+    "key",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "auth",
+    "signature",
+    "sig",
+    "credential",
+    "session",
+    "code",
+];
 
-/// A sentence for a request that got no response.
-fn request_error(e: &reqwest::Error, target: &str) -> String {
-    let io_kind = {
-        let mut source = e.source();
-        let mut kind = None;
-        while let Some(s) = source {
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                kind = Some(io.kind());
-            }
-            source = s.source();
-        }
-        kind
+/// The URL as logged: the value of a query parameter named like a credential (`api_key`,
+/// `access_token`, `X-Amz-Signature`, …) replaced by the mask.
+pub(super) fn shown_url(url: &Url) -> String {
+    let Some(query) = url.query() else {
+        return url.to_string();
     };
-    if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
-        return format!("connection refused by {target}: nothing is listening there");
+    let credential = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        CREDENTIAL_PARAMS.iter().any(|c| name.contains(c))
+    };
+    if !url.query_pairs().any(|(name, _)| credential(&name)) {
+        return url.to_string();
     }
-    let detail = innermost(e);
-    if e.is_connect() {
-        format!("cannot connect to {target}: {detail}")
-    } else if e.is_timeout() {
-        format!("the HTTP request to {target} timed out")
-    } else if e.is_body() || e.is_decode() {
-        format!("the response from {target} broke off: {detail}")
-    } else {
-        format!("the HTTP request to {target} failed: {detail}")
+    let shown: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _))
+                if credential(
+                    &url::form_urlencoded::parse(name.as_bytes())
+                        .map(|(n, _)| n.into_owned())
+                        .next()
+                        .unwrap_or_default(),
+                ) =>
+            {
+                format!("{name}={SECRET_MASK}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    let mut shown_url = url.clone();
+    shown_url.set_query(None);
+    let mut text = shown_url.to_string();
+    let fragment = url.fragment().map(|f| format!("#{f}"));
+    if let Some(f) = &fragment {
+        text.truncate(text.len() - f.len());
     }
+    format!("{text}?{}{}", shown.join("&"), fragment.unwrap_or_default())
 }
 
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = e;
-    while let Some(next) = current.source() {
-        current = next;
+/// A `Set-Cookie` value with the cookie's value masked (its name and attributes shown): a
+/// session cookie is a credential.
+fn masked_cookie(value: &str) -> String {
+    let (pair, attributes) = match value.split_once(';') {
+        Some((pair, rest)) => (pair, Some(rest)),
+        None => (value, None),
+    };
+    let pair = match pair.split_once('=') {
+        Some((name, v)) if !v.trim().is_empty() => format!("{name}={SECRET_MASK}"),
+        _ => pair.to_string(),
+    };
+    match attributes {
+        Some(rest) => format!("{pair};{rest}"),
+        None => pair,
     }
-    crate::logs::without_os_error(&current.to_string())
 }
 
 /// Looks for a needle across body chunks keeping only `needle.len() - 1` bytes between them.
@@ -254,7 +291,24 @@ impl BodySearch {
 
 #[cfg(test)]
 mod tests {
-    use super::BodySearch;
+    use super::{BodySearch, masked_cookie, shown_url};
+    use crate::domain::SECRET_MASK;
+
+    #[test]
+    fn credential_query_values_and_cookies_are_masked() {
+        let url =
+            reqwest::Url::parse("https://h/p?api_key=abc123&page=2&access_token=x#top").unwrap();
+        assert_eq!(
+            shown_url(&url),
+            format!("https://h/p?api_key={SECRET_MASK}&page=2&access_token={SECRET_MASK}#top")
+        );
+        let plain = reqwest::Url::parse("https://h/p?page=2").unwrap();
+        assert_eq!(shown_url(&plain), "https://h/p?page=2");
+        assert_eq!(
+            masked_cookie("sid=abcdef; Path=/; HttpOnly"),
+            format!("sid={SECRET_MASK}; Path=/; HttpOnly")
+        );
+    }
 
     #[test]
     fn finds_a_needle_split_across_chunks() {

@@ -7,6 +7,9 @@ mod containment;
 mod group;
 mod http;
 mod process;
+mod trust;
+
+pub use trust::ProxyEnv;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +21,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::{JobKind, RunStatus};
 use crate::executor::{BoxFuture, Executor, RunOutcome, RunRequest};
 use crate::logs::LogStore;
+use crate::secrets::{Redactor, unreadable_secrets};
 
 /// How the runner behaves; the defaults suit the desktop app.
 #[derive(Debug, Clone)]
@@ -36,6 +40,11 @@ pub struct RunnerConfig {
     /// On Linux, put each command run in a cgroup of its own where this process may create
     /// one (decisions/0010). Off, runs are found by their tag, group and descendants only.
     pub use_cgroups: bool,
+    /// A PEM file of CA certificates HTTP runs trust besides the system's trust store (the
+    /// Settings field; each job may name one more).
+    pub extra_ca_bundle: Option<PathBuf>,
+    /// The proxies HTTP runs go through; `None`: from the environment (`HTTPS_PROXY`, …).
+    pub proxies: Option<ProxyEnv>,
 }
 
 impl Default for RunnerConfig {
@@ -47,6 +56,8 @@ impl Default for RunnerConfig {
             http_default_timeout: Duration::from_secs(300),
             script_dir: None,
             use_cgroups: true,
+            extra_ca_bundle: None,
+            proxies: None,
         }
     }
 }
@@ -64,7 +75,12 @@ struct Inner {
     max_log_bytes: std::sync::atomic::AtomicU64,
     logs: LogStore,
     clock: Arc<dyn Clock>,
+    /// For jobs that trust only the system's roots (and no extra bundle is set).
     http: reqwest::Client,
+    /// Clients that trust extra CA bundles, by bundle.
+    clients: trust::Clients,
+    proxies: ProxyEnv,
+    extra_ca_bundle: std::sync::RwLock<Option<PathBuf>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,20 +98,21 @@ impl Runner {
         logs: LogStore,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, RunnerError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("Sundial/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| RunnerError(e.to_string()))?;
+        let proxies = config.proxies.clone().unwrap_or_else(ProxyEnv::from_env);
+        let http = trust::build_client(Vec::new(), &proxies).map_err(RunnerError)?;
         // Chosen (and logged) once per process; makes this process a child subreaper.
         #[cfg(target_os = "linux")]
         containment::mechanism();
         Ok(Self {
             inner: Arc::new(Inner {
                 max_log_bytes: std::sync::atomic::AtomicU64::new(config.max_log_bytes),
-                config,
                 logs,
                 clock,
                 http,
+                clients: trust::Clients::default(),
+                extra_ca_bundle: std::sync::RwLock::new(config.extra_ca_bundle.clone()),
+                proxies,
+                config,
             }),
         })
     }
@@ -113,6 +130,16 @@ impl Runner {
         self.inner
             .max_log_bytes
             .store(bytes.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The extra CA bundle for HTTP runs that start from now on (`None`: the system's trust
+    /// store only, plus each job's own bundle).
+    pub fn set_extra_ca_bundle(&self, path: Option<PathBuf>) {
+        *self
+            .inner
+            .extra_ca_bundle
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = path;
     }
 
     pub fn max_log_bytes(&self) -> u64 {
@@ -139,6 +166,33 @@ impl Executor for Runner {
 }
 
 impl Inner {
+    /// The HTTP client for a job: the system's trust store, plus the bundle of Settings and
+    /// the job's own.
+    fn http_client(&self, spec: &crate::domain::HttpSpec) -> Result<reqwest::Client, String> {
+        let global = self
+            .extra_ca_bundle
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let job = spec
+            .ca_bundle
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        let mut bundles: Vec<(&str, &std::path::Path)> = Vec::new();
+        if let Some(path) = &global {
+            bundles.push(("the extra CA bundle of Settings", path));
+        }
+        if let Some(path) = &job {
+            bundles.push(("the job's CA bundle", path));
+        }
+        if bundles.is_empty() {
+            return Ok(self.http.clone());
+        }
+        self.clients.get(&bundles, &self.proxies)
+    }
+
     async fn perform(&self, request: RunRequest, cancel: CancellationToken) -> RunOutcome {
         if cancel.is_cancelled() {
             return RunOutcome::with_status(
@@ -149,14 +203,36 @@ impl Inner {
         let cap = self
             .max_log_bytes
             .load(std::sync::atomic::Ordering::Relaxed);
-        let log = match self.logs.create(request.run.id, cap) {
+        let redactor = Redactor::for_job(&request.job);
+        let mut log = match self.logs.create(request.run.id, cap) {
             Ok(log) => log,
             Err(e) => return RunOutcome::failed(e.to_string()),
         };
-        match &request.job.spec.kind {
-            JobKind::Command(spec) => process::run_command(self, &request, spec, log, cancel).await,
-            JobKind::Http(spec) => http::run_http(self, &request, spec, log, cancel).await,
+        log.redact(redactor.clone());
+        let unreadable = unreadable_secrets(&request.job);
+        let mut outcome = if !unreadable.is_empty() {
+            let message = format!(
+                "the secret{} {} of this job {} kept in the OS keychain, which this process cannot read (see Settings → Secrets); the run did not start",
+                if unreadable.len() == 1 { "" } else { "s" },
+                unreadable.join(", "),
+                if unreadable.len() == 1 { "is" } else { "are" },
+            );
+            process::failed_before_start(self, log, message)
+        } else {
+            match &request.job.spec.kind {
+                JobKind::Command(spec) => {
+                    process::run_command(self, &request, spec, log, cancel).await
+                }
+                JobKind::Http(spec) => http::run_http(self, &request, spec, log, cancel).await,
+            }
+        };
+        // The error text is shown in the window, in notifications and in the application log.
+        if let Some(error) = &outcome.error
+            && redactor.finds_in(error)
+        {
+            outcome.error = Some(redactor.redact(error).into_owned());
         }
+        outcome
     }
 }
 

@@ -24,6 +24,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::domain::{Job, JobId, JobSpec, MissedGap, Run, RunId, RunReason, RunStatus};
 use crate::executor::RunOutcome;
 use crate::host::ProcessIdentity;
+use crate::secrets::{KnownSecrets, Moved, Vault};
 
 mod changes;
 mod missed;
@@ -57,6 +58,8 @@ pub enum StoreError {
     Batch(String),
     #[error("this process no longer holds the scheduler lease: another scheduler took over")]
     LeaseLost,
+    #[error("{0}")]
+    Secret(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -181,6 +184,9 @@ pub struct Store {
     /// one: firings are recorded only while the lease is still that token's (a fence, so a
     /// scheduler that lost its lease cannot record one more firing before it notices).
     fence: Arc<std::sync::Mutex<Option<String>>>,
+    /// Where secret values rest: every job written goes through [`Vault::seal`], every job
+    /// read through [`Vault::open`] (decisions/0011).
+    vault: Arc<std::sync::RwLock<Arc<Vault>>>,
 }
 
 /// A run start or finish waiting for the next group commit, with whom to tell.
@@ -240,9 +246,17 @@ impl Store {
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).map_err(|e| {
+            crate::paths::create_private_dir(parent).map_err(|e| {
                 StoreError::Corrupt(format!("cannot create folder {}: {e}", parent.display()))
             })?;
+        }
+        // Created 0600 before SQLite opens it: its WAL and shared-memory files take the
+        // database file's permissions.
+        if !path.exists() {
+            let _ = crate::paths::private_file_options()
+                .write(true)
+                .create_new(true)
+                .open(path);
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -251,8 +265,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Freed pages are zeroed: a secret moved to the keychain (or a deleted job) leaves
+            // no copy behind in the file.
+            .pragma("secure_delete", "on");
         let mut writer = options.connect().await?;
+        restrict_data_files(path);
         refuse_newer_schema(&mut writer).await?;
         MIGRATOR.run(&mut writer).await?;
         let mut readers = Vec::with_capacity(READERS);
@@ -270,6 +288,9 @@ impl Store {
             origin: (ulid::Ulid::new().random() as i64) & i64::MAX,
             owner: Arc::new(ProcessIdentity::current()),
             fence: Arc::default(),
+            vault: Arc::new(std::sync::RwLock::new(Arc::new(Vault::database(
+                KnownSecrets::default(),
+            )))),
         })
     }
 
@@ -326,11 +347,17 @@ impl Store {
     /// Inserts new jobs in one transaction, all or none; each schedule starts from its job's
     /// creation instant.
     pub async fn insert_jobs(&self, jobs: &[Job]) -> StoreResult<()> {
-        self.held(async {
-            let mut conn = self.writer().await;
-            let mut tx = Self::write(&mut conn).await?;
-            for job in jobs {
-                let result = sqlx::query(
+        let vault = self.vault();
+        let mut sealed = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            sealed.push(seal(&vault, job).await?);
+        }
+        let written = self
+            .held(async {
+                let mut conn = self.writer().await;
+                let mut tx = Self::write(&mut conn).await?;
+                for job in &sealed {
+                    let result = sqlx::query(
                     "INSERT INTO jobs (id, name, revision, enabled, spec, created_at, updated_at, \
                      schedule_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 )
@@ -344,13 +371,22 @@ impl Store {
                 .bind(ms(job.created_at))
                 .execute(&mut *tx)
                 .await;
-                map_name_conflict(result, &job.spec.name)?;
-                note_job(&mut tx, self.origin, job.id, false).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
-        .await
+                    map_name_conflict(result, &job.spec.name)?;
+                    note_job(&mut tx, self.origin, job.id, false).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+            .await;
+        if written.is_err() {
+            let fresh = jobs
+                .iter()
+                .zip(&sealed)
+                .flat_map(|(job, sealed)| Vault::new_references(job, sealed))
+                .collect();
+            vault.forget(fresh).await;
+        }
+        written
     }
 
     /// Writes a new revision of a job, but only if the stored one is `expected_revision`.
@@ -361,26 +397,30 @@ impl Store {
         expected_revision: i64,
         reset_cursor: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        self.held(async {
-            let spec = encode_spec(&job.spec)?;
-            let mut conn = self.writer().await;
-            let mut tx = Self::write(&mut conn).await?;
-            let current: Option<i64> =
-                sqlx::query_scalar("SELECT revision FROM jobs WHERE id = ? AND deleted_at IS NULL")
-                    .bind(job.id.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match current {
-                None => return Err(StoreError::Sqlx(sqlx::Error::RowNotFound)),
-                Some(actual) if actual != expected_revision => {
-                    return Err(StoreError::RevisionConflict {
-                        expected: expected_revision,
-                        actual,
-                    });
-                }
-                Some(_) => {}
-            }
-            let result = sqlx::query(
+        let vault = self.vault();
+        let sealed = seal(&vault, job).await?;
+        let dropped = self
+            .held(async {
+                let spec = encode_spec(&sealed.spec)?;
+                let mut conn = self.writer().await;
+                let mut tx = Self::write(&mut conn).await?;
+                let current: Option<(i64, String)> = sqlx::query_as(
+                    "SELECT revision, spec FROM jobs WHERE id = ? AND deleted_at IS NULL",
+                )
+                .bind(job.id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let stored_spec = match current {
+                    None => return Err(StoreError::Sqlx(sqlx::Error::RowNotFound)),
+                    Some((actual, _)) if actual != expected_revision => {
+                        return Err(StoreError::RevisionConflict {
+                            expected: expected_revision,
+                            actual,
+                        });
+                    }
+                    Some((_, spec)) => spec,
+                };
+                let result = sqlx::query(
                 "UPDATE jobs SET name = ?, revision = ?, enabled = ?, spec = ?, updated_at = ?, \
                  schedule_cursor = CASE WHEN ? THEN ? ELSE schedule_cursor END, \
                  next_due = NULL WHERE id = ?",
@@ -395,16 +435,26 @@ impl Store {
             .bind(job.id.to_string())
             .execute(&mut *tx)
             .await;
-            map_name_conflict(result, &job.spec.name)?;
-            note_job(&mut tx, self.origin, job.id, false).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-        .await
+                map_name_conflict(result, &job.spec.name)?;
+                note_job(&mut tx, self.origin, job.id, false).await?;
+                tx.commit().await?;
+                Ok(stored_references(job, &stored_spec, Some(&sealed)))
+            })
+            .await;
+        match dropped {
+            Ok(dropped) => {
+                vault.forget(dropped).await;
+                Ok(())
+            }
+            Err(e) => {
+                vault.forget(Vault::new_references(job, &sealed)).await;
+                Err(e)
+            }
+        }
     }
 
     pub async fn get_job(&self, id: JobId) -> StoreResult<Option<StoredJob>> {
-        self.held(async {
+        let stored = self.held(async {
             let row = sqlx::query(
                 "SELECT id, revision, spec, created_at, updated_at, schedule_cursor, next_due FROM jobs \
                  WHERE id = ? AND deleted_at IS NULL",
@@ -414,11 +464,12 @@ impl Store {
             .await?;
             row.map(|r| decode_job(&r)).transpose()
         })
-        .await
+        .await?;
+        self.opened(stored).await
     }
 
     pub async fn find_job_by_name(&self, name: &str) -> StoreResult<Option<StoredJob>> {
-        self.held(async {
+        let stored = self.held(async {
             let row = sqlx::query(
                 "SELECT id, revision, spec, created_at, updated_at, schedule_cursor, next_due FROM jobs \
                  WHERE name = ? AND deleted_at IS NULL",
@@ -428,57 +479,163 @@ impl Store {
             .await?;
             row.map(|r| decode_job(&r)).transpose()
         })
-        .await
+        .await?;
+        self.opened(stored).await
     }
 
     /// Every live job, by name.
     pub async fn list_jobs(&self) -> StoreResult<Vec<StoredJob>> {
-        self.held(async {
+        let jobs = self.held(async {
             let rows = sqlx::query(
                 "SELECT id, revision, spec, created_at, updated_at, schedule_cursor, next_due FROM jobs \
                  WHERE deleted_at IS NULL ORDER BY name",
             )
             .fetch_all(&mut *self.reader().await)
             .await?;
-            rows.iter().map(decode_job).collect()
+            rows.iter().map(decode_job).collect::<StoreResult<Vec<_>>>()
         })
-        .await
+        .await?;
+        let vault = self.vault();
+        let mut jobs = jobs;
+        for stored in &mut jobs {
+            vault.open(&mut stored.job).await;
+        }
+        Ok(jobs)
     }
 
     /// Deletes a job and its runs; if one of its runs is still going, the job is only marked
     /// deleted (hidden, unscheduled) and removed by [`Store::purge_deleted_job`] later.
     /// Returns false when there was no such job.
     pub async fn delete_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool> {
-        self.held(async {
-            let mut conn = self.writer().await;
-            let mut tx = Self::write(&mut conn).await?;
-            let active: i64 = sqlx::query_scalar(
+        let (deleted, dropped) = self
+            .held(async {
+                let mut conn = self.writer().await;
+                let mut tx = Self::write(&mut conn).await?;
+                let stored_spec: Option<String> =
+                    sqlx::query_scalar("SELECT spec FROM jobs WHERE id = ? AND deleted_at IS NULL")
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let active: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
             )
             .bind(id.to_string())
             .fetch_one(&mut *tx)
             .await?;
-            let affected = if active > 0 {
-                sqlx::query("UPDATE jobs SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
+                let affected = if active > 0 {
+                    sqlx::query(
+                        "UPDATE jobs SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+                    )
                     .bind(ms(now))
                     .bind(id.to_string())
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
-            } else {
-                sqlx::query("DELETE FROM jobs WHERE id = ? AND deleted_at IS NULL")
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
+                } else {
+                    sqlx::query("DELETE FROM jobs WHERE id = ? AND deleted_at IS NULL")
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                };
+                if affected > 0 {
+                    note_job(&mut tx, self.origin, id, true).await?;
+                }
+                tx.commit().await?;
+                let dropped = match (&stored_spec, affected > 0) {
+                    (Some(spec), true) => spec_references(spec),
+                    _ => Vec::new(),
+                };
+                Ok::<_, StoreError>((affected > 0, dropped))
+            })
+            .await?;
+        // A run still going has the job, secrets and all, in memory already.
+        self.vault().forget(dropped).await;
+        Ok(deleted)
+    }
+
+    /// Where this store keeps secret values.
+    pub fn vault(&self) -> Arc<Vault> {
+        self.vault.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Keeps secret values where `vault` says from now on (see [`Store::relocate_secrets`]
+    /// for the ones stored already).
+    pub fn set_vault(&self, vault: Arc<Vault>) {
+        *self.vault.write().unwrap_or_else(|e| e.into_inner()) = vault;
+    }
+
+    /// Moves every stored secret to where the vault keeps them: into the keychain (the rows
+    /// then hold references), or back into the database (the keychain entries are removed
+    /// once the rows hold the values). A row edited meanwhile is left to its edit, which
+    /// seals it anyway. Nothing is lost: a value leaves one place only once it is in the other.
+    pub async fn relocate_secrets(&self) -> StoreResult<Moved> {
+        let vault = self.vault();
+        let rows: Vec<(String, String)> = self
+            .held(async {
+                Ok::<_, StoreError>(
+                    sqlx::query_as("SELECT id, spec FROM jobs WHERE deleted_at IS NULL")
+                        .fetch_all(&mut *self.reader().await)
+                        .await?,
+                )
+            })
+            .await?;
+        let mut moved = Moved::default();
+        for (id, spec_text) in rows {
+            let spec: JobSpec = serde_json::from_str(&spec_text)
+                .map_err(|e| StoreError::Corrupt(format!("job {id}: {e}")))?;
+            let stored = Job {
+                id: parse_id(&id)?,
+                revision: 0,
+                created_at: DateTime::<Utc>::MIN_UTC,
+                updated_at: DateTime::<Utc>::MIN_UTC,
+                spec,
             };
-            if affected > 0 {
-                note_job(&mut tx, self.origin, id, true).await?;
+            let mut opened = stored.clone();
+            vault.open(&mut opened).await;
+            let Some(rewritten) = vault
+                .relocation(&stored, &opened, &mut moved)
+                .await
+                .map_err(|e| StoreError::Secret(e.to_string()))?
+            else {
+                continue;
+            };
+            let new_text = encode_spec(&rewritten.spec)?;
+            let changed = self
+                .held(async {
+                    let mut conn = self.writer().await;
+                    let mut tx = Self::write(&mut conn).await?;
+                    let done = sqlx::query("UPDATE jobs SET spec = ? WHERE id = ? AND spec = ?")
+                        .bind(&new_text)
+                        .bind(&id)
+                        .bind(&spec_text)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(done > 0)
+                })
+                .await?;
+            if changed {
+                let dropped = crate::secrets::Vault::dropped_references(&stored, Some(&rewritten));
+                vault.forget(dropped).await;
+            } else {
+                // Edited meanwhile: that edit sealed it; the entries written here go again.
+                vault
+                    .forget(Vault::new_references(&opened, &rewritten))
+                    .await;
             }
-            tx.commit().await?;
-            Ok(affected > 0)
-        })
-        .await
+        }
+        vault.note_unreadable(moved.unreadable);
+        Ok(moved)
+    }
+
+    async fn opened(&self, stored: Option<StoredJob>) -> StoreResult<Option<StoredJob>> {
+        let Some(mut stored) = stored else {
+            return Ok(None);
+        };
+        self.vault().open(&mut stored.job).await;
+        Ok(Some(stored))
     }
 
     /// Removes a job marked deleted once none of its runs is queued or running.
@@ -1226,6 +1383,63 @@ fn map_name_conflict(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The database and its WAL are the user's alone (0600 on Unix): they hold job definitions
+/// and, without a keychain, secret values. The folder is made 0700 where Sundial creates it.
+pub(crate) fn restrict_data_files(database: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut files = vec![database.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = database.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        for file in files {
+            if let Ok(meta) = std::fs::metadata(&file)
+                && meta.permissions().mode() & 0o077 != 0
+                && let Err(e) =
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(file = %file.display(), error = %e, "could not make a database file private");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = database;
+}
+
+async fn seal(vault: &Vault, job: &Job) -> StoreResult<Job> {
+    vault
+        .seal(job)
+        .await
+        .map_err(|e| StoreError::Secret(e.to_string()))
+}
+
+/// The keychain references in a stored spec that `sealed` (the job as it is written now)
+/// no longer has.
+fn stored_references(job: &Job, stored_spec: &str, sealed: Option<&Job>) -> Vec<String> {
+    let Ok(spec) = serde_json::from_str::<JobSpec>(stored_spec) else {
+        return Vec::new();
+    };
+    let stored = Job {
+        spec,
+        ..job.clone()
+    };
+    Vault::dropped_references(&stored, sealed)
+}
+
+fn spec_references(stored_spec: &str) -> Vec<String> {
+    let Ok(spec) = serde_json::from_str::<JobSpec>(stored_spec) else {
+        return Vec::new();
+    };
+    let (_, list) = crate::domain::secrets::vars(&spec.kind);
+    list.iter()
+        .filter(|v| v.secret && crate::secrets::is_reference(&v.value))
+        .map(|v| v.value.clone())
+        .collect()
 }
 
 fn encode_spec(spec: &JobSpec) -> StoreResult<String> {

@@ -17,6 +17,8 @@ pub struct Out {
 
 pub fn ctl(data: &Path, args: &[&str]) -> Out {
     let out = Command::new(env!("CARGO_BIN_EXE_sundialctl"))
+        // Never the keychain of whoever runs the tests (the keychain tests choose theirs).
+        .env("SUNDIAL_SECRETS", "database")
         .arg("--data-dir")
         .arg(data)
         .args(args)
@@ -49,6 +51,7 @@ pub struct Daemon {
 
 pub fn start_daemon(data: &Path, extra: &[&str]) -> Daemon {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sundialctl"))
+        .env("SUNDIAL_SECRETS", "database")
         .arg("--data-dir")
         .arg(data)
         .arg("daemon")

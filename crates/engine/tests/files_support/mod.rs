@@ -133,6 +133,7 @@ pub fn every_kind() -> Vec<JobSpec> {
             expect_status: StatusRange { min: 200, max: 204 },
             body_contains: Some("ok".into()),
             log_body_kib: 8,
+            ca_bundle: None,
         }),
         Trigger::Once {
             at: "2031-05-01T10:00:00Z".parse().unwrap(),

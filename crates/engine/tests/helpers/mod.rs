@@ -68,6 +68,7 @@ pub fn http(url: &str) -> HttpSpec {
         expect_status: StatusRange::default(),
         body_contains: None,
         log_body_kib: 64,
+        ca_bundle: None,
     }
 }
 

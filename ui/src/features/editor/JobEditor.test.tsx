@@ -310,6 +310,7 @@ describe("job editor: round trip", () => {
         expect_status: { min: 200, max: 204 },
         body_contains: "ok",
         log_body_kib: 8,
+        ca_bundle: "/etc/ssl/corp-ca.pem",
       },
       trigger: { type: "once", at: "2030-01-02T03:04:05Z" },
     });

@@ -773,6 +773,13 @@ function EditorForm({
                     value={form.logBodyKib}
                     onChange={(logBodyKib) => patch({ logBodyKib }, "kind.log_body_kib")}
                   />
+                  <TextField
+                    label="Extra CA bundle"
+                    path="kind.ca_bundle"
+                    value={form.caBundle}
+                    hint="A PEM file of CA certificates this job trusts besides the system's (an intranet API's corporate CA). Empty: the system's trust store and the bundle in Settings."
+                    onChange={(caBundle) => patch({ caBundle }, "kind.ca_bundle")}
+                  />
                 </Section>
               )}
 

@@ -3,7 +3,7 @@ import type { FieldError } from "../../bindings/FieldError";
 import type { FormState } from "./form";
 
 /** Paths under "More options": an error on one of them opens the disclosure. */
-const MORE_PREFIXES = ["description", "tags", "enabled", "kind.working_dir", "kind.env", "kind.headers", "kind.body", "kind.expect_status", "kind.log_body_kib", "policies"];
+const MORE_PREFIXES = ["description", "tags", "enabled", "kind.working_dir", "kind.env", "kind.headers", "kind.body", "kind.expect_status", "kind.log_body_kib", "kind.ca_bundle", "policies"];
 
 export function isMorePath(path: string): boolean {
   return MORE_PREFIXES.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`) || (p === "kind.body" && path === "kind.body_contains"));
@@ -38,7 +38,7 @@ function inputPaths(f: FormState): Set<string> {
       paths.push("kind.program.body", f.interpreter === "custom" ? "kind.program.interpreter.custom" : "kind.program.interpreter");
     }
   } else {
-    paths.push("kind.method", "kind.url", "kind.body", "kind.expect_status", "kind.body_contains", "kind.log_body_kib");
+    paths.push("kind.method", "kind.url", "kind.body", "kind.expect_status", "kind.body_contains", "kind.log_body_kib", "kind.ca_bundle");
     f.headers.forEach((_, i) => paths.push(`kind.headers[${i}].name`, `kind.headers[${i}].value`));
   }
   switch (f.triggerType) {

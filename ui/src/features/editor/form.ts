@@ -62,6 +62,8 @@ export interface FormState {
   expectMax: string;
   bodyContains: string | null;
   logBodyKib: string;
+  /** A PEM file of CA certificates trusted besides the system's ("": none). */
+  caBundle: string;
 
   triggerType: TriggerType;
   cronExpr: string;
@@ -126,6 +128,7 @@ export function newJobForm(): FormState {
     expectMax: "299",
     bodyContains: null,
     logBodyKib: "64",
+    caBundle: "",
     triggerType: "cron",
     cronExpr: "",
     timezone: systemTimeZone(),
@@ -182,6 +185,7 @@ export function specToForm(spec: JobSpec): FormState {
     f.expectMax = String(kind.expect_status.max);
     f.bodyContains = kind.body_contains;
     f.logBodyKib = String(kind.log_body_kib);
+    f.caBundle = kind.ca_bundle ?? "";
   }
   const t = spec.trigger;
   f.triggerType = t.type;
@@ -268,6 +272,7 @@ function formKind(f: FormState): JobKind {
     expect_status: { min: num(f.expectMin), max: num(f.expectMax) },
     body_contains: f.bodyContains,
     log_body_kib: num(f.logBodyKib),
+    ...(f.caBundle.trim() === "" ? {} : { ca_bundle: f.caBundle.trim() }),
   };
 }
 

@@ -263,4 +263,25 @@ describe("settings", () => {
     expect((await screen.findByRole("alert")).textContent).toContain("the database is locked");
     expect(screen.queryByTestId("settings-save")).toBeNull();
   });
+  it("says plainly where secrets are kept, and saves the extra CA bundle", async () => {
+    const backend = new FakeBackend();
+    backend.secrets = {
+      location: "database",
+      message: "No OS keychain is reachable (the Secret Service said: no session bus), so secrets are kept in Sundial's database.",
+      unreadable: 0,
+    };
+    renderSettings(backend);
+    await loaded();
+    const store = await screen.findByTestId("settings-secret-store");
+    expect(store.textContent).toContain("Secrets are in Sundial's database");
+    expect(store.textContent).toContain("No OS keychain is reachable");
+    const bundle = screen.getByTestId("settings-extra-ca-bundle") as HTMLInputElement;
+    expect(bundle.value).toBe("");
+    fireEvent.change(bundle, { target: { value: " /etc/ssl/corp-ca.pem " } });
+    fireEvent.click(screen.getByTestId("settings-save"));
+    await waitFor(() => expect(backend.settings.extra_ca_bundle).toBe("/etc/ssl/corp-ca.pem"));
+    fireEvent.change(screen.getByTestId("settings-extra-ca-bundle"), { target: { value: "" } });
+    fireEvent.click(screen.getByTestId("settings-save"));
+    await waitFor(() => expect(backend.settings.extra_ca_bundle).toBeUndefined());
+  });
 });

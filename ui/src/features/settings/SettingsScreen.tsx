@@ -23,11 +23,12 @@ import {
   toSettings,
   validate,
 } from "./form";
+import { useStatus } from "../jobs/queries";
 import { useAutostart, useRetention, useSetAutostart, useSettings } from "./queries";
 
 /** Fields in screen order: the first invalid one gets the focus on Save. */
-const FIELD_ORDER: FieldName[] = ["max_parallel", "max_log_mib", "catch_up_stagger_secs", "keep_runs", "keep_days", "app_log_days", "notifications", "quit_behaviour", "theme"];
-const SETTINGS_FIELDS: FieldName[] = ["max_parallel", "max_log_mib", "catch_up_stagger_secs", "app_log_days", "notifications", "quit_behaviour", "theme"];
+const FIELD_ORDER: FieldName[] = ["max_parallel", "max_log_mib", "catch_up_stagger_secs", "extra_ca_bundle", "keep_runs", "keep_days", "app_log_days", "notifications", "quit_behaviour", "theme"];
+const SETTINGS_FIELDS: FieldName[] = ["max_parallel", "max_log_mib", "catch_up_stagger_secs", "extra_ca_bundle", "app_log_days", "notifications", "quit_behaviour", "theme"];
 const RETENTION_FIELDS: FieldName[] = ["keep_runs", "keep_runs_unlimited", "keep_days", "keep_days_unlimited"];
 
 /** `record` without the given keys. */
@@ -201,6 +202,29 @@ interface SaveOutcome {
   retention?: PromiseSettledResult<RetentionPolicy>;
 }
 
+/** Where secrets are kept (the OS keychain, or the database when none is reachable), as the
+ * engine says it. */
+function SecretStore() {
+  const status = useStatus();
+  const secrets = status.data?.secrets;
+  if (!secrets) return null;
+  const inKeychain = secrets.location === "keychain";
+  return (
+    <div
+      role={inKeychain && secrets.unreadable === 0 ? undefined : "note"}
+      className={
+        inKeychain && secrets.unreadable === 0
+          ? "rounded-md border border-slate-200 p-3 text-sm dark:border-slate-700"
+          : "rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100"
+      }
+      data-testid="settings-secret-store"
+    >
+      <p className="font-medium">{inKeychain ? "Secrets are in the OS keychain" : "Secrets are in Sundial's database"}</p>
+      <p className="mt-1">{secrets.message}</p>
+    </div>
+  );
+}
+
 function SettingsForm({ settings, retention }: { settings: Settings; retention: RetentionPolicy }) {
   const backend = useBackend();
   const queryClient = useQueryClient();
@@ -369,6 +393,30 @@ function SettingsForm({ settings, retention }: { settings: Settings; retention: 
               onChange={(v) => set({ catch_up_stagger_secs: v })}
               testId="settings-catch-up-stagger"
             />
+          </Section>
+
+          <Section title="Secrets and trust" description="Where secret values are kept, and which certificate authorities HTTP jobs trust.">
+            <SecretStore />
+            <div>
+              <label htmlFor={fieldId("extra_ca_bundle")} className="block text-sm font-medium">
+                Extra CA bundle
+              </label>
+              <input
+                id={fieldId("extra_ca_bundle")}
+                type="text"
+                className={`${inputClass} w-full`}
+                placeholder="/etc/ssl/certs/corporate-ca.pem"
+                value={values.extra_ca_bundle}
+                aria-invalid={errorOf("extra_ca_bundle") ? true : undefined}
+                aria-describedby={`${fieldId("extra_ca_bundle")}-hint ${fieldId("extra_ca_bundle")}-error`}
+                onChange={(e) => set({ extra_ca_bundle: e.target.value })}
+                data-testid="settings-extra-ca-bundle"
+              />
+              <p id={`${fieldId("extra_ca_bundle")}-hint`} className="mt-1 text-xs text-slate-500 dark:text-slate-400">
+                A PEM file of CA certificates HTTP jobs trust besides the system's trust store (a corporate CA, a TLS-inspecting proxy's). Empty: the system's trust store only. Applies to runs that start after you save.
+              </p>
+              <FieldMessage id={`${fieldId("extra_ca_bundle")}-error`} error={errorOf("extra_ca_bundle")} />
+            </div>
           </Section>
 
           <Section

@@ -17,6 +17,8 @@ export interface FormValues {
   notifications: boolean;
   quit_behaviour: QuitBehaviour;
   theme: Theme;
+  /** A PEM file of CA certificates HTTP jobs trust besides the system's ("": none). */
+  extra_ca_bundle: string;
 }
 
 export type FieldName = keyof FormValues;
@@ -57,6 +59,7 @@ export function toForm(settings: Settings, retention: RetentionPolicy): FormValu
     notifications: settings.notifications,
     quit_behaviour: settings.quit_behaviour,
     theme: settings.theme,
+    extra_ca_bundle: settings.extra_ca_bundle ?? "",
   };
 }
 
@@ -87,8 +90,12 @@ export function validate(values: FormValues): FieldErrors {
 /** The settings to save: the form's values over the latest loaded ones (so fields the form
  * does not show, like `close_notice_shown`, stay as loaded). Call only on a valid form. */
 export function toSettings(values: FormValues, loaded: Settings): Settings {
+  const rest: Settings = { ...loaded };
+  delete rest.extra_ca_bundle;
+  const bundle = values.extra_ca_bundle.trim();
   return {
-    ...loaded,
+    ...rest,
+    ...(bundle === "" ? {} : { extra_ca_bundle: bundle }),
     max_parallel: Number(values.max_parallel.trim()),
     max_log_mib: Number(values.max_log_mib.trim()),
     catch_up_stagger_secs: Number(values.catch_up_stagger_secs.trim()),
@@ -114,7 +121,8 @@ export function sameSettings(a: Settings, b: Settings): boolean {
     a.app_log_days === b.app_log_days &&
     a.notifications === b.notifications &&
     a.quit_behaviour === b.quit_behaviour &&
-    a.theme === b.theme
+    a.theme === b.theme &&
+    (a.extra_ca_bundle ?? "") === (b.extra_ca_bundle ?? "")
   );
 }
 
@@ -126,6 +134,6 @@ export function sameRetention(a: RetentionPolicy, b: RetentionPolicy): boolean {
  * "retention.keep_runs"); undefined when the form has no such field. */
 export function formField(engineField: string): FieldName | undefined {
   const name = engineField.split(".").at(-1) ?? engineField;
-  const fields: FieldName[] = ["max_parallel", "max_log_mib", "catch_up_stagger_secs", "keep_runs", "keep_days", "app_log_days", "notifications", "quit_behaviour", "theme"];
+  const fields: FieldName[] = ["max_parallel", "max_log_mib", "catch_up_stagger_secs", "keep_runs", "keep_days", "app_log_days", "notifications", "quit_behaviour", "theme", "extra_ca_bundle"];
   return fields.find((f) => f === name);
 }

@@ -12,6 +12,11 @@ use sundial_engine::{
 };
 
 use crate::cli::Failure;
+use sundial_engine::secrets::SecretStorage;
+
+/// A PEM file of CA certificates HTTP runs trust besides the system's store (what the
+/// desktop app's Settings field is for the window).
+pub const CA_BUNDLE_ENV: &str = "SUNDIAL_CA_BUNDLE";
 
 pub struct Context {
     pub paths: AppPaths,
@@ -50,10 +55,22 @@ impl Context {
     pub async fn start_engine(&self, mut config: EngineConfig) -> Result<Engine, Failure> {
         // One log store (clones share which runs are live) for the runner and the engine,
         // which removes a deleted job's log files and prunes them with their rows.
+        if let Err(e) = self.paths.make_private() {
+            return Err(failed(format!(
+                "cannot prepare the data folder {}: {e}",
+                self.paths.data_dir().display()
+            )));
+        }
         let logs = self.logs();
         config.logs = Some(logs.clone());
-        let runner =
-            Runner::new(RunnerConfig::default(), logs).map_err(|e| failed(e.to_string()))?;
+        config.secrets = SecretStorage::from_env().map_err(Failure::BadInput)?;
+        let runner_config = RunnerConfig {
+            extra_ca_bundle: std::env::var_os(CA_BUNDLE_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            ..RunnerConfig::default()
+        };
+        let runner = Runner::new(runner_config, logs).map_err(|e| failed(e.to_string()))?;
         Engine::start(config, Arc::new(SystemClock), Arc::new(runner))
             .await
             .map_err(|e| {

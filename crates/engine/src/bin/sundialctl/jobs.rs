@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use sundial_engine::domain::{
-    CommandSpec, FieldError, Interpreter, Job, JobKind, JobSpec, Program, Run, Trigger,
+    CommandSpec, Interpreter, Job, JobKind, JobSpec, Program, Run, Trigger,
 };
 use sundial_engine::files::jobfile::{self, FileFormat, ImportError, ImportOptions};
 use sundial_engine::schedule::{Schedule, describe_trigger};
@@ -85,6 +85,10 @@ pub struct JobFlags {
     /// Create the job disabled.
     #[arg(long)]
     disabled: bool,
+    /// HTTP jobs (edit): a PEM file of CA certificates trusted for this job besides the
+    /// system's trust store; "" removes it.
+    #[arg(long, value_name = "PATH", conflicts_with = "command")]
+    ca_bundle: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -222,7 +226,11 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                         )));
                     }
                     let mut spec = parsed.file.jobs[0].spec();
-                    keep_masked_secrets(&mut spec, &job.spec)?;
+                    sundial_engine::domain::secrets::keep_masked_secrets(
+                        &mut spec,
+                        Some(&job.spec),
+                    )
+                    .map_err(|e| Failure::FieldErrors(e.0))?;
                     spec
                 }
                 None => {
@@ -234,10 +242,20 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                         && f.at_start.is_none()
                         && f.on_wake.is_none()
                         && f.description.is_none()
+                        && f.ca_bundle.is_none()
                     {
                         return Err(Failure::BadInput(
-                            "jobs edit needs --file PATH or at least one of --name, --command, --cron, --at-start, --on-wake, --description".into(),
+                            "jobs edit needs --file PATH or at least one of --name, --command, --cron, --at-start, --on-wake, --description, --ca-bundle".into(),
                         ));
+                    }
+                    if let Some(path) = f.ca_bundle {
+                        let JobKind::Http(http) = &mut spec.kind else {
+                            return Err(Failure::BadInput(format!(
+                                "--ca-bundle is for HTTP jobs; “{}” runs a command",
+                                spec.name
+                            )));
+                        };
+                        http.ca_bundle = Some(path).filter(|p| !p.trim().is_empty());
                     }
                     if let Some(name) = f.name {
                         spec.name = name;
@@ -441,40 +459,6 @@ fn shell_kind(command: String) -> JobKind {
         working_dir: None,
         env: Vec::new(),
     })
-}
-
-/// An edit from a file exported with masked secrets keeps the job's stored secret values; a
-/// mask with no stored value behind it is refused (it would be stored as the value).
-fn keep_masked_secrets(spec: &mut JobSpec, stored: &JobSpec) -> Result<(), Failure> {
-    use sundial_engine::domain::SECRET_MASK;
-    let empty = Vec::new();
-    let (field, new, old) = match (&mut spec.kind, &stored.kind) {
-        (JobKind::Command(n), JobKind::Command(o)) => ("kind.env", &mut n.env, &o.env),
-        (JobKind::Http(n), JobKind::Http(o)) => ("kind.headers", &mut n.headers, &o.headers),
-        (JobKind::Command(n), _) => ("kind.env", &mut n.env, &empty),
-        (JobKind::Http(n), _) => ("kind.headers", &mut n.headers, &empty),
-    };
-    let mut problems = Vec::new();
-    for (i, var) in new.iter_mut().enumerate() {
-        if !(var.secret && var.value == SECRET_MASK) {
-            continue;
-        }
-        match old.iter().find(|o| o.secret && o.name == var.name) {
-            Some(old) => var.value = old.value.clone(),
-            None => problems.push(FieldError::new(
-                format!("{field}[{i}].value"),
-                format!(
-                    "is the mask of secret {:?}, not its value, and the job has no stored value for it: write the real value",
-                    var.name
-                ),
-            )),
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::FieldErrors(problems))
-    }
 }
 
 pub fn read_job_file(path: &str) -> Result<jobfile::ParsedJobFile, Failure> {

@@ -4,6 +4,7 @@
 use chrono::SecondsFormat;
 use serde::Serialize;
 use sundial_engine::lease::SchedulerHolder;
+use sundial_engine::secrets::SecretStoreStatus;
 
 use crate::cli::Failure;
 use crate::context::{Context, engine_failure, failed};
@@ -14,6 +15,8 @@ struct Status {
     running: u32,
     /// Who holds the scheduler lease (None: no scheduler is running).
     scheduler: Option<SchedulerHolder>,
+    /// Where this process keeps secret values (the OS keychain, or the database).
+    secrets: SecretStoreStatus,
 }
 
 pub async fn status(ctx: &Context) -> Result<String, Failure> {
@@ -33,6 +36,7 @@ pub async fn status(ctx: &Context) -> Result<String, Failure> {
             paused,
             running,
             scheduler,
+            secrets: engine.secret_store_status(),
         })
     }
     .await;
@@ -45,13 +49,14 @@ pub async fn status(ctx: &Context) -> Result<String, Failure> {
                 .to_string(),
         };
         format!(
-            "{who}\n{}\nrunning: {}\n",
+            "{who}\n{}\nrunning: {}\nsecrets: {}\n",
             if status.paused {
                 "paused: yes (no scheduled firings until `sundialctl resume`)"
             } else {
                 "paused: no"
             },
-            status.running
+            status.running,
+            status.secrets.message
         )
     }))
 }

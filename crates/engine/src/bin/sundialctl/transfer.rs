@@ -268,8 +268,7 @@ pub async fn export(ctx: &Context, args: ExportArgs) -> Result<String, Failure> 
             );
             match &args.out {
                 Some(path) => {
-                    std::fs::write(path, text)
-                        .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+                    write_export(path, text.as_bytes(), args.include_secrets)?;
                     Ok(format!(
                         "wrote {} job(s) to {}\n",
                         jobs.len(),
@@ -291,7 +290,13 @@ pub async fn export(ctx: &Context, args: ExportArgs) -> Result<String, Failure> 
                     },
                 )
             };
-            write_translation(ctx, &translation, args.out.as_deref(), args.format)
+            write_translation(
+                ctx,
+                &translation,
+                args.out.as_deref(),
+                args.format,
+                args.include_secrets,
+            )
         }
     }
 }
@@ -301,6 +306,7 @@ fn write_translation(
     t: &Translation,
     out: Option<&Path>,
     format: ExportFormat,
+    include_secrets: bool,
 ) -> Result<String, Failure> {
     let mut written = Vec::new();
     if let Some(out) = out {
@@ -316,8 +322,7 @@ fn write_translation(
                 Some(d) => d.join(&f.name),
                 None => out.to_path_buf(),
             };
-            std::fs::write(&path, &f.content)
-                .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+            write_export(&path, f.content.as_bytes(), include_secrets)?;
             written.push(path.display().to_string());
         }
     }
@@ -341,4 +346,14 @@ fn write_translation(
         text.push_str(&format!("# not exported: “{}”: {}\n", u.job, u.reason));
     }
     Ok(text)
+}
+
+/// An export holding secret values is readable by its owner only (0600 on Unix).
+fn write_export(path: &Path, bytes: &[u8], include_secrets: bool) -> Result<(), Failure> {
+    let written = if include_secrets {
+        sundial_engine::paths::write_private(path, bytes)
+    } else {
+        std::fs::write(path, bytes)
+    };
+    written.map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
 }
