@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "preview_trigger",
     "list_runs",
     "get_run",
+    "get_run_values",
     "cancel_run",
     "job_overview",
     "run_strips",

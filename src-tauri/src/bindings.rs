@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use sundial_engine::EngineEvent;
-use sundial_engine::domain::{Job, JobSpec, MissedGap, Run, Trigger};
+use sundial_engine::domain::{Job, JobSpec, MissedGap, Run, RunValues, Trigger};
 use sundial_engine::retention::RetentionPolicy;
 use sundial_engine::schedule::FireTime;
 use ts_rs::{ExportError, TS};
@@ -26,6 +26,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     JobSpec::export_all_to(dir)?;
     Trigger::export_all_to(dir)?;
     Run::export_all_to(dir)?;
+    RunValues::export_all_to(dir)?;
     MissedGap::export_all_to(dir)?;
     RunQuery::export_all_to(dir)?;
     FireTime::export_all_to(dir)?;

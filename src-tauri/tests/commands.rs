@@ -120,6 +120,7 @@ fn malformed_ids_are_invalid_on_the_id_field() {
         ("run_job_now", json!({"id": "01HZX3K5V6Q8W2N4M7P9R0S1T2X"})),
         ("set_job_enabled", json!({"id": "x", "enabled": true})),
         ("get_run", json!({"id": "../../etc/passwd"})),
+        ("get_run_values", json!({"id": "nope"})),
         ("cancel_run", json!({"id": "1"})),
         (
             "read_log_lines",

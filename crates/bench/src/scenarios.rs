@@ -708,7 +708,7 @@ pub async fn b4_child(bytes: u64, dir: &Path) -> String {
     };
     let start = Instant::now();
     let outcome = runner
-        .execute(RunRequest { run, job }, CancellationToken::new())
+        .execute(RunRequest::new(run, job), CancellationToken::new())
         .await;
     let wall = ms(start.elapsed());
     json!({

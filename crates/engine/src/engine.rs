@@ -13,7 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::domain::validate::validate_spec;
-use crate::domain::{Job, JobId, JobSpec, MissedGap, Run, RunId, Trigger, ValidationErrors};
+use crate::domain::{
+    Job, JobId, JobSpec, MissedGap, Run, RunId, RunValueKind, RunValues, Trigger, ValidationErrors,
+};
 use crate::error::EngineError;
 use crate::executor::Executor;
 use crate::lease::{LEASE_TTL, Lease, RENEW_EVERY, SchedulerHolder, SchedulerRole};
@@ -765,6 +767,17 @@ impl Engine {
 
     pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>, EngineError> {
         Ok(self.inner.store.list_runs(filter).await?)
+    }
+
+    /// What a run wrote to its `SUNDIAL_OUTPUT` file and what its upstream run passed to it
+    /// (domain/passing.rs).
+    pub async fn run_values(&self, id: RunId) -> Result<RunValues, EngineError> {
+        let run = self.get_run(id).await?;
+        let store = &self.inner.store;
+        Ok(RunValues {
+            output: store.run_values(id, RunValueKind::Output).await?,
+            passed: store.values_to_pass(&run).await?,
+        })
     }
 
     /// The missed-run ledger: one entry per job per gap, newest first.

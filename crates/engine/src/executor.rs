@@ -9,13 +9,27 @@ use std::pin::Pin;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{Job, Run, RunStatus};
+use crate::domain::{Job, Run, RunStatus, RunValue};
 
 /// What to run: the run row as recorded and the job at the revision the run uses.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     pub run: Run,
     pub job: Job,
+    /// Variables its upstream run passes to a chained run (and to its retries):
+    /// `SUNDIAL_UPSTREAM_*` and `SUNDIAL_OUTPUT_<KEY>` (domain/passing.rs). Empty otherwise.
+    pub passed: Vec<RunValue>,
+}
+
+impl RunRequest {
+    /// A run given nothing by an upstream run.
+    pub fn new(run: Run, job: Job) -> Self {
+        Self {
+            run,
+            job,
+            passed: Vec::new(),
+        }
+    }
 }
 
 /// How a run ended. `status` is terminal: succeeded, failed, timed_out or cancelled.
@@ -32,6 +46,9 @@ pub struct RunOutcome {
     pub cpu_ms: Option<u64>,
     /// Peak memory of the run's tree, in bytes (see decisions/0010 for what is measured).
     pub peak_memory_bytes: Option<u64>,
+    /// The `key=value` lines the run wrote to its `SUNDIAL_OUTPUT` file (keys in upper case),
+    /// handed to the runs chained after it.
+    pub outputs: Vec<RunValue>,
 }
 
 impl RunOutcome {
@@ -45,6 +62,7 @@ impl RunOutcome {
             log_lines: 0,
             cpu_ms: None,
             peak_memory_bytes: None,
+            outputs: Vec::new(),
         }
     }
 

@@ -27,6 +27,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         jobs::preview_trigger,
         runs::list_runs,
         runs::get_run,
+        runs::get_run_values,
         runs::cancel_run,
         views::job_overview,
         views::run_strips,

@@ -3,7 +3,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 
 use serde::Deserialize;
-use sundial_engine::domain::{JobId, Run, RunId, RunStatus};
+use sundial_engine::domain::{JobId, Run, RunId, RunStatus, RunValues};
 use sundial_engine::store::RunFilter;
 use tauri::State;
 use ts_rs::TS;
@@ -76,6 +76,12 @@ pub async fn list_runs(
 #[tauri::command]
 pub async fn get_run(state: State<'_, AppState>, id: String) -> CmdResult<Run> {
     Ok(state.engine.get_run(RunId::from_str(&id)?).await?)
+}
+
+/// What a run wrote for the runs chained after it and what its upstream passed to it.
+#[tauri::command]
+pub async fn get_run_values(state: State<'_, AppState>, id: String) -> CmdResult<RunValues> {
+    Ok(state.engine.run_values(RunId::from_str(&id)?).await?)
 }
 
 #[tauri::command]

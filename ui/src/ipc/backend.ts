@@ -21,6 +21,7 @@ import type { RetentionPolicy } from "../bindings/RetentionPolicy";
 import type { Run } from "../bindings/Run";
 import type { RunMark } from "../bindings/RunMark";
 import type { RunQuery } from "../bindings/RunQuery";
+import type { RunValues } from "../bindings/RunValues";
 import type { SchedulePreview } from "../bindings/SchedulePreview";
 import type { Settings } from "../bindings/Settings";
 import type { Timeline } from "../bindings/Timeline";
@@ -40,6 +41,8 @@ export interface Backend {
   previewTrigger(trigger: Trigger, count: number): Promise<SchedulePreview>;
   listRuns(query: RunQuery): Promise<Run[]>;
   getRun(id: string): Promise<Run>;
+  /** What a run wrote to `$SUNDIAL_OUTPUT` and what the run it was chained after passed to it. */
+  getRunValues(id: string): Promise<RunValues>;
   cancelRun(id: string): Promise<void>;
   /** A job's next firings, newest 50 runs and success counts over 7 and 30 days. */
   jobOverview(id: string): Promise<JobOverview>;

@@ -24,6 +24,7 @@ import type { LogSource } from "../bindings/LogSource";
 import type { LogView } from "../bindings/LogView";
 import type { RetentionPolicy } from "../bindings/RetentionPolicy";
 import type { Run } from "../bindings/Run";
+import type { RunValues } from "../bindings/RunValues";
 import type { SchedulePreview } from "../bindings/SchedulePreview";
 import type { Trigger } from "../bindings/Trigger";
 import type { RunQuery } from "../bindings/RunQuery";
@@ -114,6 +115,8 @@ export class FakeBackend implements Backend {
   upcoming: UpcomingFire[] = [];
   /** The missed-run ledger (the engine writes it when it notices a gap). */
   gaps: MissedGap[] = [];
+  /** Values runs wrote for their chains and were passed, by run id. */
+  runValues = new Map<string, RunValues>();
   /** Run logs by run id. */
   logs = new Map<string, FakeLog>();
   /** Application logs by day (YYYY-MM-DD). */
@@ -360,6 +363,13 @@ export class FakeBackend implements Backend {
       if (!run) throw new BackendError("not_found", `run ${id} was not found`);
       // A copy, as over IPC: a run the fake changes later is a new value to the UI.
       return { ...run };
+    });
+  }
+  getRunValues(id: string) {
+    return this.attempt("getRunValues", () => {
+      if (!this.runs.some((r) => r.id === id)) throw new BackendError("not_found", `run ${id} was not found`);
+      const values = this.runValues.get(id);
+      return { output: [...(values?.output ?? [])], passed: [...(values?.passed ?? [])] };
     });
   }
   cancelRun(id: string) {

@@ -24,6 +24,7 @@ export const tauriBackend: Backend = {
   previewTrigger: (trigger, count) => call("preview_trigger", { trigger, count }),
   listRuns: (query) => call("list_runs", { query }),
   getRun: (id) => call("get_run", { id }),
+  getRunValues: (id) => call("get_run_values", { id }),
   cancelRun: (id) => call("cancel_run", { id }),
   jobOverview: (id) => call("job_overview", { id }),
   runStrips: (perJob) => call("run_strips", { perJob }),

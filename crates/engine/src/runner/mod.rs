@@ -232,6 +232,13 @@ impl Inner {
         {
             outcome.error = Some(redactor.redact(error).into_owned());
         }
+        // Outputs are kept in the database and handed to other jobs: a secret of this job
+        // written there is masked like in its log (the chained job has its own secrets).
+        for value in &mut outcome.outputs {
+            if redactor.finds_in(&value.value) {
+                value.value = redactor.redact(&value.value).into_owned();
+            }
+        }
         outcome
     }
 }

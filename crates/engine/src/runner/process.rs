@@ -15,7 +15,8 @@ use super::group::describe_exit;
 #[cfg(not(target_os = "linux"))]
 use super::group::{Stopped, stop_group};
 use super::{Inner, seconds};
-use crate::domain::{CommandSpec, Interpreter, Program, RunStatus};
+use crate::domain::passing;
+use crate::domain::{CommandSpec, Interpreter, Program, RunStatus, RunValue};
 use crate::executor::{RunOutcome, RunRequest};
 use crate::logs::{LogError, LogWriter, io_reason};
 
@@ -40,6 +41,7 @@ pub(super) async fn run_command(
         shown,
         working_dir,
         _script,
+        output,
     } = prepared;
     #[cfg(target_os = "linux")]
     let cgroup = if inner.config.use_cgroups {
@@ -80,6 +82,9 @@ pub(super) async fn run_command(
             request.run.attempt
         ),
     );
+    if let Some(note) = passed_note(request) {
+        log.note(clock.now(), &note);
+    }
     log.flush();
     let capture = Capture::start(log, clock.clone(), child.stdout.take(), child.stderr.take());
 
@@ -144,6 +149,12 @@ pub(super) async fn run_command(
         });
     }
     notes.push(exit_text);
+    if let Some(path) = &output {
+        let (values, said) = read_output(path);
+        outcome.outputs = values;
+        notes.extend(said);
+    }
+    drop(output);
     if let Some(survivors) = &survivors {
         // A tree that could not be ended is never reported as a clean end.
         outcome.status = match outcome.status {
@@ -163,6 +174,88 @@ pub(super) async fn run_command(
     }
     finish_log(inner, log, &notes, &mut outcome);
     outcome
+}
+
+/// "[sundial] given by upstream run … of job …: …", for a run its upstream passed values to.
+fn passed_note(request: &RunRequest) -> Option<String> {
+    let find = |key: &str| {
+        request
+            .passed
+            .iter()
+            .find(|v| v.key == key)
+            .map(|v| v.value.as_str())
+    };
+    let run = find("SUNDIAL_UPSTREAM_RUN_ID")?;
+    let outputs: Vec<&str> = request
+        .passed
+        .iter()
+        .filter_map(|v| v.key.strip_prefix(passing::OUTPUT_PREFIX))
+        .collect();
+    Some(format!(
+        "[sundial] after run {run} of {} ({}): SUNDIAL_UPSTREAM_* set{}",
+        find("SUNDIAL_UPSTREAM_JOB_NAME").unwrap_or("?"),
+        find("SUNDIAL_UPSTREAM_STATUS").unwrap_or("?"),
+        if outputs.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", and {} of its output{}: {}",
+                outputs.len(),
+                if outputs.len() == 1 { "" } else { "s" },
+                outputs
+                    .iter()
+                    .map(|k| format!("{}{k}", passing::OUTPUT_PREFIX))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    ))
+}
+
+/// Reads the `key=value` lines a run wrote to its `SUNDIAL_OUTPUT` file (at most 64 KiB),
+/// with a note for the log saying what was kept and what was not.
+fn read_output(path: &std::path::Path) -> (Vec<RunValue>, Vec<String>) {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|file| {
+        file.take(passing::OUTPUT_MAX_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+    });
+    if let Err(e) = read {
+        return (
+            Vec::new(),
+            vec![format!(
+                "the output file {} could not be read: {}",
+                path.display(),
+                io_reason(&e)
+            )],
+        );
+    }
+    if bytes.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let truncated = bytes.len() > passing::OUTPUT_MAX_BYTES;
+    bytes.truncate(passing::OUTPUT_MAX_BYTES);
+    let parsed = passing::parse_output(&String::from_utf8_lossy(&bytes), truncated);
+    let mut notes = Vec::new();
+    if !parsed.values.is_empty() {
+        notes.push(format!(
+            "output for the jobs chained after this one: {}",
+            parsed
+                .values
+                .iter()
+                .map(|v| v.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    notes.extend(
+        parsed
+            .ignored
+            .iter()
+            .map(|why| format!("{}: {why}", passing::OUTPUT_ENV)),
+    );
+    (parsed.values, notes)
 }
 
 enum Ending {
@@ -437,6 +530,8 @@ struct Prepared {
     working_dir: PathBuf,
     /// A script body's file, deleted when the run ends.
     _script: Option<tempfile::TempPath>,
+    /// The file named by `SUNDIAL_OUTPUT`, read when the run ends, then deleted.
+    output: Option<tempfile::TempPath>,
 }
 
 fn prepare(inner: &Inner, request: &RunRequest, spec: &CommandSpec) -> Result<Prepared, String> {
@@ -463,7 +558,7 @@ fn prepare(inner: &Inner, request: &RunRequest, spec: &CommandSpec) -> Result<Pr
         Program::Exec { program, args } => (program.clone(), args.clone(), None),
         Program::Script { interpreter, body } => {
             let (program, suffix, mut args) = interpreter_command(interpreter);
-            let script = write_script(inner, body, suffix)?;
+            let script = write_run_file(inner, "sundial-script-", suffix, body)?;
             args.push(script.to_string_lossy().into_owned());
             (program, args, Some(script))
         }
@@ -488,8 +583,13 @@ fn prepare(inner: &Inner, request: &RunRequest, spec: &CommandSpec) -> Result<Pr
     for var in &spec.env {
         command.env(&var.name, &var.value);
     }
+    for var in &request.passed {
+        command.env(&var.key, &var.value);
+    }
+    let output = write_run_file(inner, "sundial-output-", ".env", "")?;
     let run = &request.run;
     command
+        .env(passing::OUTPUT_ENV, &*output)
         .env("SUNDIAL_JOB_ID", request.job.id.to_string())
         .env("SUNDIAL_JOB_NAME", &request.job.spec.name)
         .env("SUNDIAL_RUN_ID", run.id.to_string())
@@ -507,6 +607,7 @@ fn prepare(inner: &Inner, request: &RunRequest, spec: &CommandSpec) -> Result<Pr
         shown,
         working_dir,
         _script: script,
+        output: Some(output),
     })
 }
 
@@ -529,7 +630,14 @@ fn interpreter_command(interpreter: &Interpreter) -> (String, &'static str, Vec<
     }
 }
 
-fn write_script(inner: &Inner, body: &str, suffix: &str) -> Result<tempfile::TempPath, String> {
+/// A file of the run's own in the script folder (a script body, the output file), deleted
+/// when the returned path is dropped.
+fn write_run_file(
+    inner: &Inner,
+    prefix: &str,
+    suffix: &str,
+    body: &str,
+) -> Result<tempfile::TempPath, String> {
     use std::io::Write;
     let dir = inner
         .config
@@ -538,13 +646,18 @@ fn write_script(inner: &Inner, body: &str, suffix: &str) -> Result<tempfile::Tem
         .unwrap_or_else(std::env::temp_dir);
     let fail = |e: std::io::Error| {
         format!(
-            "cannot write the script file in {}: {}",
+            "cannot write the run's {} file in {}: {}",
+            if prefix.contains("output") {
+                "output"
+            } else {
+                "script"
+            },
             dir.display(),
             io_reason(&e)
         )
     };
     let mut file = tempfile::Builder::new()
-        .prefix("sundial-script-")
+        .prefix(prefix)
         .suffix(suffix)
         .tempfile_in(&dir)
         .map_err(fail)?;

@@ -21,8 +21,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
+use crate::domain::passing;
 use crate::domain::{
-    ChainOn, Job, JobId, MissedCause, MissedGap, Run, RunId, RunReason, RunStatus, Trigger,
+    ChainOn, Job, JobId, MissedCause, MissedGap, Run, RunId, RunReason, RunStatus, RunValue,
+    Trigger,
 };
 use crate::error::EngineError;
 use crate::events::{EngineEvent, PAUSED_SETTING};
@@ -1120,17 +1122,35 @@ impl Scheduler {
             })
             .map(|s| s.job.clone())
             .collect();
+        if downstream.is_empty() {
+            return;
+        }
+        let job_name = self
+            .jobs
+            .get(&upstream.job_id)
+            .map_or_else(String::new, |s| s.job.spec.name.clone());
+        let passed = passing::passed_values(&passing::Upstream {
+            run: upstream,
+            job_name: &job_name,
+            status,
+            exit_code: outcome.exit_code,
+            http_status: outcome.http_status,
+            log_path: self
+                .logs
+                .as_ref()
+                .map(|logs| logs.log_path(upstream.id).to_string_lossy().into_owned()),
+            outputs: &outcome.outputs,
+        });
         for job in downstream {
             let run = queued_run(&job, RunReason::Chain, 1, Some(upstream.id), now, now);
-            self.offer_run(run, job, now, false).await;
+            self.offer_run(run, job, now, Offer::Passing(&passed)).await;
         }
     }
 
     /// Records and starts a run its job's trigger asked for outside the clock (after a job,
     /// at start, on wake), as the overlap policy says: started, queued behind the run going,
-    /// or recorded as skipped (also while paused or not scheduling). `fenced`: written only
-    /// while this process holds the lease (the scheduler's own firings).
-    async fn offer_run(&mut self, run: Run, job: Job, now: DateTime<Utc>, fenced: bool) {
+    /// or recorded as skipped (also while paused or not scheduling).
+    async fn offer_run(&mut self, run: Run, job: Job, now: DateTime<Utc>, how: Offer<'_>) {
         let decision = if self.held {
             OverlapDecision::Skip(
                 "this process does not schedule (another one holds the scheduler lease)",
@@ -1150,12 +1170,17 @@ impl Scheduler {
             }
             _ => run.clone(),
         };
-        let written = if fenced {
-            self.store
-                .record_firings(std::slice::from_ref(&row), &[], &[])
-                .await
-        } else {
-            self.store.insert_run(&row).await
+        let written = match how {
+            Offer::Fenced => {
+                self.store
+                    .record_firings(std::slice::from_ref(&row), &[], &[])
+                    .await
+            }
+            // A skipped run starts nothing: it is given nothing.
+            Offer::Passing(passed) if row.status != RunStatus::Skipped => {
+                self.store.insert_run_passing(&row, passed).await
+            }
+            Offer::Passing(_) => self.store.insert_run(&row).await,
         };
         if let Err(e) = written {
             tracing::error!(job = %job.id, error = %e, "could not record a run its trigger asked for");
@@ -1216,7 +1241,7 @@ impl Scheduler {
                 continue;
             };
             let run = queued_run(&job, RunReason::Schedule, 1, None, at, now);
-            self.offer_run(run, job, now, true).await;
+            self.offer_run(run, job, now, Offer::Fenced).await;
         }
     }
 
@@ -1769,38 +1794,46 @@ async fn execute_run(
             RunStatus::Cancelled,
             Some("cancelled while waiting for a free slot".into()),
         ),
-        Ok(_permit) => {
-            // The run row already exists (queued). Recording the start is not waited for:
-            // with many runs starting at once, each would otherwise start one database write
-            // later than the one before it.
-            let started_at = clock.now();
-            let mut started = run.clone();
-            started.status = RunStatus::Running;
-            started.started_at = Some(started_at);
-            let mark = async {
-                match store.mark_started(run.id, started_at).await {
-                    Ok(true) => {
-                        let _ = events.send(EngineEvent::RunChanged {
-                            run_id: run.id,
-                            job_id: run.job_id,
-                            status: RunStatus::Running,
-                        });
+        // A chained run (or its retry) gets what its upstream passed, kept with its row; one
+        // that cannot be read is not run without it.
+        Ok(_permit) => match store.values_to_pass(run).await {
+            Err(e) => RunOutcome::failed(format!(
+                "not started: what the upstream run passed could not be read: {e}"
+            )),
+            Ok(passed) => {
+                // The run row already exists (queued). Recording the start is not waited for:
+                // with many runs starting at once, each would otherwise start one database write
+                // later than the one before it.
+                let started_at = clock.now();
+                let mut started = run.clone();
+                started.status = RunStatus::Running;
+                started.started_at = Some(started_at);
+                let mark = async {
+                    match store.mark_started(run.id, started_at).await {
+                        Ok(true) => {
+                            let _ = events.send(EngineEvent::RunChanged {
+                                run_id: run.id,
+                                job_id: run.job_id,
+                                status: RunStatus::Running,
+                            });
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::error!(run = %run.id, error = %e, "could not record the start of a run")
+                        }
                     }
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::error!(run = %run.id, error = %e, "could not record the start of a run")
-                    }
-                }
-            };
-            let execute = executor.execute(
-                RunRequest {
-                    run: started,
-                    job: job.clone(),
-                },
-                cancel,
-            );
-            tokio::join!(mark, execute).1
-        }
+                };
+                let execute = executor.execute(
+                    RunRequest {
+                        run: started,
+                        job: job.clone(),
+                        passed,
+                    },
+                    cancel,
+                );
+                tokio::join!(mark, execute).1
+            }
+        },
     };
     let finished_at = clock.now();
     if outcome
@@ -1894,6 +1927,15 @@ async fn record_run_end(
         }
         delay = (delay * 2).min(WRITE_BACKOFF_MAX);
     }
+}
+
+/// How [`Scheduler::offer_run`] writes its run.
+enum Offer<'a> {
+    /// Only while this process holds the lease (the scheduler's own firings: at start, on
+    /// wake).
+    Fenced,
+    /// With the values its upstream run passes to it (a chained run).
+    Passing(&'a [RunValue]),
 }
 
 fn queued_run(

@@ -21,13 +21,16 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::domain::{Job, JobId, JobSpec, MissedGap, Run, RunId, RunReason, RunStatus};
+use crate::domain::{
+    Job, JobId, JobSpec, MissedGap, Run, RunId, RunReason, RunStatus, RunValueKind,
+};
 use crate::executor::RunOutcome;
 use crate::host::ProcessIdentity;
 use crate::secrets::{KnownSecrets, Moved, Vault};
 
 mod changes;
 mod missed;
+mod values;
 mod views;
 use changes::note;
 pub use changes::{Change, ChangeBatch, ChangeKind};
@@ -1218,6 +1221,10 @@ async fn commit_updates(
                 .bind(id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
+                if job.is_some() && !outcome.outputs.is_empty() {
+                    values::insert_values(&mut tx, *id, RunValueKind::Output, &outcome.outputs)
+                        .await?;
+                }
                 (id, outcome.status, job)
             }
         };

@@ -132,6 +132,7 @@ pub fn request(job: Job) -> RunRequest {
             peak_memory_bytes: None,
         },
         job,
+        passed: Vec::new(),
     }
 }
 

@@ -19,6 +19,7 @@ import type { Stream } from "../../bindings/Stream";
 import { useNavigation } from "../../app/navigation";
 import { Button, inputClass } from "../../components/Button";
 import { BackendError, useBackend } from "../../ipc";
+import { RunValuesPanel } from "./RunValuesPanel";
 import { useCancelRun } from "../history/queries";
 import { formatWhen, statusLabel, statusStyle } from "../jobs/format";
 import { stripAnsi } from "./ansi";
@@ -575,6 +576,7 @@ function LogViewer({ source, searchPageSize }: { source: LogSource; searchPageSi
           Open folder
         </Button>
       </header>
+      {source.kind === "run" && <RunValuesPanel runId={source.run_id} />}
 
       <div className="flex flex-wrap items-center gap-2 border-b border-slate-200 bg-slate-50 px-4 py-2 text-sm dark:border-slate-800 dark:bg-slate-900">
         <div className="flex items-center gap-1" role="search">

@@ -3,6 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
 use std::str::FromStr;
+use sundial_engine::LogStore;
 use sundial_engine::domain::RunStatus;
 use sundial_engine::store::{MissedFilter, RunFilter};
 
@@ -35,6 +36,12 @@ pub enum RunsCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// What a run wrote to its `$SUNDIAL_OUTPUT` file for the jobs chained after it, and the
+    /// variables the run it was chained after passed to it.
+    Values {
+        /// The run's id.
+        run: String,
+    },
 }
 
 fn fmt_time(t: Option<DateTime<Utc>>) -> String {
@@ -65,6 +72,7 @@ pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
     let (job, status, limit) = match cmd {
         RunsCommand::List { job, status, limit } => (job, status, limit),
         RunsCommand::Missed { job, limit } => return missed(ctx, job, limit).await,
+        RunsCommand::Values { run } => return values(ctx, &run).await,
     };
     if limit == 0 || limit > 10_000 {
         return Err(Failure::BadInput(format!(
@@ -220,4 +228,32 @@ async fn missed(ctx: &Context, job: Option<String>, limit: u32) -> Result<String
     .await;
     engine.shutdown(false).await;
     result
+}
+
+async fn values(ctx: &Context, run: &str) -> Result<String, Failure> {
+    let id =
+        LogStore::parse_run_id(run).map_err(|e| Failure::BadInput(format!("run {run:?}: {e}")))?;
+    let engine = ctx.engine().await?;
+    let result = engine.run_values(id).await.map_err(engine_failure);
+    engine.shutdown(false).await;
+    let values = result?;
+    Ok(ctx.output(&values, || {
+        let mut out = String::new();
+        for (title, list) in [
+            ("passed by the upstream run", &values.passed),
+            ("output for the jobs chained after it", &values.output),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("{title}:\n"));
+            for v in list.iter() {
+                out.push_str(&format!("  {}={}\n", v.key, v.value));
+            }
+        }
+        if out.is_empty() {
+            out.push_str("nothing passed or written (the run is not part of a pipeline)\n");
+        }
+        out
+    }))
 }
