@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "set_retention",
     "get_autostart",
     "set_autostart",
+    "remember_screen",
 ];
 
 fn main() {
