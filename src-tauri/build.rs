@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "set_retention",
     "get_autostart",
     "set_autostart",
+    "remember_screen",
 ];
 
 fn main() {

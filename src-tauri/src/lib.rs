@@ -16,6 +16,7 @@ pub mod state;
 pub mod status;
 pub mod tray;
 pub mod webkit;
+pub mod window;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -69,13 +70,18 @@ pub fn run() {
 
     let builder = tauri::Builder::default()
         // First, so that a second launch exits before touching the database or the log.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            tracing::info!("a second launch asked for the window");
-            show_main_window(app);
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            if window::wants_window(&argv) {
+                tracing::info!("a second launch asked for the window");
+                window::open_main_window(app);
+            } else {
+                tracing::info!("a second launch with --tray: Sundial is already running");
+            }
         }))
+        // Start at login opens the tray only: no web view until the window is asked for.
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
+            Some(vec![window::TRAY_FLAG]),
         ))
         .plugin(tauri_plugin_notification::init());
     // Benchmark B7's first-paint report: registered only when the benchmark asks (bench.rs).
@@ -116,18 +122,23 @@ pub fn run() {
                 tracing::error!(error = %e, "the engine could not start");
             })?;
             app.manage(AppState::new(engine, paths, settings).with_runner(runner));
+            app.manage(window::LastScreen::default());
             tray::build(app.handle())?;
             events::spawn_forwarder(app.handle().clone());
+            if window::wants_window(&std::env::args().collect::<Vec<_>>()) {
+                window::open_main_window(app.handle());
+            } else {
+                tracing::info!("started in the tray (--tray)");
+            }
             tracing::info!("Sundial is ready");
             Ok(())
         })
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                // Closing keeps Sundial running in the tray; Quit is in the tray menu.
-                api.prevent_close();
-                let _ = window.hide();
-                close_notice_once(window.app_handle());
-            }
+        .on_window_event(|window, event| match event {
+            // Closing destroys the window and its web view; Sundial keeps running in the
+            // tray (Quit is in the tray menu) and Open creates the window again.
+            WindowEvent::CloseRequested { .. } => close_notice_once(window.app_handle()),
+            WindowEvent::Destroyed => window::window_destroyed(window.app_handle()),
+            _ => {}
         })
         .build(tauri::generate_context!())
         .unwrap_or_else(|e| {
@@ -136,7 +147,8 @@ pub fn run() {
         });
 
     app.run(|app, event| match event {
-        // The last window went away by other means than Quit: keep running in the tray.
+        // The last window was closed (or went away by other means than Quit): keep running
+        // in the tray, with no web view.
         RunEvent::ExitRequested {
             code: None, api, ..
         } if !app.state::<AppState>().quitting.load(Ordering::SeqCst) => api.prevent_exit(),
@@ -148,14 +160,6 @@ pub fn run() {
         }
         _ => {}
     });
-}
-
-pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
 }
 
 /// The first time the window is closed, say that Sundial keeps running.

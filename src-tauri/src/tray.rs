@@ -104,7 +104,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id().as_ref() {
             "toggle_pause" => toggle_pause(app.clone()),
-            "open" => crate::show_main_window(app),
+            "open" => crate::window::open_main_window(app),
             "quit" => crate::quit(app.clone()),
             _ => {}
         })
@@ -115,7 +115,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 ..
             } = event
             {
-                crate::show_main_window(tray.app_handle());
+                crate::window::open_main_window(tray.app_handle());
             }
         })
         .build(app)?;

@@ -1206,3 +1206,224 @@ async fn the_timeline_draws_every_jobs_runs_and_a_bar_opens_its_log() {
         .await;
     session.close().await;
 }
+
+/// The app's process under tauri-driver (its program file is the app binary).
+fn app_pid(driver: &Driver, app: &Path) -> Option<u32> {
+    let app = std::fs::canonicalize(app).ok()?;
+    descendants(driver.child.id())
+        .into_iter()
+        .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app))
+}
+
+/// Every process under `root`, from the parent ids in /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    tree
+}
+
+/// The WebKit processes (web, network) under `pid`, by program name.
+fn webkit_processes(pid: u32) -> Vec<String> {
+    descendants(pid)
+        .into_iter()
+        .filter_map(|p| {
+            let exe = std::fs::read_link(format!("/proc/{p}/exe")).ok()?;
+            let name = exe.file_name()?.to_string_lossy().into_owned();
+            name.starts_with("WebKit").then_some(name)
+        })
+        .collect()
+}
+
+/// Asks the X window titled `title` to close, as a window manager's close button does (a
+/// WM_DELETE_WINDOW client message); true when such a window was found.
+#[allow(unsafe_code)]
+fn close_like_a_window_manager(title: &str) -> bool {
+    use std::ffi::CStr;
+    use x11_dl::xlib;
+    let x = xlib::Xlib::open().expect("libX11");
+    // SAFETY: plain Xlib calls on a display this function opens and closes; every pointer
+    // Xlib returns is checked for null and freed with XFree.
+    unsafe {
+        let display = (x.XOpenDisplay)(std::ptr::null());
+        assert!(!display.is_null(), "no X display");
+        let root = (x.XDefaultRootWindow)(display);
+        let (mut root_ret, mut parent) = (0, 0);
+        let mut children: *mut xlib::Window = std::ptr::null_mut();
+        let mut count = 0u32;
+        (x.XQueryTree)(
+            display,
+            root,
+            &mut root_ret,
+            &mut parent,
+            &mut children,
+            &mut count,
+        );
+        let windows = if children.is_null() {
+            Vec::new()
+        } else {
+            let w = std::slice::from_raw_parts(children, count as usize).to_vec();
+            (x.XFree)(children.cast());
+            w
+        };
+        let protocols = (x.XInternAtom)(display, c"WM_PROTOCOLS".as_ptr(), 0);
+        let delete = (x.XInternAtom)(display, c"WM_DELETE_WINDOW".as_ptr(), 0);
+        let mut sent = false;
+        for window in windows {
+            let mut name: *mut std::os::raw::c_char = std::ptr::null_mut();
+            if (x.XFetchName)(display, window, &mut name) == 0 || name.is_null() {
+                continue;
+            }
+            let matches = CStr::from_ptr(name).to_bytes() == title.as_bytes();
+            (x.XFree)(name.cast());
+            if !matches {
+                continue;
+            }
+            let mut data = xlib::ClientMessageData::new();
+            data.set_long(0, delete as std::os::raw::c_long);
+            data.set_long(1, xlib::CurrentTime as std::os::raw::c_long);
+            let mut event = xlib::XEvent {
+                client_message: xlib::XClientMessageEvent {
+                    type_: xlib::ClientMessage,
+                    serial: 0,
+                    send_event: xlib::True,
+                    display,
+                    window,
+                    message_type: protocols,
+                    format: 32,
+                    data,
+                },
+            };
+            (x.XSendEvent)(display, window, xlib::False, xlib::NoEventMask, &mut event);
+            sent = true;
+        }
+        (x.XFlush)(display);
+        (x.XCloseDisplay)(display);
+        sent
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn closing_the_window_ends_the_web_view_and_the_tray_reopens_it_on_the_same_screen() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    let mut jobs = everyday_jobs();
+    // Fires every second: scheduling must go on with no window.
+    jobs.push(json!({
+        "name": "Heartbeat",
+        "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
+        "trigger": {"type": "interval", "every": 1, "unit": "seconds"},
+    }));
+    let ids = seed(&paths, &jobs).await;
+    let driver = Driver::start(data.path()).await;
+    let app = app_binary();
+    let session = Session::open(&driver, &app).await;
+    session
+        .click_css("[data-testid=job-name][aria-label='Open Nightly export']")
+        .await;
+    session
+        .wait_content("[data-testid=job-title]", "the job's screen", |t| {
+            t == "Nightly export"
+        })
+        .await;
+    let pid = app_pid(&driver, &app).expect("the app's process");
+    assert!(
+        webkit_processes(pid)
+            .iter()
+            .any(|n| n == "WebKitWebProcess"),
+        "the open window has a web process"
+    );
+
+    // Close it as the window manager would: the web view's processes go, the app stays.
+    assert!(close_like_a_window_manager("Sundial"), "no Sundial window");
+    let deadline = Instant::now() + WAIT;
+    while !webkit_processes(pid).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "WebKit processes still alive after the close: {:?}",
+            webkit_processes(pid)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "the app quit");
+    // With no window, the jobs still fire.
+    let reader = sundial_engine::store::Store::open(&paths.database())
+        .await
+        .unwrap();
+    let heartbeat = ids[3];
+    let count = async || {
+        reader
+            .list_runs(&RunFilter {
+                job_id: Some(heartbeat),
+                limit: 1000,
+                ..RunFilter::default()
+            })
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.status == RunStatus::Succeeded)
+            .count()
+    };
+    let before = count().await;
+    let deadline = Instant::now() + WAIT;
+    while count().await < before + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no runs while the window is closed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Open it as the tray does: a second launch hands over through single-instance.
+    let status = Command::new(&app)
+        .arg("--show")
+        .env("SUNDIAL_DATA_DIR", data.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the second launch: {status}");
+    // The WebDriver session outlives the page: the new page is a new window of it.
+    let deadline = Instant::now() + WAIT;
+    let handle = loop {
+        let handles = session.get("/window/handles").await;
+        if let Some(h) = handles.as_array().and_then(|a| a.first()).cloned() {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "the window did not come back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    session.post("/window", json!({"handle": handle})).await;
+    session
+        .wait_content("[data-testid=job-title]", "the same screen", |t| {
+            t == "Nightly export"
+        })
+        .await;
+    let answer = session.invoke("get_status", json!({})).await;
+    assert_eq!(answer["ok"]["paused"], json!(false), "{answer}");
+    assert!(
+        webkit_processes(pid)
+            .iter()
+            .any(|n| n == "WebKitWebProcess")
+    );
+    session.screenshot("reopened").await;
+}

@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useState, type ReactNode } from "react";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { SchedulerRole } from "./bindings/SchedulerRole";
 import { type Route, NavigationProvider, useNavigation } from "./app/navigation";
@@ -287,6 +287,11 @@ export function App({
   queryClient?: QueryClient;
   initialRoute?: Route;
 }) {
+  // The shell keeps the screen shown, so the window reopens on it after a close to the tray.
+  const rememberScreen = useCallback(
+    (route: Route) => void backend.rememberScreen(route).catch(() => undefined),
+    [backend],
+  );
   const [client] = useState(
     () =>
       queryClient ??
@@ -295,7 +300,7 @@ export function App({
   return (
     <BackendProvider backend={backend}>
       <QueryClientProvider client={client}>
-        <NavigationProvider initial={initialRoute ?? { screen: "jobs" }}>
+        <NavigationProvider initial={initialRoute ?? { screen: "jobs" }} onChange={rememberScreen}>
           <LiveUpdates />
           <Theme />
           <Shortcuts />

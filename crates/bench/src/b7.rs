@@ -28,7 +28,7 @@ use crate::util::{have, median, sibling_binary};
 pub const PAINT_FILE_ENV: &str = "SUNDIAL_BENCH_PAINT_FILE";
 /// Jobs in the database each Sundial start lists (the jobs screen is the first screen).
 const SEEDED_JOBS: usize = 20;
-const APP_PROCESS: &str = "the app's own process";
+pub(crate) const APP_PROCESS: &str = "the app's own process";
 const PEER: &str = "Tauri 2 hello-world (same tauri and features, release)";
 const PEER_PLAIN: &str = "the same hello-world told to use WebKit's non-composited mode \
     (`WEBKIT_DISABLE_COMPOSITING_MODE=1`), as Sundial chooses on a machine without a GPU";
@@ -52,7 +52,7 @@ impl Kind {
     }
 }
 
-pub struct B7Sizes {
+pub(crate) struct B7Sizes {
     pub runs: usize,
     pub idle: Duration,
     pub paint_timeout: Duration,
@@ -60,7 +60,7 @@ pub struct B7Sizes {
 
 /// The two release binaries: `$SUNDIAL_BENCH_APP` / `$SUNDIAL_BENCH_HELLO`, else next to this
 /// binary (scripts/bench.sh builds all three into the same target folder).
-fn binaries() -> (PathBuf, PathBuf) {
+pub(crate) fn binaries() -> (PathBuf, PathBuf) {
     let pick = |env: &str, name: &str| {
         std::env::var_os(env)
             .map(PathBuf::from)
@@ -73,7 +73,7 @@ fn binaries() -> (PathBuf, PathBuf) {
 }
 
 /// Why B7 cannot run here, if it cannot.
-pub fn unavailable() -> Option<String> {
+pub(crate) fn unavailable() -> Option<String> {
     let (app, hello) = binaries();
     for (bin, how) in [
         (&app, "cargo build --release -p sundial-desktop"),
@@ -94,12 +94,12 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
-struct Sample {
-    paint_ms: f64,
-    pss_kib: u64,
-    rss_kib: u64,
+pub(crate) struct Sample {
+    pub(crate) paint_ms: f64,
+    pub(crate) pss_kib: u64,
+    pub(crate) rss_kib: u64,
     /// PSS by process name (WebKitWebProcess, WebKitNetworkProcess, the app, …).
-    by_name: BTreeMap<String, u64>,
+    pub(crate) by_name: BTreeMap<String, u64>,
 }
 
 pub async fn b7(quick: bool) -> Result<Vec<Row>, String> {
@@ -137,7 +137,7 @@ pub async fn b7(quick: bool) -> Result<Vec<Row>, String> {
             let dir = root.path().join(format!("run-{i}-{k}"));
             let data = dir.join("data");
             if kind == Kind::Sundial {
-                seed(&data).await?;
+                seed(&data, SEEDED_JOBS).await?;
             }
             let (bin, env) = match kind {
                 Kind::Sundial => (&app, None),
@@ -251,19 +251,19 @@ fn rows(ours: &[Sample], peers: &[Sample], peer: &str, targets: bool, sizes: &B7
 }
 
 /// A fresh data folder with the same jobs for every Sundial start.
-async fn seed(data: &Path) -> Result<(), String> {
+pub(crate) async fn seed(data: &Path, jobs: usize) -> Result<(), String> {
     std::fs::create_dir_all(data).map_err(|x| x.to_string())?;
     let store = Store::open(&AppPaths::new(data).database())
         .await
         .map_err(|x| x.to_string())?;
     let now = Utc::now();
-    let jobs: Vec<Job> = (0..SEEDED_JOBS)
+    let jobs: Vec<Job> = (0..jobs)
         .map(|i| {
             let spec: JobSpec = serde_json::from_value(json!({
                 "name": format!("backup {i}"),
                 "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
                 // Once a year: nothing fires while the app is measured.
-                "trigger": {"type": "cron", "expr": format!("{i} 3 1 1 *"), "timezone": "UTC"},
+                "trigger": {"type": "cron", "expr": format!("{} 3 1 1 *", i % 60), "timezone": "UTC"},
             }))
             .expect("a valid job");
             Job {
@@ -280,13 +280,45 @@ async fn seed(data: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn epoch_ns() -> u128 {
+pub(crate) fn epoch_ns() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
 }
 
-fn one_start(
+/// The command starting `bin` on the private display and bus, with fresh data and XDG folders
+/// under `dir` (made by the caller), the paint hook writing to `paint_file`, output to `log`.
+pub(crate) fn app_command(
+    bin: &Path,
+    dir: &Path,
+    data: &Path,
+    display: &Xvfb,
+    bus: &DbusSession,
+    paint_file: &Path,
+    log: &str,
+) -> Result<Command, String> {
+    let e = |x: std::io::Error| x.to_string();
+    let log = std::fs::File::create(dir.join(log)).map_err(e)?;
+    let mut cmd = Command::new(bin);
+    cmd.env("DISPLAY", &display.name)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("GDK_BACKEND", "x11")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("SUNDIAL_DATA_DIR", data)
+        .env("XDG_DATA_HOME", dir.join("xdg-data"))
+        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+        .env("XDG_CACHE_HOME", dir.join("xdg-cache"))
+        .env("XDG_STATE_HOME", dir.join("xdg-state"))
+        .env(PAINT_FILE_ENV, paint_file)
+        // Sundial decides its drawing mode itself (src-tauri/src/webkit.rs): no one else's.
+        .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(e)?)
+        .stderr(log);
+    Ok(cmd)
+}
+
+pub(crate) fn one_start(
     bin: &Path,
     env: Option<(&str, &str)>,
     dir: &Path,
@@ -299,25 +331,9 @@ fn one_start(
         std::fs::create_dir_all(dir.join(sub)).map_err(e)?;
     }
     let paint_file = dir.join("paint");
-    let log = std::fs::File::create(dir.join("app.log")).map_err(e)?;
     let bus = DbusSession::start()?;
-    let mut cmd = Command::new(bin);
-    cmd.env("DISPLAY", &display.name)
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .env("GDK_BACKEND", "x11")
-        .env_remove("WAYLAND_DISPLAY")
-        .env("SUNDIAL_DATA_DIR", data)
-        .env("XDG_DATA_HOME", dir.join("xdg-data"))
-        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
-        .env("XDG_CACHE_HOME", dir.join("xdg-cache"))
-        .env("XDG_STATE_HOME", dir.join("xdg-state"))
-        .env(PAINT_FILE_ENV, &paint_file)
-        // Sundial decides its drawing mode itself (src-tauri/src/webkit.rs): no one else's.
-        .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(e)?)
-        .stderr(log);
+    let mut cmd = app_command(bin, dir, data, display, &bus, &paint_file, "app.log")?;
+    cmd.envs(env);
     let spawned_ns = epoch_ns();
     let spawned = Instant::now();
     let mut child = cmd.spawn().map_err(e)?;
@@ -370,7 +386,7 @@ fn one_start(
 }
 
 /// Every process under `root` (and `root`), from the parent ids in /proc.
-fn descendants(root: u32) -> Vec<u32> {
+pub(crate) fn descendants(root: u32) -> Vec<u32> {
     let mut parent = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
@@ -411,7 +427,7 @@ fn rollup_kib(text: &str, field: &str) -> u64 {
 }
 
 /// PSS and RSS (KiB) of the tree under `root`, and PSS by process name.
-fn tree_memory(root: u32) -> Result<(u64, u64, BTreeMap<String, u64>), String> {
+pub(crate) fn tree_memory(root: u32) -> Result<(u64, u64, BTreeMap<String, u64>), String> {
     let (mut pss, mut rss) = (0, 0);
     let mut by_name = BTreeMap::new();
     for pid in descendants(root) {
@@ -443,7 +459,7 @@ fn kill(pid: u32) {
 
 /// Kills the app, then whatever of its tree outlives it (WebKit's processes leave on their own
 /// when the app's sockets close; anything still there after 2 s is killed by its pid).
-fn stop_tree(child: &mut Child) {
+pub(crate) fn stop_tree(child: &mut Child) {
     let tree = descendants(child.id());
     let _ = child.kill();
     let _ = child.wait();
@@ -458,13 +474,13 @@ fn stop_tree(child: &mut Child) {
 }
 
 /// A private X display for the whole scenario.
-struct Xvfb {
+pub(crate) struct Xvfb {
     child: Child,
-    name: String,
+    pub(crate) name: String,
 }
 
 impl Xvfb {
-    fn start() -> Result<Self, String> {
+    pub(crate) fn start() -> Result<Self, String> {
         // -displayfd: Xvfb picks a free display and writes its number once it is ready.
         let mut child = Command::new("Xvfb")
             .args([
@@ -506,13 +522,13 @@ impl Drop for Xvfb {
 }
 
 /// A D-Bus session bus of its own for each start (the tray and single-instance use it).
-struct DbusSession {
+pub(crate) struct DbusSession {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl DbusSession {
-    fn start() -> Result<Self, String> {
+    pub(crate) fn start() -> Result<Self, String> {
         let mut child = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
             .stdin(Stdio::null())

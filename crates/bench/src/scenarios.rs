@@ -87,6 +87,7 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("b5", |s| Box::pin(b5(s))),
     ("b6", |s| Box::pin(b6(s))),
     ("b7", |s| Box::pin(crate::b7::b7(s.quick))),
+    ("b8", |s| Box::pin(crate::b8::b8(s.quick))),
     ("b10", |s| Box::pin(crate::b10::b10(s))),
 ];
 

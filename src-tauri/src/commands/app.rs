@@ -90,3 +90,13 @@ pub fn set_autostart<R: Runtime>(app: AppHandle<R>, enabled: bool) -> CmdResult<
         .is_enabled()
         .map_err(|e| IpcError::new(ErrorCode::Io, e.to_string()))
 }
+
+/// The page says which screen it shows, so that the window opens on it again after it was
+/// closed to the tray (window.rs).
+#[tauri::command]
+pub fn remember_screen(
+    last: State<'_, crate::window::LastScreen>,
+    screen: serde_json::Value,
+) -> CmdResult<()> {
+    last.remember(&screen)
+}

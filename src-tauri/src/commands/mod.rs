@@ -49,6 +49,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         app::set_retention,
         app::get_autostart,
         app::set_autostart,
+        app::remember_screen,
     ]
 }
 

@@ -25,8 +25,44 @@ interface Navigation {
 const NavigationContext = createContext<Navigation | null>(null);
 const GuardContext = createContext<((id: string, dirty: boolean) => void) | null>(null);
 
-export function NavigationProvider({ initial = { screen: "jobs" }, children }: { initial?: Route; children: ReactNode }) {
+/** A route the shell kept (window.__SUNDIAL_SCREEN__), or null when it is not one this page
+ * knows: the window reopens on the screen it showed last, else on the jobs list. */
+export function parseRoute(value: unknown): Route | null {
+  if (typeof value !== "object" || value === null) return null;
+  const r = value as Record<string, unknown>;
+  switch (r.screen) {
+    case "jobs":
+    case "new-job":
+    case "history":
+    case "timeline":
+    case "settings":
+      return { screen: r.screen };
+    case "job":
+      return typeof r.jobId === "string" && (r.tab === "overview" || r.tab === "edit" || r.tab === "history")
+        ? { screen: "job", jobId: r.jobId, tab: r.tab }
+        : null;
+    case "log":
+      return typeof r.source === "object" && r.source !== null ? { screen: "log", source: r.source as LogSource } : null;
+    default:
+      return null;
+  }
+}
+
+export function NavigationProvider({
+  initial = { screen: "jobs" },
+  onChange,
+  children,
+}: {
+  initial?: Route;
+  /** Told every screen shown, the first included. */
+  onChange?: (route: Route) => void;
+  children: ReactNode;
+}) {
   const [stack, setStack] = useState<Route[]>([initial]);
+  const current = stack[stack.length - 1];
+  useEffect(() => {
+    if (current) onChange?.(current);
+  }, [current, onChange]);
   const dirty = useRef(new Set<string>());
   const [pending, setPending] = useState<(() => void) | null>(null);
 

@@ -1,5 +1,6 @@
 // The one interface between the UI and Sundial's engine. `tauri.ts` implements it over IPC;
 // `fake.ts` implements it in memory for unit tests. Nothing else imports @tauri-apps/*.
+import type { Route } from "../app/navigation";
 import type { AppLogFile } from "../bindings/AppLogFile";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { DayOutcomes } from "../bindings/DayOutcomes";
@@ -76,6 +77,8 @@ export interface Backend {
   updateSettings(settings: Settings): Promise<Settings>;
   getAutostart(): Promise<boolean>;
   setAutostart(enabled: boolean): Promise<boolean>;
+  /** Tells the shell the screen shown, so that a window closed to the tray reopens on it. */
+  rememberScreen(screen: Route): Promise<void>;
   /** Calls `onChange` for every engine change; resolves to a function that stops listening. */
   subscribe(onChange: (change: Change) => void): Promise<() => void>;
 }

@@ -1,5 +1,6 @@
 // An in-memory backend with the same interface, for unit tests (and for working on screens
 // without the app). It keeps jobs, runs and the pause state, and emits changes like the engine.
+import type { Route } from "../app/navigation";
 import type { AppLogFile } from "../bindings/AppLogFile";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { DayOutcomes } from "../bindings/DayOutcomes";
@@ -583,6 +584,12 @@ export class FakeBackend implements Backend {
       this.settings = settings;
       return settings;
     });
+  }
+  /** The screens the page reported, in order. */
+  screens: Route[] = [];
+  rememberScreen(screen: Route) {
+    this.screens.push(screen);
+    return Promise.resolve();
   }
   getAutostart() {
     return this.record("getAutostart", this.autostart);

@@ -50,6 +50,7 @@ export const tauriBackend: Backend = {
   updateSettings: (settings) => call("update_settings", { settings }),
   getAutostart: () => call("get_autostart"),
   setAutostart: (enabled) => call("set_autostart", { enabled }),
+  rememberScreen: (screen) => call("remember_screen", { screen }),
   subscribe: async (onChange: (change: Change) => void) => {
     const stopEvents = await listen<EngineEvent>("engine-event", (e) => onChange(e.payload));
     const stopResync = await listen("engine-resync", () => onChange({ type: "resync" }));
@@ -59,3 +60,15 @@ export const tauriBackend: Backend = {
     };
   },
 };
+
+declare global {
+  interface Window {
+    /** The screen the window showed before it was closed to the tray (src-tauri/src/window.rs). */
+    __SUNDIAL_SCREEN__?: unknown;
+  }
+}
+
+/** What the shell gave this page to start on (null on a first open). */
+export function initialScreen(): unknown {
+  return window.__SUNDIAL_SCREEN__ ?? null;
+}
