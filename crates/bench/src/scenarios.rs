@@ -1,5 +1,5 @@
-//! The scenarios B1–B6; B7 (the desktop app against a Tauri hello-world) is in b7.rs, B10
-//! (cross-process edit → scheduler latency) in b10.rs.
+//! The scenarios B1–B6; B7 (the desktop app against a Tauri hello-world) is in b7.rs, B8 (a
+//! job's logs searched as one) in b8.rs, B10 (cross-process edit → scheduler latency) in b10.rs.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,9 @@ pub struct Sizes {
     b5_lines: u64,
     b6_jobs: usize,
     b6_runs_per_job: usize,
+    /// B8: runs of one job and the size of each run's log.
+    b8_runs: usize,
+    b8_bytes_per_run: u64,
     /// B10: edits made by the other process 50–100 ms apart, isolated edits (each followed by
     /// a silence), and the idle window after them.
     pub b10_edits: usize,
@@ -53,6 +56,8 @@ impl Sizes {
                 b5_lines: 50_000,
                 b6_jobs: 20,
                 b6_runs_per_job: 100,
+                b8_runs: 20,
+                b8_bytes_per_run: 64 << 10,
                 b10_edits: 10,
                 b10_isolated_edits: 2,
                 b10_idle_secs: 1,
@@ -69,11 +74,20 @@ impl Sizes {
                 b5_lines: 10_000_000,
                 b6_jobs: 1000,
                 b6_runs_per_job: 1000,
+                b8_runs: 1000,
+                b8_bytes_per_run: 1 << 20,
                 b10_edits: 200,
                 b10_isolated_edits: 10,
                 b10_idle_secs: 20,
             }
         }
+    }
+}
+
+impl Sizes {
+    /// B8's runs and bytes per run.
+    pub fn b8(&self) -> (usize, u64) {
+        (self.b8_runs, self.b8_bytes_per_run)
     }
 }
 
@@ -87,6 +101,7 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("b5", |s| Box::pin(b5(s))),
     ("b6", |s| Box::pin(b6(s))),
     ("b7", |s| Box::pin(crate::b7::b7(s.quick))),
+    ("b8", |s| Box::pin(crate::b8::b8(s))),
     ("b10", |s| Box::pin(crate::b10::b10(s))),
 ];
 
