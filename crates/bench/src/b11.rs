@@ -1,4 +1,4 @@
-//! B8: a job's logs as one. A job with 1,000 runs whose logs total 1 GiB, searched through the
+//! B11: a job's logs as one. A job with 1,000 runs whose logs total 1 GiB, searched through the
 //! engine's job-wide search (every run newest first, through the runs table, with the lines
 //! and their ranges handed on), against `grep -r` over the same files in the same run.
 
@@ -16,17 +16,17 @@ use crate::scenarios::{Sizes, e, row};
 use crate::util::*;
 
 /// Matches about one line in 10,000 (so about one per run), as a search for an error does.
-const B8_LITERAL: &str = "7777 of run";
-const B8_REGEX: &str = "line 7{3}[0-9] of run";
+const B11_LITERAL: &str = "7777 of run";
+const B11_REGEX: &str = "line 7{3}[0-9] of run";
 
-pub async fn b8(s: &Sizes) -> Result<Vec<Row>, String> {
-    let (runs, bytes_per_run) = s.b8();
+pub async fn b11(s: &Sizes) -> Result<Vec<Row>, String> {
+    let (runs, bytes_per_run) = s.b11();
     let dir = tempfile::tempdir().map_err(e)?;
-    let store = Store::open(&dir.path().join("b8.db")).await.map_err(e)?;
+    let store = Store::open(&dir.path().join("b11.db")).await.map_err(e)?;
     let logs = LogStore::new(dir.path().join("runs"));
     let now = Utc::now();
     let spec: JobSpec = serde_json::from_value(json!({
-        "name": "b8",
+        "name": "b11",
         "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
         "trigger": {"type": "manual"},
     }))
@@ -90,7 +90,7 @@ pub async fn b8(s: &Sizes) -> Result<Vec<Row>, String> {
     let total_bytes: u64 = rows_of_runs.iter().map(|r| r.log_bytes).sum();
 
     let search = |regex: bool| JobLogSearch {
-        pattern: if regex { B8_REGEX } else { B8_LITERAL }.into(),
+        pattern: if regex { B11_REGEX } else { B11_LITERAL }.into(),
         regex,
         case_sensitive: true,
         max_matches: 10_000,
@@ -125,7 +125,7 @@ pub async fn b8(s: &Sizes) -> Result<Vec<Row>, String> {
             args.push("-E".into());
         }
         args.push("--".into());
-        args.push(if regex { B8_REGEX } else { B8_LITERAL }.into());
+        args.push(if regex { B11_REGEX } else { B11_LITERAL }.into());
         args.push(runs_dir.clone());
         args
     };
@@ -139,7 +139,7 @@ pub async fn b8(s: &Sizes) -> Result<Vec<Row>, String> {
         let grep_lines = output_of("grep", &args)?.lines().count() as u64;
         if our_total != grep_lines {
             return Err(format!(
-                "B8: Sundial found {our_total} lines, grep -r {grep_lines}"
+                "B11: Sundial found {our_total} lines, grep -r {grep_lines}"
             ));
         }
         let mut ours_ms = Vec::new();
@@ -149,7 +149,7 @@ pub async fn b8(s: &Sizes) -> Result<Vec<Row>, String> {
             grep_ms.push(ms(time_command("grep", &args)?));
         }
         let mut r = row(
-            "B8",
+            "B11",
             format!(
                 "search all of one job's logs for a {} ({runs} runs, {:.0} MiB of logs, \
                  {our_total} matching lines, {our_lines} handed on with their text; median of \
