@@ -22,6 +22,8 @@ const COMMANDS: &[&str] = &[
     "locate_log_line",
     "search_log",
     "follow_run_log",
+    "search_job_logs",
+    "cancel_job_log_search",
     "list_app_logs",
     "reveal_log",
     "get_status",

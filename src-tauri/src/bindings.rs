@@ -6,12 +6,15 @@ use std::path::Path;
 
 use sundial_engine::EngineEvent;
 use sundial_engine::domain::{Job, JobSpec, MissedGap, Run, RunValues, Trigger};
+use sundial_engine::logs::{
+    AppLogFile, JobLogSearch, LogInfo, LogSearch, LogSearchResult, LogView,
+};
 use sundial_engine::retention::RetentionPolicy;
 use sundial_engine::schedule::FireTime;
 use ts_rs::{ExportError, TS};
 
 use crate::commands::jobs::SchedulePreview;
-use crate::commands::logs::{AppLogFile, LogInfo, LogSearch, LogSearchResult, LogView};
+use crate::commands::logs::JobLogSearchBatch;
 use crate::commands::runs::RunQuery;
 use crate::commands::views::{JobOverview, Timeline};
 use crate::error::IpcError;
@@ -42,6 +45,8 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     LogSearch::export_all_to(dir)?;
     LogSearchResult::export_all_to(dir)?;
     AppLogFile::export_all_to(dir)?;
+    JobLogSearch::export_all_to(dir)?;
+    JobLogSearchBatch::export_all_to(dir)?;
     JobOverview::export_all_to(dir)?;
     Timeline::export_all_to(dir)?;
     sundial_engine::store::DayOutcomes::export_all_to(dir)?;

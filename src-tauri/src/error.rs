@@ -81,7 +81,10 @@ impl From<InvalidId> for IpcError {
 impl From<LogError> for IpcError {
     fn from(e: LogError) -> Self {
         match e {
-            LogError::NotFound(_) => Self::new(ErrorCode::NotFound, e.to_string()),
+            LogError::NotFound(_) | LogError::NoAppLog(_) => {
+                Self::new(ErrorCode::NotFound, e.to_string())
+            }
+            LogError::NotADay(_) => Self::invalid_field("source.day", e.to_string()),
             LogError::InvalidRunId(id) => id.into(),
             LogError::Pattern(_) => Self::invalid_field("pattern", e.to_string()),
             LogError::Live(_) => Self::new(ErrorCode::Conflict, e.to_string()),

@@ -14,8 +14,7 @@ use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuar
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::EnvFilter;
 
-pub const FILE_PREFIX: &str = "sundial";
-pub const FILE_SUFFIX: &str = "log";
+pub use sundial_engine::logs::applog::{FILE_PREFIX, FILE_SUFFIX, file_day};
 
 /// Holds the writer's guard; [`AppLog::flush`] at exit.
 pub struct AppLog {
@@ -29,16 +28,6 @@ impl AppLog {
         let guard = self.guard.lock().unwrap_or_else(|e| e.into_inner()).take();
         drop(guard);
     }
-}
-
-/// The day in a log file name, when it is one of ours.
-pub fn file_day(file_name: &str) -> Option<NaiveDate> {
-    let middle = file_name
-        .strip_prefix(FILE_PREFIX)?
-        .strip_prefix('.')?
-        .strip_suffix(FILE_SUFFIX)?
-        .strip_suffix('.')?;
-    NaiveDate::parse_from_str(middle, "%Y-%m-%d").ok()
 }
 
 /// Deletes the daily files older than `keep_days` days (today counts as one). Only files named
@@ -165,16 +154,5 @@ mod tests {
                 "sundial.txt"
             ]
         );
-    }
-
-    #[test]
-    fn file_day_reads_only_our_names() {
-        assert_eq!(
-            file_day("sundial.2026-11-21.log"),
-            NaiveDate::from_ymd_opt(2026, 11, 21)
-        );
-        assert_eq!(file_day("sundial.2026-11-21.txt"), None);
-        assert_eq!(file_day("other.2026-11-21.log"), None);
-        assert_eq!(file_day("sundial.yesterday.log"), None);
     }
 }

@@ -3,9 +3,9 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+use sundial_engine::logs::LogViews;
 use sundial_engine::{AppPaths, Engine, LogStore, Runner};
 
-use crate::commands::logs::LogViews;
 use crate::settings::Settings;
 
 pub struct AppState {
@@ -18,6 +18,8 @@ pub struct AppState {
     pub runner: Option<Runner>,
     pub paths: AppPaths,
     pub settings: Mutex<Settings>,
+    /// The job-wide log search under way, stopped when another starts.
+    pub job_search: Mutex<Option<sundial_engine::logs::CancellationToken>>,
     /// Set once Quit is under way, so a second Quit does not start a second shutdown.
     pub quitting: AtomicBool,
 }
@@ -29,13 +31,15 @@ impl AppState {
             .logs()
             .cloned()
             .unwrap_or_else(|| LogStore::new(paths.run_logs()));
+        let views = Arc::new(LogViews::new(logs.clone(), paths.app_logs()));
         Self {
             engine,
             logs,
-            views: Arc::default(),
+            views,
             runner: None,
             paths,
             settings: Mutex::new(settings),
+            job_search: Mutex::new(None),
             quitting: AtomicBool::new(false),
         }
     }

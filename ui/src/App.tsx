@@ -249,7 +249,7 @@ function Screen() {
       content = <TimelineScreen />;
       break;
     case "log":
-      content = <LogViewerScreen source={route.source} />;
+      content = <LogViewerScreen source={route.source} line={route.line} />;
       break;
     case "settings":
       content = (

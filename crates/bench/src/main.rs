@@ -8,6 +8,7 @@
 mod b10;
 mod b7;
 mod b8;
+mod b11;
 mod report;
 mod scenarios;
 mod util;

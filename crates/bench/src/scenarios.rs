@@ -1,5 +1,5 @@
-//! The scenarios B1–B6; B7 (the desktop app against a Tauri hello-world) is in b7.rs, B10
-//! (cross-process edit → scheduler latency) in b10.rs.
+//! The scenarios B1–B6; B7 (the desktop app against a Tauri hello-world) is in b7.rs, B11 (a
+//! job's logs searched as one) in b11.rs, B10 (cross-process edit → scheduler latency) in b10.rs.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,9 @@ pub struct Sizes {
     b5_lines: u64,
     b6_jobs: usize,
     b6_runs_per_job: usize,
+    /// B11: runs of one job and the size of each run's log.
+    b11_runs: usize,
+    b11_bytes_per_run: u64,
     /// B10: edits made by the other process 50–100 ms apart, isolated edits (each followed by
     /// a silence), and the idle window after them.
     pub b10_edits: usize,
@@ -53,6 +56,8 @@ impl Sizes {
                 b5_lines: 50_000,
                 b6_jobs: 20,
                 b6_runs_per_job: 100,
+                b11_runs: 20,
+                b11_bytes_per_run: 64 << 10,
                 b10_edits: 10,
                 b10_isolated_edits: 2,
                 b10_idle_secs: 1,
@@ -69,11 +74,20 @@ impl Sizes {
                 b5_lines: 10_000_000,
                 b6_jobs: 1000,
                 b6_runs_per_job: 1000,
+                b11_runs: 1000,
+                b11_bytes_per_run: 1 << 20,
                 b10_edits: 200,
                 b10_isolated_edits: 10,
                 b10_idle_secs: 20,
             }
         }
+    }
+}
+
+impl Sizes {
+    /// B11's runs and bytes per run.
+    pub fn b11(&self) -> (usize, u64) {
+        (self.b11_runs, self.b11_bytes_per_run)
     }
 }
 
@@ -88,6 +102,7 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("b6", |s| Box::pin(b6(s))),
     ("b7", |s| Box::pin(crate::b7::b7(s.quick))),
     ("b8", |s| Box::pin(crate::b8::b8(s.quick))),
+    ("b11", |s| Box::pin(crate::b11::b11(s))),
     ("b10", |s| Box::pin(crate::b10::b10(s))),
 ];
 

@@ -19,7 +19,7 @@ fn quick_mode_runs_every_scenario_and_writes_the_report() {
     assert!(run.status.success(), "sundial-bench --quick failed");
     let stderr = String::from_utf8_lossy(&run.stderr);
     let report = std::fs::read_to_string(&out).unwrap();
-    for id in ["B1", "B2", "B3", "B4", "B5", "B6", "B10"] {
+    for id in ["B1", "B2", "B3", "B4", "B5", "B6", "B10", "B11"] {
         assert!(
             report.contains(&format!("| {id} |")),
             "no {id} row in:\n{report}"

@@ -29,8 +29,10 @@ impl EngineError {
             EngineError::Conflict(_) => "conflict",
             EngineError::Store(StoreError::DatabaseTooNew { .. }) => "conflict",
             EngineError::Store(_) => "io",
-            EngineError::Log(LogError::NotFound(_)) => "not_found",
-            EngineError::Log(LogError::InvalidRunId(_) | LogError::Pattern(_)) => "invalid",
+            EngineError::Log(LogError::NotFound(_) | LogError::NoAppLog(_)) => "not_found",
+            EngineError::Log(
+                LogError::InvalidRunId(_) | LogError::Pattern(_) | LogError::NotADay(_),
+            ) => "invalid",
             EngineError::Log(LogError::Live(_)) => "conflict",
             EngineError::Log(_) => "io",
             EngineError::Stopped => "internal",

@@ -612,3 +612,60 @@ fn the_daemon_fires_jobs_added_by_the_cli_and_follows_a_jobs_folder() {
     daemon.signal(nix::sys::signal::Signal::SIGTERM);
     daemon.expect_line("stopped");
 }
+
+#[test]
+fn logs_search_finds_lines_across_a_jobs_runs_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(
+        data,
+        &[
+            "jobs",
+            "add",
+            "--name",
+            "backup",
+            "--command",
+            "echo copied; echo 'ERROR disk full' >&2",
+        ],
+    );
+    let first = json(data, &["jobs", "run", "backup"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = json(data, &["jobs", "run", "backup"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = ok(data, &["logs", "search", "backup", "error", "-i"]);
+    let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("run ")).collect();
+    assert_eq!(headers.len(), 2, "{out}");
+    assert!(headers[0].contains(&second), "newest first: {out}");
+    assert!(headers[1].contains(&first), "{out}");
+    assert!(out.contains(": ERROR disk full"), "{out}");
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .starts_with("2 matching lines in 2 of 2 runs"),
+        "{out}"
+    );
+    // Case matters without -i; nothing matched is exit 1, like grep.
+    let none = ctl(data, &["logs", "search", "backup", "error"]);
+    assert_eq!(none.code, 1, "{}{}", none.stdout, none.stderr);
+    // A bad regex is a field error on stdout, exit 2.
+    let bad = ctl(data, &["logs", "search", "backup", "(x", "--regex"]);
+    assert_eq!(bad.code, 2, "{}{}", bad.stdout, bad.stderr);
+    assert!(bad.stdout.starts_with("pattern: "), "{}", bad.stdout);
+    let unknown = ctl(data, &["logs", "search", "nope", "x"]);
+    assert_eq!(unknown.code, 2);
+    // --json: a line per match, then the summary.
+    let out = ok(data, &["--json", "logs", "search", "backup", "copied"]);
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0]["run_id"], second.as_str());
+    assert_eq!(lines[0]["text"], "copied");
+    assert_eq!(lines[2]["summary"]["total"], 2, "{out}");
+}

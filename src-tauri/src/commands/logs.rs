@@ -1,443 +1,44 @@
-//! The log viewer's commands. A viewer reads a *view*: a run log or one day of the
-//! application log, all of it or one stream only, by position. Only ranges of lines cross IPC;
-//! a search counts every match in the engine and sends back a page of them.
+//! The log viewer's commands: thin layers over the engine's [`LogViews`] (a viewer reads a
+//! *view*, a run log or one day of the application log, by position; only ranges of lines
+//! cross IPC) and over its job-wide search.
 
-use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use sundial_engine::domain::JobId;
 use sundial_engine::domain::RunId;
 use sundial_engine::logs::{
-    LogError, LogLine, LogStore, MatchMode, RunLog, SearchMatch, SearchQuery, Stream, StreamIndex,
-    TextLog, utf16_ranges,
+    AppLogFile, CancellationToken, JobLogRun, JobLogSearch, JobLogSummary, LogInfo, LogLine,
+    LogSearch, LogSearchResult, LogSource, LogView, LogViews, MAX_LOG_LINES, MAX_SEARCH_MATCHES,
+    search_job_logs as search_all_runs,
 };
 use tauri::State;
 use tauri::ipc::Channel;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 use ts_rs::TS;
 
 use super::{bounded, parse};
 use crate::error::{CmdResult, ErrorCode, IpcError};
-use crate::log_stream::{LogBatch, pump};
-use crate::logging::{FILE_PREFIX, FILE_SUFFIX, file_day};
+use crate::log_stream::{FRAME, LogBatch, pump};
 use crate::state::AppState;
 
-pub const MAX_LOG_LINES: u32 = 5000;
-pub const MAX_SEARCH_MATCHES: u32 = 10_000;
-/// Views whose indexes are kept between calls (a stream filter or an application log each
-/// hold eight bytes per line).
-const CACHED_VIEWS: usize = 6;
-
-/// Which log a viewer shows: a run's log, or one day's application log.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum LogSource {
-    Run { run_id: String },
-    App { day: String },
-}
-
-/// A log as a viewer sees it: every line of the source, or only the lines of one stream.
-/// Positions in a view count its lines from 0.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[serde(deny_unknown_fields)]
-pub struct LogView {
-    pub source: LogSource,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub stream: Option<Stream>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct LogInfo {
-    /// Lines in the view now (a log being written grows).
-    #[ts(type = "number")]
-    pub lines: u64,
-    /// Size of the file in bytes.
-    #[ts(type = "number")]
-    pub bytes: u64,
-    /// The file on disk.
-    pub path: String,
-    /// The run is still writing it.
-    pub live: bool,
-}
-
-/// A search in a log view, from position `from` to the end.
-#[derive(Debug, Clone, Deserialize, TS)]
-#[serde(deny_unknown_fields)]
-pub struct LogSearch {
-    pub pattern: String,
-    /// Read the pattern as a regular expression (Rust regex syntax) instead of literal text.
-    pub regex: bool,
-    pub case_sensitive: bool,
-    #[ts(type = "number")]
-    pub from: u64,
-    /// At most this many matches are returned (1 to 10000); all are counted.
-    pub max_matches: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct LogMatch {
-    /// Position of the line in the view.
-    #[ts(type = "number")]
-    pub position: u64,
-    /// The line's number in the file.
-    #[ts(type = "number")]
-    pub line: u64,
-    /// Where the matches are in the line's text, as [start, end) in UTF-16 code units
-    /// (JavaScript string indexes).
-    #[ts(type = "Array<[number, number]>")]
-    pub ranges: Vec<(usize, usize)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct LogSearchResult {
-    /// Every matching line from `from` to the end of the view.
-    #[ts(type = "number")]
-    pub total: u64,
-    /// The first `max_matches` of them, in order.
-    pub matches: Vec<LogMatch>,
-    /// The position after the last returned match: search from here for the next page.
-    #[ts(type = "number")]
-    pub next: u64,
-}
-
-/// One day's application log file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct AppLogFile {
-    /// The day, as YYYY-MM-DD.
-    pub day: String,
-    #[ts(type = "number")]
-    pub bytes: u64,
-}
-
-/// An opened log: a run log (with its stream index when filtered) or a text log.
-enum Opened {
-    Run {
-        log: RunLog,
-        stream: Option<Arc<Mutex<StreamIndex>>>,
-        path: PathBuf,
-        live: bool,
-    },
-    Text(Arc<Mutex<TextLog>>, Option<Stream>),
-}
-
-/// Most recently used first; at most [`CACHED_VIEWS`].
-type Recent<K, V> = Mutex<VecDeque<(K, Arc<Mutex<V>>)>>;
-
-/// The indexes of recently used views, so that scrolling a filtered 1 GB log scans it once.
-#[derive(Default)]
-pub struct LogViews {
-    streams: Recent<(RunId, Stream), StreamIndex>,
-    texts: Recent<PathBuf, TextLog>,
-}
-
-fn cached<K: PartialEq, V>(
-    cache: &Recent<K, V>,
-    key: K,
-    make: impl FnOnce() -> Result<V, LogError>,
-) -> Result<Arc<Mutex<V>>, LogError> {
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
-        let entry = cache.remove(i).expect("found above");
-        let value = entry.1.clone();
-        cache.push_front(entry);
-        return Ok(value);
-    }
-    let value = Arc::new(Mutex::new(make()?));
-    cache.push_front((key, value.clone()));
-    cache.truncate(CACHED_VIEWS);
-    Ok(value)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl LogViews {
-    fn open(
-        &self,
-        logs: &LogStore,
-        app_logs: &std::path::Path,
-        view: &LogView,
-    ) -> CmdResult<Opened> {
-        match &view.source {
-            LogSource::Run { run_id } => {
-                let run = RunId::from_str(run_id)?;
-                let log = logs.open(run)?;
-                let stream = view
-                    .stream
-                    .map(|s| {
-                        let index = cached(&self.streams, (run, s), || Ok(StreamIndex::new(s)))?;
-                        lock(&index).update(&log)?;
-                        Ok::<_, LogError>(index)
-                    })
-                    .transpose()?;
-                Ok(Opened::Run {
-                    log,
-                    stream,
-                    path: logs.log_path(run),
-                    live: logs.is_live(run),
-                })
-            }
-            LogSource::App { day } => {
-                let path = app_log_path(app_logs, day)?;
-                let text = cached(&self.texts, path.clone(), || TextLog::open(&path))?;
-                lock(&text).update()?;
-                Ok(Opened::Text(text, view.stream))
-            }
-        }
-    }
-}
-
-/// The file of one day's application log; the day must be a date (no path tricks).
-fn app_log_path(dir: &std::path::Path, day: &str) -> CmdResult<PathBuf> {
-    let name = format!("{FILE_PREFIX}.{day}.{FILE_SUFFIX}");
-    if file_day(&name).is_none() {
-        return Err(IpcError::invalid_field(
-            "source.day",
-            format!("{day:?} is not a day: write it as YYYY-MM-DD"),
-        ));
-    }
-    let path = dir.join(name);
-    if !path.is_file() {
-        return Err(IpcError::new(
-            ErrorCode::NotFound,
-            format!("there is no application log for {day}"),
-        ));
-    }
-    Ok(path)
-}
-
-impl Opened {
-    fn info(&self) -> CmdResult<LogInfo> {
-        Ok(match self {
-            Opened::Run {
-                log,
-                stream,
-                path,
-                live,
-            } => LogInfo {
-                lines: match stream {
-                    Some(index) => lock(index).len(),
-                    None => log.line_count()?,
-                },
-                bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-                path: path.display().to_string(),
-                live: *live,
-            },
-            Opened::Text(text, stream) => {
-                let text = lock(text);
-                LogInfo {
-                    lines: match stream {
-                        Some(s) => text_positions(&text, *s)?.len() as u64,
-                        None => text.line_count(),
-                    },
-                    bytes: text.bytes(),
-                    path: text.path().display().to_string(),
-                    live: is_todays(text.path()),
-                }
-            }
-        })
-    }
-
-    fn read(&self, start: u64, count: usize) -> CmdResult<Vec<LogLine>> {
-        Ok(match self {
-            Opened::Run {
-                log,
-                stream: Some(index),
-                ..
-            } => lock(index).read(log, start, count)?,
-            Opened::Run { log, .. } => log.read_lines(start, count)?,
-            Opened::Text(text, None) => lock(text).read_lines(start, count)?,
-            Opened::Text(text, Some(s)) => {
-                let text = lock(text);
-                let positions = text_positions(&text, *s)?;
-                let from = (start as usize).min(positions.len());
-                let to = from.saturating_add(count).min(positions.len());
-                let mut lines = Vec::with_capacity(to - from);
-                for &n in &positions[from..to] {
-                    lines.extend(text.read_lines(n, 1)?);
-                }
-                lines
-            }
-        })
-    }
-
-    fn locate(&self, line: u64) -> CmdResult<u64> {
-        Ok(match self {
-            Opened::Run {
-                stream: Some(index),
-                ..
-            } => lock(index).position_of(line),
-            Opened::Run { log, .. } => line.min(log.line_count()?),
-            Opened::Text(text, None) => line.min(lock(text).line_count()),
-            Opened::Text(text, Some(s)) => {
-                let positions = text_positions(&lock(text), *s)?;
-                positions.partition_point(|&n| n < line) as u64
-            }
-        })
-    }
-
-    fn search(&self, search: &LogSearch, query: &SearchQuery) -> CmdResult<LogSearchResult> {
-        let max = search.max_matches as usize;
-        let mut total = 0u64;
-        let mut kept: Vec<SearchMatch> = Vec::new();
-        let mut count = |m: SearchMatch| {
-            total += 1;
-            if kept.len() < max {
-                kept.push(m);
-            }
-            true
-        };
-        // Positions of a filtered view map to file lines through its index.
-        let (matches, size) = match self {
-            Opened::Run { log, stream, .. } => {
-                let index = stream.as_ref().map(|i| lock(i).clone());
-                let start = match &index {
-                    Some(index) => index.line_at(search.from).unwrap_or(u64::MAX),
-                    None => search.from,
-                };
-                log.search_each(query, start, None, &mut count)?;
-                let texts = read_texts(&kept, |n, k| Ok(log.read_lines(n, k)?))?;
-                let size = match &index {
-                    Some(index) => index.len(),
-                    None => log.line_count()?,
-                };
-                (
-                    to_matches(&kept, &texts, |line| match &index {
-                        Some(index) => index.position_of(line),
-                        None => line,
-                    }),
-                    size,
-                )
-            }
-            Opened::Text(text, stream) => {
-                let text = lock(text);
-                let positions = stream.map(|s| text_positions(&text, s)).transpose()?;
-                let start = match &positions {
-                    Some(p) => p.get(search.from as usize).copied().unwrap_or(u64::MAX),
-                    None => search.from,
-                };
-                text.search_each(query, start, None, &mut count)?;
-                let texts = read_texts(&kept, |n, k| Ok(text.read_lines(n, k)?))?;
-                let size = positions
-                    .as_ref()
-                    .map_or(text.line_count(), |p| p.len() as u64);
-                (
-                    to_matches(&kept, &texts, |line| match &positions {
-                        Some(p) => p.partition_point(|&n| n < line) as u64,
-                        None => line,
-                    }),
-                    size,
-                )
-            }
-        };
-        let next = if matches.len() < max {
-            size
-        } else {
-            matches.last().map_or(size, |m| m.position + 1)
-        };
-        Ok(LogSearchResult {
-            total,
-            matches,
-            next,
-        })
-    }
-}
-
-/// Today's application log is still being written (the daily files are named by UTC day).
-fn is_todays(path: &std::path::Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .and_then(file_day)
-        .is_some_and(|day| day == chrono::Utc::now().date_naive())
-}
-
-/// The lines of a text log in `stream` (the application log's warnings and errors are its
-/// stderr). Application logs are small enough to filter on each call.
-fn text_positions(text: &TextLog, stream: Stream) -> Result<Vec<u64>, LogError> {
-    let mut positions = Vec::new();
-    let mut at = 0;
-    while at < text.line_count() {
-        let lines = text.read_lines(at, 4096)?;
-        at += lines.len() as u64;
-        positions.extend(
-            lines
-                .iter()
-                .filter(|l| l.stream == stream)
-                .map(|l| l.number),
-        );
-    }
-    Ok(positions)
-}
-
-/// The text of each kept match's line, reading nearby lines together.
-fn read_texts(
-    kept: &[SearchMatch],
-    read: impl Fn(u64, usize) -> CmdResult<Vec<LogLine>>,
-) -> CmdResult<Vec<String>> {
-    let mut texts = Vec::with_capacity(kept.len());
-    let mut i = 0;
-    while i < kept.len() {
-        let mut j = i + 1;
-        while j < kept.len() && kept[j].line - kept[j - 1].line <= 32 && j - i < 1000 {
-            j += 1;
-        }
-        let first = kept[i].line;
-        let lines = read(first, (kept[j - 1].line - first + 1) as usize)?;
-        for m in &kept[i..j] {
-            let text = lines
-                .get((m.line - first) as usize)
-                .map(|l| l.text.clone())
-                .unwrap_or_default();
-            texts.push(text);
-        }
-        i = j;
-    }
-    Ok(texts)
-}
-
-fn to_matches(
-    kept: &[SearchMatch],
-    texts: &[String],
-    position: impl Fn(u64) -> u64,
-) -> Vec<LogMatch> {
-    kept.iter()
-        .zip(texts)
-        .map(|(m, text)| LogMatch {
-            position: position(m.line),
-            line: m.line,
-            ranges: utf16_ranges(text, &m.ranges),
-        })
-        .collect()
-}
-
+/// Runs blocking log I/O off the async runtime.
 async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> CmdResult<T> + Send + 'static,
+    views: &Arc<LogViews>,
+    work: impl FnOnce(&LogViews) -> CmdResult<T> + Send + 'static,
 ) -> CmdResult<T> {
-    tokio::task::spawn_blocking(work)
+    let views = views.clone();
+    tokio::task::spawn_blocking(move || work(&views))
         .await
         .map_err(|e| IpcError::internal(e.to_string()))?
 }
 
-fn opened(
-    state: &AppState,
-    view: serde_json::Value,
-) -> CmdResult<(LogView, Arc<LogViews>, LogStore, PathBuf)> {
-    let view: LogView = parse("view", view)?;
-    Ok((
-        view,
-        state.views.clone(),
-        state.logs.clone(),
-        state.paths.app_logs(),
-    ))
-}
-
 #[tauri::command]
 pub async fn log_info(state: State<'_, AppState>, view: serde_json::Value) -> CmdResult<LogInfo> {
-    let (view, views, logs, app_logs) = opened(&state, view)?;
-    blocking(move || views.open(&logs, &app_logs, &view)?.info()).await
+    let view: LogView = parse("view", view)?;
+    blocking(&state.views, move |v| Ok(v.info(&view)?)).await
 }
 
 /// Lines at positions `start..start+count` of a view: the viewer fetches ranges, never whole
@@ -450,11 +51,9 @@ pub async fn read_log_lines(
     count: u32,
 ) -> CmdResult<Vec<LogLine>> {
     let count = bounded("count", count, MAX_LOG_LINES)?;
-    let (view, views, logs, app_logs) = opened(&state, view)?;
-    blocking(move || {
-        views
-            .open(&logs, &app_logs, &view)?
-            .read(start, count as usize)
+    let view: LogView = parse("view", view)?;
+    blocking(&state.views, move |v| {
+        Ok(v.read(&view, start, count as usize)?)
     })
     .await
 }
@@ -466,8 +65,8 @@ pub async fn locate_log_line(
     view: serde_json::Value,
     line: u64,
 ) -> CmdResult<u64> {
-    let (view, views, logs, app_logs) = opened(&state, view)?;
-    blocking(move || views.open(&logs, &app_logs, &view)?.locate(line)).await
+    let view: LogView = parse("view", view)?;
+    blocking(&state.views, move |v| Ok(v.locate(&view, line)?)).await
 }
 
 #[tauri::command]
@@ -478,25 +77,8 @@ pub async fn search_log(
 ) -> CmdResult<LogSearchResult> {
     let search: LogSearch = parse("search", search)?;
     bounded("search.max_matches", search.max_matches, MAX_SEARCH_MATCHES)?;
-    let query = SearchQuery {
-        pattern: search.pattern.clone(),
-        mode: if search.regex {
-            MatchMode::Regex
-        } else {
-            MatchMode::Literal
-        },
-        case_sensitive: search.case_sensitive,
-        stream: None,
-    };
-    let (view, views, logs, app_logs) = opened(&state, view)?;
-    blocking(move || {
-        let query = SearchQuery {
-            stream: view.stream,
-            ..query
-        };
-        views.open(&logs, &app_logs, &view)?.search(&search, &query)
-    })
-    .await
+    let view: LogView = parse("view", view)?;
+    blocking(&state.views, move |v| Ok(v.search(&view, &search)?)).await
 }
 
 /// Streams a run's log from `from_line` as it is written, in batches on `on_batch`, until the
@@ -521,30 +103,16 @@ pub async fn follow_run_log(
 /// The application log's daily files, newest first.
 #[tauri::command]
 pub fn list_app_logs(state: State<'_, AppState>) -> CmdResult<Vec<AppLogFile>> {
-    let dir = state.paths.app_logs();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(IpcError::new(
-                ErrorCode::Io,
-                format!("cannot list {}: {e}", dir.display()),
-            ));
-        }
-    };
-    let mut files: Vec<AppLogFile> = entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let name = entry.file_name();
-            let day = file_day(name.to_str()?)?;
-            Some(AppLogFile {
-                day: day.format("%Y-%m-%d").to_string(),
-                bytes: entry.metadata().ok()?.len(),
-            })
-        })
-        .collect();
-    files.sort_by(|a, b| b.day.cmp(&a.day));
-    Ok(files)
+    state.views.app_log_files().map_err(|e| {
+        IpcError::new(
+            ErrorCode::Io,
+            format!(
+                "cannot list {}: {}",
+                state.views.app_logs_dir().display(),
+                sundial_engine::logs::io_reason(&e)
+            ),
+        )
+    })
 }
 
 /// Opens the folder of a log file in the system's file manager (with the file selected where
@@ -552,10 +120,7 @@ pub fn list_app_logs(state: State<'_, AppState>) -> CmdResult<Vec<AppLogFile>> {
 #[tauri::command]
 pub fn reveal_log(state: State<'_, AppState>, source: serde_json::Value) -> CmdResult<()> {
     let source: LogSource = parse("source", source)?;
-    let path = match &source {
-        LogSource::Run { run_id } => state.logs.log_path(RunId::from_str(run_id)?),
-        LogSource::App { day } => app_log_path(&state.paths.app_logs(), day)?,
-    };
+    let path = state.views.path(&source)?;
     if !path.exists() {
         return Err(IpcError::new(
             ErrorCode::NotFound,
@@ -564,4 +129,128 @@ pub fn reveal_log(state: State<'_, AppState>, source: serde_json::Value) -> CmdR
     }
     crate::reveal::reveal(&path)
         .map_err(|e| IpcError::new(ErrorCode::Io, format!("cannot open the folder: {e}")))
+}
+
+/// What a job-wide search sends: the runs found since the last batch (newest first, a run
+/// with many lines in several pieces), and at the end what was searched in all.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct JobLogSearchBatch {
+    pub runs: Vec<JobLogRun>,
+    /// The search is over (finished, or stopped): nothing follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub done: Option<JobLogSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub error: Option<IpcError>,
+}
+
+/// Searches every run log of a job, newest run first; the runs with matches stream on
+/// `on_batch` (about one batch per frame) and a last batch says `done`. A new search, or
+/// [`cancel_job_log_search`], stops the one before. A bad pattern is refused at once, as a
+/// field error on `search.pattern`.
+#[tauri::command]
+pub async fn search_job_logs(
+    state: State<'_, AppState>,
+    job_id: String,
+    search: serde_json::Value,
+    on_batch: Channel<JobLogSearchBatch>,
+) -> CmdResult<()> {
+    let job = JobId::from_str(&job_id)?;
+    let search: JobLogSearch = parse("search", search)?;
+    bounded("search.max_matches", search.max_matches, MAX_SEARCH_MATCHES)?;
+    search
+        .validate()
+        .map_err(|e| IpcError::invalid_field("search.pattern", e.to_string()))?;
+    state.engine.get_job(job).await?;
+    let cancel = CancellationToken::new();
+    if let Some(before) = state
+        .job_search
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .replace(cancel.clone())
+    {
+        before.cancel();
+    }
+    let store = state.engine.store().clone();
+    let logs = state.logs.clone();
+    let (tx, rx) = mpsc::unbounded_channel::<JobLogRun>();
+    let search_cancel = cancel.clone();
+    let searching = tokio::spawn(async move {
+        search_all_runs(&store, &logs, job, &search, &search_cancel, |run| {
+            tx.send(run).is_ok()
+        })
+        .await
+    });
+    tokio::spawn(async move {
+        let sent = send_in_frames(rx, |batch| on_batch.send(batch).is_ok()).await;
+        if !sent {
+            cancel.cancel();
+        }
+        let last = match searching.await {
+            Ok(Ok(summary)) => JobLogSearchBatch {
+                runs: Vec::new(),
+                done: Some(summary),
+                error: None,
+            },
+            Ok(Err(e)) => JobLogSearchBatch {
+                runs: Vec::new(),
+                done: Some(JobLogSummary::default()),
+                error: Some(e.into()),
+            },
+            Err(e) => JobLogSearchBatch {
+                runs: Vec::new(),
+                done: Some(JobLogSummary::default()),
+                error: Some(IpcError::internal(e.to_string())),
+            },
+        };
+        if sent {
+            let _ = on_batch.send(last);
+        }
+    });
+    Ok(())
+}
+
+/// Stops the job-wide search under way (the window left the page, or the pattern changed).
+#[tauri::command]
+pub fn cancel_job_log_search(state: State<'_, AppState>) {
+    if let Some(search) = state
+        .job_search
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        search.cancel();
+    }
+}
+
+/// Gathers runs for one frame at a time and sends them; false when a send failed (the web
+/// view went away). Returns when the search has handed on its last run.
+async fn send_in_frames(
+    mut runs: mpsc::UnboundedReceiver<JobLogRun>,
+    send: impl Fn(JobLogSearchBatch) -> bool,
+) -> bool {
+    while let Some(first) = runs.recv().await {
+        let deadline = Instant::now() + FRAME;
+        let mut batch = vec![first];
+        let mut lines = batch[0].matches.len();
+        while lines < 500 {
+            match tokio::time::timeout_at(deadline, runs.recv()).await {
+                Ok(Some(run)) => {
+                    lines += run.matches.len().max(1);
+                    batch.push(run);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let batch = JobLogSearchBatch {
+            runs: batch,
+            done: None,
+            error: None,
+        };
+        if !send(batch) {
+            return false;
+        }
+    }
+    true
 }

@@ -37,6 +37,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         logs::read_log_lines,
         logs::locate_log_line,
         logs::search_log,
+        logs::search_job_logs,
+        logs::cancel_job_log_search,
         logs::follow_run_log,
         logs::list_app_logs,
         logs::reveal_log,

@@ -7,10 +7,11 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 export type Route =
   | { screen: "jobs" }
   | { screen: "new-job" }
-  | { screen: "job"; jobId: string; tab: "overview" | "edit" | "history" }
+  | { screen: "job"; jobId: string; tab: "overview" | "edit" | "history" | "logs" }
   | { screen: "history" }
   | { screen: "timeline" }
-  | { screen: "log"; source: LogSource }
+  /** `line`: open at this line of the file (0-based), selected. */
+  | { screen: "log"; source: LogSource; line?: number }
   | { screen: "settings" };
 
 interface Navigation {

@@ -8,6 +8,8 @@ import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorCode } from "../bindings/ErrorCode";
 import type { FieldError } from "../bindings/FieldError";
 import type { Job } from "../bindings/Job";
+import type { JobLogSearch } from "../bindings/JobLogSearch";
+import type { JobLogSearchBatch } from "../bindings/JobLogSearchBatch";
 import type { JobOverview } from "../bindings/JobOverview";
 import type { JobSpec } from "../bindings/JobSpec";
 import type { JobSummary } from "../bindings/JobSummary";
@@ -64,6 +66,12 @@ export interface Backend {
   /** Streams a run's log (every stream, by line number) in batches until `done`; returns once
    * the stream is set up. */
   followRunLog(runId: string, fromLine: number, onBatch: (batch: LogBatch) => void): Promise<void>;
+  /** Searches every run log of a job, newest run first: the runs with matches arrive on
+   * `onBatch`, a last batch has `done`. A new search stops the one before; a bad pattern
+   * rejects at once (field `search.pattern`). */
+  searchJobLogs(jobId: string, search: JobLogSearch, onBatch: (batch: JobLogSearchBatch) => void): Promise<void>;
+  /** Stops the job-wide search under way, if any. */
+  cancelJobLogSearch(): Promise<void>;
   /** The application log's daily files, newest first. */
   listAppLogs(): Promise<AppLogFile[]>;
   /** Opens the folder holding a log file in the system's file manager. */

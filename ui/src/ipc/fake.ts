@@ -5,6 +5,9 @@ import type { AppLogFile } from "../bindings/AppLogFile";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { DayOutcomes } from "../bindings/DayOutcomes";
 import type { FireTime } from "../bindings/FireTime";
+import type { JobLogRun } from "../bindings/JobLogRun";
+import type { JobLogSearch } from "../bindings/JobLogSearch";
+import type { JobLogSearchBatch } from "../bindings/JobLogSearchBatch";
 import type { JobOverview } from "../bindings/JobOverview";
 import type { OutcomeCounts } from "../bindings/OutcomeCounts";
 import type { RunMark } from "../bindings/RunMark";
@@ -536,6 +539,67 @@ export class FakeBackend implements Backend {
       follower.sent = log.lines;
       if (done) this.followers.delete(runId);
     }
+  }
+  /** The job-wide search under way: a test delivers its batches with `flushJobLogSearch`. */
+  jobLogSearch: { jobId: string; batches: JobLogSearchBatch[]; onBatch: (batch: JobLogSearchBatch) => void; cancelled: boolean } | null = null;
+  searchJobLogs(jobId: string, search: JobLogSearch, onBatch: (batch: JobLogSearchBatch) => void) {
+    return this.attempt("searchJobLogs", () => {
+      this.find(jobId);
+      if (search.pattern === "") {
+        throw new BackendError("invalid", "search.pattern: the pattern is empty", [{ field: "search.pattern", message: "the pattern is empty" }]);
+      }
+      let pattern: RegExp;
+      try {
+        const source = search.regex ? search.pattern : search.pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        pattern = new RegExp(source, search.case_sensitive ? "g" : "gi");
+      } catch (e) {
+        throw new BackendError("invalid", `search.pattern: ${String(e)}`, [{ field: "search.pattern", message: String(e) }]);
+      }
+      if (this.jobLogSearch) this.jobLogSearch.cancelled = true;
+      // Newest run first, one batch per run, then the summary.
+      const runs = this.runs.filter((r) => r.job_id === jobId).sort((a, b) => b.id.localeCompare(a.id));
+      const batches: JobLogSearchBatch[] = [];
+      const summary = { runs: 0, runs_matched: 0, total: 0, shown: 0, bytes: 0, unreadable: 0, cancelled: false };
+      for (const run of runs) {
+        const log = this.logs.get(run.id);
+        if (!log) continue;
+        summary.runs += 1;
+        summary.bytes += log.lines * 40;
+        const found: JobLogRun = { run_id: run.id, time: run.started_at ?? run.scheduled_for, status: run.status, total: 0, matches: [] };
+        for (let n = 0; n < log.lines; n++) {
+          const line = log.line(n);
+          const ranges = utf16Ranges(line.text, pattern);
+          if (ranges.length === 0) continue;
+          found.total += 1;
+          if (summary.shown < search.max_matches) {
+            summary.shown += 1;
+            found.matches.push({ line: line.number, time: line.time, stream: line.stream, text: line.text, ranges });
+          }
+        }
+        if (found.total > 0) {
+          summary.runs_matched += 1;
+          summary.total += found.total;
+          batches.push({ runs: [found] });
+        }
+      }
+      batches.push({ runs: [], done: summary });
+      this.jobLogSearch = { jobId, batches, onBatch, cancelled: false };
+    });
+  }
+  /** Delivers up to `count` batches of the search under way (all by default), as the engine
+   * streams them. */
+  flushJobLogSearch(count = Infinity): void {
+    const search = this.jobLogSearch;
+    if (!search || search.cancelled) return;
+    for (let i = 0; i < count && search.batches.length > 0; i++) {
+      const batch = search.batches.shift();
+      if (batch) search.onBatch(batch);
+    }
+  }
+  cancelJobLogSearch() {
+    return this.attempt("cancelJobLogSearch", () => {
+      if (this.jobLogSearch) this.jobLogSearch.cancelled = true;
+    });
   }
   listAppLogs() {
     return this.record(

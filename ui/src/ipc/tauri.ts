@@ -1,6 +1,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { EngineEvent } from "../bindings/EngineEvent";
+import type { JobLogSearchBatch } from "../bindings/JobLogSearchBatch";
 import type { LogBatch } from "../bindings/LogBatch";
 import { type Backend, BackendError, type Change } from "./backend";
 
@@ -43,6 +44,12 @@ export const tauriBackend: Backend = {
     onBatchChannel.onmessage = onBatch;
     return call("follow_run_log", { runId, fromLine, onBatch: onBatchChannel });
   },
+  searchJobLogs: (jobId, search, onBatch) => {
+    const onBatchChannel = new Channel<JobLogSearchBatch>();
+    onBatchChannel.onmessage = onBatch;
+    return call("search_job_logs", { jobId, search, onBatch: onBatchChannel });
+  },
+  cancelJobLogSearch: () => call("cancel_job_log_search"),
   getStatus: () => call("get_status"),
   pauseAll: () => call("pause_all"),
   resumeAll: () => call("resume_all"),

@@ -2,19 +2,31 @@
 //! written with bounded memory, read at any line in constant time, searched, and followed
 //! while written. The format is described in docs/LOG_FORMAT.md.
 
+pub mod applog;
 mod format;
+mod job_search;
 mod reader;
 mod store;
 mod view;
+mod views;
 mod writer;
 
 use std::fmt;
 use std::path::Path;
 
+pub use applog::AppLogFile;
 pub use format::{INDEX_AFTER_BYTES, LogLine, MAX_RECORD_BYTES, Stream};
+pub use job_search::{
+    CancellationToken, JobLogLine, JobLogRun, JobLogSearch, JobLogSummary, RunLogSearcher, RunRef,
+    search_job_logs,
+};
 pub use reader::{MatchMode, RunLog, SearchMatch, SearchOptions, SearchQuery, SearchResults};
 pub use store::{LogFollow, LogStore};
 pub use view::{StreamIndex, TextLog, text_line, utf16_ranges};
+pub use views::{
+    LogInfo, LogMatch, LogSearch, LogSearchResult, LogSource, LogView, LogViews, MAX_LOG_LINES,
+    MAX_SEARCH_MATCHES,
+};
 pub use writer::LogWriter;
 
 use crate::domain::InvalidId;
@@ -51,6 +63,10 @@ pub enum LogError {
     InvalidRunId(#[from] InvalidId),
     #[error("invalid search pattern: {0}")]
     Pattern(String),
+    #[error("{0:?} is not a day: write it as YYYY-MM-DD")]
+    NotADay(String),
+    #[error("there is no application log for {0}")]
+    NoAppLog(String),
 }
 
 impl LogError {
@@ -73,7 +89,7 @@ impl LogError {
 }
 
 /// An I/O error as a person reads it: "Permission denied", without "(os error 13)".
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
+pub fn io_reason(e: &std::io::Error) -> String {
     without_os_error(&e.to_string())
 }
 

@@ -12,7 +12,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::LogError;
-use super::format::{LogLine, Stream, parse_record};
+use super::format::{LogLine, RawRecord, Stream, parse_record};
 
 /// How much of the log one read takes when a log without `.idx` is scanned.
 const SCAN_CHUNK: u64 = 256 * 1024;
@@ -334,10 +334,23 @@ impl RunLog {
         mut on_match: impl FnMut(SearchMatch) -> bool,
     ) -> Result<u64, LogError> {
         let regex = query.compile()?;
+        self.search_records(&regex, query, start, end, |m, _| on_match(m))
+    }
+
+    /// [`RunLog::search_each`] with a compiled pattern, giving each matching record too (its
+    /// text is what the ranges index).
+    pub(crate) fn search_records(
+        &self,
+        regex: &Regex,
+        query: &SearchQuery,
+        start: u64,
+        end: Option<u64>,
+        mut on_match: impl FnMut(SearchMatch, &RawRecord<'_>) -> bool,
+    ) -> Result<u64, LogError> {
         let count = self.line_count()?;
         let end = end.map_or(count, |e| e.min(count));
         if !query.anchored() {
-            return self.search_blocks(&regex, query.stream, start, end, on_match);
+            return self.search_blocks(regex, query.stream, start, end, on_match);
         }
         self.scan(start, end, |number, record| {
             let raw = parse_record(record);
@@ -348,10 +361,13 @@ impl RunLog {
             if ranges.is_empty() {
                 return true;
             }
-            on_match(SearchMatch {
-                line: number,
-                ranges,
-            })
+            on_match(
+                SearchMatch {
+                    line: number,
+                    ranges,
+                },
+                &raw,
+            )
         })
     }
 
@@ -365,7 +381,7 @@ impl RunLog {
         stream: Option<Stream>,
         start: u64,
         end: u64,
-        mut on_match: impl FnMut(SearchMatch) -> bool,
+        mut on_match: impl FnMut(SearchMatch, &RawRecord<'_>) -> bool,
     ) -> Result<u64, LogError> {
         const BLOCK: u64 = 1 << 20;
         if start >= end {
@@ -412,10 +428,13 @@ impl RunLog {
                     let ranges: Vec<Range<usize>> =
                         regex.find_iter(raw.text).map(|m| m.range()).collect();
                     if !ranges.is_empty()
-                        && !on_match(SearchMatch {
-                            line: number,
-                            ranges,
-                        })
+                        && !on_match(
+                            SearchMatch {
+                                line: number,
+                                ranges,
+                            },
+                            &raw,
+                        )
                     {
                         return Ok(number + 1);
                     }

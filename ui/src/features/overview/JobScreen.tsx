@@ -1,5 +1,5 @@
-// A job's screen: its name, one way back, one "Run now", and three tabs (Overview, Settings,
-// History). A run started here is followed in words until it ends, with a link to its log.
+// A job's screen: its name, one way back, one "Run now", and four tabs (Overview, Settings,
+// History, Search all logs). A run started here is followed in words until it ends, with a link to its log.
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useNavigation } from "../../app/navigation";
@@ -9,16 +9,18 @@ import { JobEditor } from "../editor/JobEditor";
 import { formatDuration } from "../history/format";
 import { RunHistory } from "../history/RunHistory";
 import { useRunNow } from "../jobs/queries";
+import { JobLogsSearch } from "./JobLogsSearch";
 import { JobOverview } from "./JobOverview";
 import { useRun } from "./queries";
 import { durationOf, outcomeWords } from "./stats";
 
-export type JobTab = "overview" | "edit" | "history";
+export type JobTab = "overview" | "edit" | "history" | "logs";
 
 const TABS: Array<[JobTab, string]> = [
   ["overview", "Overview"],
   ["edit", "Settings"],
   ["history", "History"],
+  ["logs", "Search all logs"],
 ];
 
 /** "Running…", then "Succeeded in 245 ms" or "Failed with exit code 2", and the log. */
@@ -119,6 +121,8 @@ export function JobScreen({ jobId, tab }: { jobId: string; tab: JobTab }) {
           <JobEditor jobId={jobId} inJobScreen />
         ) : tab === "history" ? (
           <RunHistory jobId={jobId} />
+        ) : tab === "logs" ? (
+          <JobLogsSearch jobId={jobId} />
         ) : job.data ? (
           <JobOverview job={job.data} />
         ) : job.error ? (

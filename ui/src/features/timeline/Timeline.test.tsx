@@ -9,11 +9,27 @@ import { TimelineChart } from "./TimelineChart";
 import { ticks, windowAt } from "./scale";
 
 const HOUR = 3_600_000;
+/** Tests that click through many states of the whole app: room for a loaded machine. */
+const STEPS_TIMEOUT = 20_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 function renderTimeline(backend: FakeBackend) {
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   return render(<App backend={backend} queryClient={queryClient} initialRoute={{ screen: "timeline" }} />);
+}
+
+/** The window the chart shows. */
+function shownWindow() {
+  const chart = screen.getByTestId("timeline-chart");
+  return { from: Date.parse(chart.dataset.from ?? ""), to: Date.parse(chart.dataset.to ?? "") };
+}
+
+/** Drags the chart by `dx` pixels (jsdom has no layout: the chart counts as 1000 px wide). */
+function drag(dx: number, steps = 4) {
+  const chart = screen.getByTestId("timeline-chart");
+  fireEvent.pointerDown(chart, { button: 0, clientX: 500, pointerId: 1 });
+  for (let i = 1; i <= steps; i++) fireEvent.pointerMove(chart, { clientX: 500 + (dx * i) / steps, pointerId: 1 });
+  fireEvent.pointerUp(chart, { clientX: 500 + dx, pointerId: 1 });
 }
 
 function seeded() {
@@ -69,10 +85,14 @@ describe("timeline", () => {
     await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
     const call = timeline.mock.calls.at(-1);
     if (!call) throw new Error("no timeline query");
-    const span = Date.parse(call[1]) - Date.parse(call[0]);
-    expect(span).toBeGreaterThanOrEqual(24 * HOUR);
-    expect(span).toBeLessThanOrEqual(24 * HOUR + 2 * 60_000);
-    expect(Date.parse(call[1])).toBeGreaterThan(Date.now());
+    // The view is the last day (and a little after now); the data fetched covers it with a
+    // margin for dragging, within the engine's 15 days.
+    const view = shownWindow();
+    expect(view.to - view.from).toBe(24 * HOUR);
+    expect(view.to).toBeGreaterThan(Date.now());
+    expect(Date.parse(call[0])).toBeLessThanOrEqual(view.from);
+    expect(Date.parse(call[1])).toBeGreaterThanOrEqual(view.to);
+    expect(Date.parse(call[1]) - Date.parse(call[0])).toBeLessThanOrEqual(2 * 24 * HOUR);
     const bars = screen.getAllByTestId("timeline-bar");
     expect(bars.map((b) => b.dataset.runId).sort()).toEqual([ok.id, bad.id].sort());
     const failed = bars.find((b) => b.dataset.status === "failed");
@@ -104,26 +124,116 @@ describe("timeline", () => {
     const timeline = vi.spyOn(backend, "timeline");
     renderTimeline(backend);
     await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
-    const lastSpan = () => {
-      const call = timeline.mock.calls.at(-1);
-      if (!call) throw new Error("no call");
-      return { from: Date.parse(call[0]), to: Date.parse(call[1]) };
-    };
     fireEvent.click(screen.getByTestId("zoom-week"));
     await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(3));
     expect(screen.getAllByTestId("timeline-bar").some((b) => b.dataset.runId === old.id)).toBe(true);
-    const week = lastSpan();
+    const week = shownWindow();
     expect(Math.round((week.to - week.from) / HOUR)).toBe(7 * 24);
+    const fetched = timeline.mock.calls.at(-1);
+    expect(fetched && Date.parse(fetched[1]) - Date.parse(fetched[0])).toBeLessThanOrEqual(15 * 24 * HOUR);
     fireEvent.click(screen.getByTestId("pan-earlier"));
-    await waitFor(() => expect(lastSpan().to).toBeLessThan(week.to));
-    expect(Math.round((week.to - lastSpan().to) / HOUR)).toBe(84);
+    await waitFor(() => expect(shownWindow().to).toBeLessThan(week.to));
+    expect(Math.round((week.to - shownWindow().to) / HOUR)).toBe(84);
     expect(screen.getByTestId("pan-now").hasAttribute("disabled")).toBe(false);
     fireEvent.click(screen.getByTestId("pan-now"));
-    await waitFor(() => expect(lastSpan().to).toBe(week.to));
+    await waitFor(() => expect(Math.abs(shownWindow().to - week.to)).toBeLessThan(60_000));
     fireEvent.click(screen.getByTestId("zoom-hour"));
-    await waitFor(() => expect(Math.floor((lastSpan().to - lastSpan().from) / 120_000)).toBe(30)); // an hour, rounded out to whole minutes
+    await waitFor(() => expect(shownWindow().to - shownWindow().from).toBe(HOUR));
     await waitFor(() => expect(screen.queryAllByTestId("timeline-bar")).toHaveLength(0));
-  });
+    expect(timeline).toHaveBeenCalled();
+  }, STEPS_TIMEOUT);
+
+  it("pans with a drag, following the pointer, and a drag opens no log", async () => {
+    const { backend, old } = seeded();
+    const timeline = vi.spyOn(backend, "timeline");
+    renderTimeline(backend);
+    await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
+    const before = shownWindow();
+    const calls = timeline.mock.calls.length;
+    // Dragging right shows earlier times: 83 px of the 830 px axis is a tenth of the day.
+    drag(83);
+    await waitFor(() => expect(before.from - shownWindow().from).toBeCloseTo(2.4 * HOUR, -4));
+    expect(shownWindow().to - shownWindow().from).toBe(24 * HOUR);
+    // Within the margin fetched, a drag asks the engine for nothing new.
+    expect(timeline.mock.calls.length).toBe(calls);
+    // Far enough back, the 30-hour-old run comes into view.
+    drag(300);
+    await waitFor(() => expect(screen.getAllByTestId("timeline-bar").some((b) => b.dataset.runId === old.id)).toBe(true));
+    expect(screen.getByTestId("pan-now").hasAttribute("disabled")).toBe(false);
+    // Releasing a drag over a bar does not open its log.
+    const bar = screen.getAllByTestId("timeline-bar")[0] as Element;
+    fireEvent.pointerDown(bar, { button: 0, clientX: 500, pointerId: 2 });
+    fireEvent.pointerMove(bar, { clientX: 440, pointerId: 2 });
+    fireEvent.pointerUp(bar, { clientX: 440, pointerId: 2 });
+    fireEvent.click(bar);
+    expect(screen.getByTestId("timeline-chart")).toBeTruthy();
+    // A click without moving still opens it.
+    fireEvent.click(bar);
+    await screen.findByTestId("log-viewer");
+  }, STEPS_TIMEOUT);
+
+  it("pans with ← and → and zooms with + and -", async () => {
+    const { backend } = seeded();
+    renderTimeline(backend);
+    await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
+    const day = shownWindow();
+    fireEvent.keyDown(window, { key: "ArrowLeft" });
+    await waitFor(() => expect(day.to - shownWindow().to).toBe(12 * HOUR));
+    fireEvent.keyDown(window, { key: "ArrowRight" });
+    await waitFor(() => expect(shownWindow().to).toBe(day.to));
+    fireEvent.keyDown(window, { key: "+" });
+    await waitFor(() => expect(shownWindow().to - shownWindow().from).toBe(HOUR));
+    expect(screen.getByTestId("zoom-hour").getAttribute("aria-checked")).toBe("true");
+    fireEvent.keyDown(window, { key: "-" });
+    fireEvent.keyDown(window, { key: "-" });
+    await waitFor(() => expect(shownWindow().to - shownWindow().from).toBe(7 * 24 * HOUR));
+    // Panned, a zoom keeps the middle of the view where it was.
+    fireEvent.keyDown(window, { key: "ArrowLeft" });
+    await waitFor(() => expect(screen.getByTestId("pan-now").hasAttribute("disabled")).toBe(false));
+    const week = shownWindow();
+    fireEvent.keyDown(window, { key: "+" });
+    await waitFor(() => expect(shownWindow().to - shownWindow().from).toBe(24 * HOUR));
+    const middle = (w: { from: number; to: number }) => (w.from + w.to) / 2;
+    expect(Math.abs(middle(shownWindow()) - middle(week))).toBeLessThan(60_000);
+  }, STEPS_TIMEOUT);
+
+  it("reaches every bar from the keyboard, says what it is, and opens its log with Enter", async () => {
+    const { backend, sync, ok, bad } = seeded();
+    const later = backend.addRun(sync.id, ago(HOUR), 300);
+    const other = backend.addJob({ name: "Zebra report" });
+    const zebra = backend.addRun(other.id, ago(2 * HOUR + 60_000), 2_000, "timed_out");
+    backend.logs.set(zebra.id, fakeLog([{ number: 0, time: zebra.scheduled_for, stream: "stderr", continued: false, text: "took too long" }]));
+    renderTimeline(backend);
+    await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(4));
+    const bar = (id: string) => {
+      const found = screen.getAllByTestId("timeline-bar").find((b) => b.dataset.runId === id);
+      if (!found) throw new Error(`no bar ${id}`);
+      return found;
+    };
+    // One bar is in the Tab order (the newest); the others are reached with the arrows.
+    const tabbable = screen.getAllByTestId("timeline-bar").filter((b) => b.getAttribute("tabindex") === "0");
+    expect(tabbable.map((b) => b.dataset.runId)).toEqual([later.id]);
+    expect(bar(bad.id).getAttribute("aria-label")).toMatch(/^Hourly sync · Failed · .* · 900 ms$/);
+    expect(bar(bad.id).getAttribute("role")).toBe("button");
+    bar(later.id).focus();
+    await waitFor(() => expect(screen.getByTestId("timeline-focus-ring")).toBeTruthy());
+    expect(screen.getByTestId("timeline-hover").textContent).toMatch(/^Hourly sync · Succeeded/);
+    fireEvent.keyDown(bar(later.id), { key: "ArrowLeft" });
+    await waitFor(() => expect(document.activeElement).toBe(bar(bad.id)));
+    fireEvent.keyDown(bar(bad.id), { key: "ArrowLeft" });
+    await waitFor(() => expect(document.activeElement).toBe(bar(ok.id)));
+    expect(bar(ok.id).getAttribute("tabindex")).toBe("0");
+    // The arrows moved the focus, not the view.
+    expect(screen.getByTestId("pan-now").hasAttribute("disabled")).toBe(true);
+    fireEvent.keyDown(bar(ok.id), { key: "End" });
+    await waitFor(() => expect(document.activeElement).toBe(bar(later.id)));
+    // Down: the nearest run in time in the next row (by name: Zebra report).
+    fireEvent.keyDown(bar(bad.id), { key: "ArrowDown" });
+    await waitFor(() => expect(document.activeElement).toBe(bar(zebra.id)));
+    expect(bar(zebra.id).getAttribute("aria-label")).toMatch(/^Zebra report · Timed out · .* · 2\.0s$/);
+    fireEvent.keyDown(bar(zebra.id), { key: "Enter" });
+    expect(await screen.findByText("took too long")).toBeTruthy();
+  }, STEPS_TIMEOUT);
 
   it("shades and labels the gaps it is given (when Sundial was asleep or closed)", () => {
     const now = Date.parse("2026-12-02T12:00:00Z");

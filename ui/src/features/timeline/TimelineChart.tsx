@@ -1,8 +1,9 @@
 // Runs across jobs on one time axis: a row per job, a bar per run coloured by status (a
 // failure is a full-height red bar), the firings to come after "now" as hollow marks, and the
 // gaps when Sundial was asleep or closed shaded and labelled. Plain SVG: a week of 200 jobs
-// is a few thousand rects.
-import { useState } from "react";
+// is a few thousand rects. Dragging the chart pans it; the bars are reachable with the
+// keyboard (Tab to the chart, arrows between bars, Enter opens the log).
+import { useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
 import type { RunMark } from "../../bindings/RunMark";
 import type { UpcomingFire } from "../../bindings/UpcomingFire";
 import { formatDuration, formatFull } from "../history/format";
@@ -41,6 +42,39 @@ function runWords(run: RunMark, jobName: string): string {
     .join(" · ");
 }
 
+/** Pointer movement (px) below which a press is a click, not a drag. */
+const DRAG_SLOP = 4;
+
+function runStart(run: RunMark): number {
+  return Date.parse(run.started_at ?? run.scheduled_for);
+}
+
+function runEnd(run: RunMark, now: number): number {
+  const start = runStart(run);
+  return run.finished_at ? Date.parse(run.finished_at) : Math.max(start, now);
+}
+
+/** The bar keyboard focus goes to from `from` on `key`: along its row in time order, or to the
+ * nearest bar in time in the row above or below. */
+function nextBar(byRow: RunMark[][], rowOf: Map<string, number>, from: RunMark, key: string): RunMark | undefined {
+  const row = rowOf.get(from.job_id) ?? 0;
+  const own = byRow[row] ?? [];
+  const i = own.findIndex((r) => r.id === from.id);
+  if (key === "ArrowLeft") return own[i - 1];
+  if (key === "ArrowRight") return own[i + 1];
+  if (key === "Home") return own[0];
+  if (key === "End") return own[own.length - 1];
+  const step = key === "ArrowUp" ? -1 : key === "ArrowDown" ? 1 : 0;
+  if (step === 0) return undefined;
+  const t = runStart(from);
+  for (let r = row + step; r >= 0 && r < byRow.length; r += step) {
+    const candidates = byRow[r] ?? [];
+    if (candidates.length === 0) continue;
+    return candidates.reduce((best, c) => (Math.abs(runStart(c) - t) < Math.abs(runStart(best) - t) ? c : best));
+  }
+  return undefined;
+}
+
 function shortName(name: string): string {
   return name.length > 24 ? `${name.slice(0, 23)}…` : name;
 }
@@ -54,6 +88,8 @@ export function TimelineChart({
   zoom,
   now,
   onOpen,
+  onDragStart,
+  onDrag,
 }: {
   jobs: TimelineJob[];
   runs: RunMark[];
@@ -63,36 +99,135 @@ export function TimelineChart({
   zoom: Zoom;
   now: number;
   onOpen: (run: RunMark) => void;
+  /** A pointer drag began on the chart. */
+  onDragStart?: () => void;
+  /** The drag moved: `fraction` of the time axis's width since it began (positive: right). */
+  onDrag?: (fraction: number) => void;
 }) {
   const [hovered, setHovered] = useState<RunMark | null>(null);
+  const [focused, setFocused] = useState<string | null>(null);
+  const [tabStop, setTabStop] = useState<string | null>(null);
+  const barRefs = useRef(new Map<string, SVGRectElement>());
+  const svgRef = useRef<SVGSVGElement>(null);
   const names = new Map(jobs.map((j) => [j.id, j.name]));
+  // The data may reach past the view (it is fetched with a margin for dragging): only what
+  // overlaps the view is drawn.
+  const visible = useMemo(() => runs.filter((r) => runEnd(r, now) >= w.from && runStart(r) <= w.to), [runs, now, w.from, w.to]);
+  const coming = upcoming.filter((u) => {
+    const t = Date.parse(u.at);
+    return t >= w.from && t <= w.to;
+  });
   // A row for every job with something in the window, by name.
-  const shown = new Set([...runs.map((r) => r.job_id), ...upcoming.map((u) => u.job_id)]);
+  const shown = new Set([...visible.map((r) => r.job_id), ...coming.map((u) => u.job_id)]);
   const rows = jobs.filter((j) => shown.has(j.id)).sort((a, b) => a.name.localeCompare(b.name));
   const rowOf = new Map(rows.map((j, i) => [j.id, i]));
+  const byRow: RunMark[][] = rows.map(() => []);
+  for (const r of visible) byRow[rowOf.get(r.job_id) ?? 0]?.push(r);
+  for (const list of byRow) list.sort((a, b) => runStart(a) - runStart(b));
+  // One bar is in the Tab order: the last one focused while it is drawn, else the newest.
+  const newest = visible.reduce<RunMark | null>((best, r) => (best === null || runStart(r) > runStart(best) ? r : best), null);
+  const stop = tabStop !== null && visible.some((r) => r.id === tabStop) ? tabStop : (newest?.id ?? null);
+  const onBarKey = (run: RunMark) => (e: KeyboardEvent<SVGRectElement>) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      e.stopPropagation();
+      onOpen(run);
+      return;
+    }
+    const next = nextBar(byRow, rowOf, run, e.key);
+    if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"].includes(e.key)) {
+      // Arrows move between bars here; the screen's ← and → pan only when no bar has focus.
+      e.preventDefault();
+      e.stopPropagation();
+      if (next) {
+        setTabStop(next.id);
+        barRefs.current.get(next.id)?.focus();
+      }
+    }
+  };
+  // Dragging: the pointer's movement as a fraction of the time axis, one update per frame.
+  const drag = useRef<{ x: number; pointer: number; moved: boolean; frame: number; fraction: number } | null>(null);
+  const suppressClick = useRef(false);
+  const onPointerDown = (e: PointerEvent<SVGSVGElement>) => {
+    if (e.button !== 0 || !onDrag) return;
+    drag.current = { x: e.clientX, pointer: e.pointerId, moved: false, frame: 0, fraction: 0 };
+    suppressClick.current = false;
+  };
+  const onPointerMove = (e: PointerEvent<SVGSVGElement>) => {
+    const d = drag.current;
+    if (!d || d.pointer !== e.pointerId || !onDrag) return;
+    const dx = e.clientX - d.x;
+    if (!d.moved) {
+      if (Math.abs(dx) < DRAG_SLOP) return;
+      d.moved = true;
+      onDragStart?.();
+      svgRef.current?.setPointerCapture?.(e.pointerId);
+    }
+    const width = svgRef.current?.getBoundingClientRect().width ?? 0;
+    const axis = width > 0 ? (width * (WIDTH - LABEL)) / WIDTH : WIDTH - LABEL;
+    d.fraction = dx / axis;
+    if (d.frame !== 0) return;
+    const apply = () => {
+      d.frame = 0;
+      onDrag(d.fraction);
+    };
+    d.frame = typeof requestAnimationFrame === "function" ? requestAnimationFrame(apply) : window.setTimeout(apply, 16);
+  };
+  const onPointerUp = (e: PointerEvent<SVGSVGElement>) => {
+    const d = drag.current;
+    if (!d || d.pointer !== e.pointerId) return;
+    drag.current = null;
+    if (d.moved) {
+      // The click that ends a drag opens nothing.
+      suppressClick.current = true;
+      if (d.frame !== 0 && typeof cancelAnimationFrame === "function") cancelAnimationFrame(d.frame);
+      onDrag?.(d.fraction);
+      svgRef.current?.releasePointerCapture?.(e.pointerId);
+    }
+  };
   const height = AXIS + Math.max(rows.length, 1) * ROW + 4;
   const span = w.to - w.from;
   const x = (t: number) => LABEL + ((Math.min(Math.max(t, w.from), w.to) - w.from) / span) * (WIDTH - LABEL);
   const nameOf = (id: string) => names.get(id) ?? "Deleted job";
-  const failures = runs.filter(isFailure).length;
+  const failures = visible.filter(isFailure).length;
+  const described = hovered ?? (focused ? (visible.find((r) => r.id === focused) ?? null) : null);
   return (
     <div>
       <p className="mb-2 min-h-5 text-sm text-slate-700 dark:text-slate-300" data-testid="timeline-hover" aria-live="polite">
-        {hovered ? (
-          runWords(hovered, nameOf(hovered.job_id))
+        {described ? (
+          runWords(described, nameOf(described.job_id))
         ) : (
           <>
-            {runs.length} {runs.length === 1 ? "run" : "runs"}
+            {visible.length} {visible.length === 1 ? "run" : "runs"}
             {failures > 0 && (
               <span className="font-medium text-red-700 dark:text-red-400" data-testid="timeline-failures">
                 {" "}· {failures} failed
               </span>
             )}
-            {" "}· {upcoming.length} to come · hover a bar for its run, click it for its log
+            {" "}· {coming.length} to come · hover a bar for its run, click it for its log, drag to pan
           </>
         )}
       </p>
-      <svg viewBox={`0 0 ${WIDTH} ${height}`} className="h-auto w-full select-none" role="img" aria-label="Runs on a time axis" data-testid="timeline-chart">
+      <svg
+        ref={svgRef}
+        viewBox={`0 0 ${WIDTH} ${height}`}
+        className={`h-auto w-full touch-none select-none ${onDrag ? "cursor-grab active:cursor-grabbing" : ""}`}
+        role="group"
+        aria-label="Runs on a time axis: arrow keys move between runs, Enter opens a run's log"
+        data-testid="timeline-chart"
+        data-from={new Date(w.from).toISOString()}
+        data-to={new Date(w.to).toISOString()}
+        onPointerDown={onPointerDown}
+        onPointerMove={onPointerMove}
+        onPointerUp={onPointerUp}
+        onPointerCancel={onPointerUp}
+        onClickCapture={(e) => {
+          if (suppressClick.current) {
+            suppressClick.current = false;
+            e.stopPropagation();
+          }
+        }}
+      >
         {rows.map((job, i) => (
           <g key={job.id}>
             {i % 2 === 1 && <rect x={0} y={AXIS + i * ROW} width={WIDTH} height={ROW} className="fill-slate-50 dark:fill-slate-900" />}
@@ -134,35 +269,71 @@ export function TimelineChart({
             )}
           </g>
         ))}
-        {runs.map((run) => {
+        {visible.map((run) => {
           const row = rowOf.get(run.job_id);
           if (row === undefined) return null;
-          const start = Date.parse(run.started_at ?? run.scheduled_for);
-          const end = run.finished_at ? Date.parse(run.finished_at) : Math.max(start, now);
+          const start = runStart(run);
+          const end = runEnd(run, now);
           const failed = isFailure(run);
           const barHeight = failed ? ROW - 4 : ROW - 10;
           const left = x(start);
+          const words = runWords(run, nameOf(run.job_id));
           return (
             <rect
               key={run.id}
+              ref={(el) => {
+                if (el) barRefs.current.set(run.id, el);
+                else barRefs.current.delete(run.id);
+              }}
               x={left}
               y={AXIS + row * ROW + (ROW - barHeight) / 2}
               width={Math.max(failed ? 4 : 3, x(end) - left)}
               height={barHeight}
               rx={1}
-              className={`cursor-pointer ${statusFill[run.status]} ${hovered?.id === run.id ? "stroke-slate-900 dark:stroke-white" : ""}`}
+              role="button"
+              tabIndex={run.id === stop ? 0 : -1}
+              aria-label={words}
+              className={`cursor-pointer outline-none ${statusFill[run.status]} ${hovered?.id === run.id ? "stroke-slate-900 dark:stroke-white" : ""}`}
               data-testid="timeline-bar"
               data-run-id={run.id}
               data-status={run.status}
+              data-focused={focused === run.id || undefined}
               onMouseEnter={() => setHovered(run)}
               onMouseLeave={() => setHovered((h) => (h?.id === run.id ? null : h))}
+              onFocus={() => {
+                setFocused(run.id);
+                setTabStop(run.id);
+              }}
+              onBlur={() => setFocused((f) => (f === run.id ? null : f))}
+              onKeyDown={onBarKey(run)}
               onClick={() => onOpen(run)}
             >
-              <title>{runWords(run, nameOf(run.job_id))}</title>
+              <title>{words}</title>
             </rect>
           );
         })}
-        {upcoming.map((fire) => {
+        {focused !== null &&
+          (() => {
+            // The focus ring: drawn around the focused bar, wide enough to see on a thin one.
+            const run = visible.find((r) => r.id === focused);
+            const row = run ? rowOf.get(run.job_id) : undefined;
+            if (!run || row === undefined) return null;
+            const left = x(runStart(run));
+            const width = Math.max(4, x(runEnd(run, now)) - left);
+            return (
+              <rect
+                x={left - 3}
+                y={AXIS + row * ROW + 1}
+                width={width + 6}
+                height={ROW - 2}
+                rx={3}
+                className="pointer-events-none fill-none stroke-sky-600 dark:stroke-sky-400"
+                strokeWidth={2}
+                data-testid="timeline-focus-ring"
+              />
+            );
+          })()}
+        {coming.map((fire) => {
           const row = rowOf.get(fire.job_id);
           if (row === undefined) return null;
           const cx = x(Date.parse(fire.at));

@@ -1,7 +1,8 @@
 // The timeline screen: every job's runs in a window (the last day by default; an hour or a
-// week), panned half a window at a time, with what is due next after now.
+// week), panned by dragging the chart or half a window at a time (buttons, ← and →), zoomed
+// with the buttons or + and -, with what is due next after now.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { useNavigation } from "../../app/navigation";
 import { Button } from "../../components/Button";
 import { BackendError, useBackend } from "../../ipc";
@@ -9,7 +10,7 @@ import { useJobs, useStatus } from "../jobs/queries";
 import { HeatMap } from "../overview/HeatMap";
 import { gapsOfLedger, withoutLedgerRows } from "./gaps";
 import { TimelineChart } from "./TimelineChart";
-import { roundWindow, windowAt, type Zoom, zoomLabel } from "./scale";
+import { fetchWindow, roundWindow, windowAt, type Zoom, zoomIn, zoomLabel, zoomOut, zoomSpan } from "./scale";
 
 const ZOOMS: Zoom[] = ["hour", "day", "week"];
 
@@ -31,24 +32,64 @@ export function TimelineScreen() {
   const jobs = useJobs();
   const status = useStatus();
   const [zoom, setZoom] = useState<Zoom>("day");
-  const [offset, setOffset] = useState(0);
+  // How far the view is moved from the one that shows now, in ms (negative: earlier).
+  const [shift, setShift] = useState(0);
   const now = useClock(30_000);
-  const w = roundWindow(windowAt(zoom, now, offset));
+  const base = windowAt(zoom, now, 0);
+  const w = { from: base.from + shift, to: base.to + shift };
+  // The data covers more than the view, so that a drag draws what comes in at once; it is
+  // fetched again only when the view comes near its edge (or the zoom changes).
+  const [f, setF] = useState(() => roundWindow(fetchWindow(zoom, w)));
+  const edge = zoomSpan[zoom] / 16;
+  if (f.to - f.from !== (7 * zoomSpan[zoom]) / 4 || w.from < f.from + edge || w.to > f.to - edge) {
+    setF(roundWindow(fetchWindow(zoom, w)));
+  }
   const timeline = useQuery({
-    queryKey: ["timeline", w.from, w.to],
-    queryFn: () => backend.timeline(new Date(w.from).toISOString(), new Date(w.to).toISOString()),
+    queryKey: ["timeline", f.from, f.to],
+    queryFn: () => backend.timeline(new Date(f.from).toISOString(), new Date(f.to).toISOString()),
     placeholderData: keepPreviousData,
   });
+  const panHalf = useCallback((direction: 1 | -1) => setShift((s) => s + (direction * zoomSpan[zoom]) / 2), [zoom]);
+  /** A new zoom keeps the middle of the view where it is (or keeps showing now). */
+  const changeZoom = useCallback(
+    (next: Zoom) => {
+      setZoom(next);
+      setShift((s) => {
+        if (s === 0) return 0;
+        const t = Date.now();
+        const was = windowAt(zoom, t, 0);
+        const middle = (was.from + was.to) / 2 + s;
+        const will = windowAt(next, t, 0);
+        return middle - (will.from + will.to) / 2;
+      });
+    },
+    [zoom],
+  );
+  const keys = useRef<(e: KeyboardEvent) => void>(() => {});
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
+    keys.current = (e) => {
       const target = e.target as HTMLElement | null;
       if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT")) return;
-      if (e.key === "ArrowLeft") setOffset((o) => o - 1);
-      else if (e.key === "ArrowRight") setOffset((o) => o + 1);
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === "ArrowLeft") panHalf(-1);
+      else if (e.key === "ArrowRight") panHalf(1);
+      else if (e.key === "+" || e.key === "=") changeZoom(zoomIn(zoom));
+      else if (e.key === "-" || e.key === "_") changeZoom(zoomOut(zoom));
+      else return;
+      e.preventDefault();
     };
+  });
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => keys.current(e);
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, []);
+  // A drag moves the view with the pointer: `fraction` of the time axis since it began.
+  const dragStart = useRef(0);
+  const onDragStart = useCallback(() => {
+    dragStart.current = shift;
+  }, [shift]);
+  const onDrag = useCallback((fraction: number) => setShift(dragStart.current - fraction * zoomSpan[zoom]), [zoom]);
   const range = `${new Date(w.from).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} – ${new Date(w.to).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`;
   return (
     <div className="flex h-full flex-col">
@@ -62,10 +103,7 @@ export function TimelineScreen() {
               role="radio"
               aria-checked={zoom === z}
               data-testid={`zoom-${z}`}
-              onClick={() => {
-                setZoom(z);
-                setOffset(0);
-              }}
+              onClick={() => changeZoom(z)}
               className={`px-3 py-1 text-sm font-medium first:rounded-l-md last:rounded-r-md focus-visible:outline-2 focus-visible:outline-sky-600 ${
                 zoom === z ? "bg-sky-600 text-white" : "text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800"
               }`}
@@ -74,13 +112,13 @@ export function TimelineScreen() {
             </button>
           ))}
         </div>
-        <Button onClick={() => setOffset((o) => o - 1)} data-testid="pan-earlier" title="Earlier (←)">
+        <Button onClick={() => panHalf(-1)} data-testid="pan-earlier" title="Earlier (←, or drag the chart)">
           ← Earlier
         </Button>
-        <Button onClick={() => setOffset(0)} disabled={offset === 0} data-testid="pan-now">
+        <Button onClick={() => setShift(0)} disabled={shift === 0} data-testid="pan-now">
           Now
         </Button>
-        <Button onClick={() => setOffset((o) => o + 1)} data-testid="pan-later" title="Later (→)">
+        <Button onClick={() => panHalf(1)} data-testid="pan-later" title="Later (→, or drag the chart)">
           Later →
         </Button>
         <span className="ml-auto text-sm text-slate-600 tabular-nums dark:text-slate-400" data-testid="timeline-range">
@@ -109,6 +147,8 @@ export function TimelineScreen() {
             zoom={zoom}
             now={now}
             onOpen={(run) => navigate({ screen: "log", source: { kind: "run", run_id: run.id } })}
+            onDragStart={onDragStart}
+            onDrag={onDrag}
           />
         )}
         <section aria-label="Calendar of all jobs" className="mt-6" data-testid="all-jobs-heatmap">

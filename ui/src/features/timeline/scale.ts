@@ -24,6 +24,23 @@ export function windowAt(zoom: Zoom, now: number, offset: number): TimeWindow {
   return { from: to - span, to };
 }
 
+/** The window a view's data is fetched for: the view and at least a quarter of its span either
+ * side, snapped to quarter spans, so that panning by less than that asks for nothing new (and
+ * runs coming in from the edge are already there). At most 1.75 spans (a week: 12¼ days). */
+export function fetchWindow(zoom: Zoom, view: TimeWindow): TimeWindow {
+  const quarter = zoomSpan[zoom] / 4;
+  const from = Math.floor(view.from / quarter) * quarter - quarter;
+  return { from, to: from + 7 * quarter };
+}
+
+/** One step in and out: "+" shows less time, "-" more. */
+export function zoomIn(zoom: Zoom): Zoom {
+  return zoom === "week" ? "day" : "hour";
+}
+export function zoomOut(zoom: Zoom): Zoom {
+  return zoom === "hour" ? "day" : "week";
+}
+
 /** Rounds a window to the minute, so a query key does not change with every render. */
 export function roundWindow(w: TimeWindow): TimeWindow {
   return { from: Math.floor(w.from / MINUTE) * MINUTE, to: Math.ceil(w.to / MINUTE) * MINUTE };

@@ -1,4 +1,4 @@
-//! `sundialctl logs show|follow RUN`.
+//! `sundialctl logs show|follow RUN` and `sundialctl logs search JOB PATTERN`.
 //!
 //! `follow` reads the log file as it grows, whichever process (the daemon, the app) writes
 //! it, and ends when the run has ended and its last line was printed.
@@ -9,11 +9,12 @@ use std::time::Duration;
 use clap::Subcommand;
 use sundial_engine::LogStore;
 use sundial_engine::domain::RunId;
-use sundial_engine::logs::LogLine;
+use sundial_engine::logs::{JobLogSearch, LogError, LogLine, MAX_SEARCH_MATCHES, search_job_logs};
 use sundial_engine::store::Store;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::Failure;
-use crate::context::{Context, failed};
+use crate::context::{Context, engine_failure, failed, find_job};
 
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
@@ -26,6 +27,22 @@ pub enum LogsCommand {
     },
     /// Print a run's log and then its new lines until the run ends.
     Follow { run: String },
+    /// Search every run log of a job, newest run first: each run with matches, then its
+    /// matching lines as `LINE: text`. Exits 1 when nothing matched (like grep).
+    Search {
+        /// The job (id or name).
+        job: String,
+        pattern: String,
+        /// Read the pattern as a regular expression (Rust regex syntax).
+        #[arg(long)]
+        regex: bool,
+        /// Ignore case.
+        #[arg(short = 'i', long = "ignore-case")]
+        ignore_case: bool,
+        /// Print at most this many lines in all (1 to 10000); every match is counted.
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        max: u32,
+    },
 }
 
 /// How often `follow` looks at a log written by another process.
@@ -68,6 +85,32 @@ pub async fn run(ctx: &Context, cmd: LogsCommand) -> Result<String, Failure> {
             .map_err(|e| failed(e.to_string()))?;
             Ok(lines.iter().map(|l| line_text(ctx, l)).collect())
         }
+        LogsCommand::Search {
+            job,
+            pattern,
+            regex,
+            ignore_case,
+            max,
+        } => {
+            if !(1..=MAX_SEARCH_MATCHES).contains(&max) {
+                return Err(Failure::FieldErrors(vec![
+                    sundial_engine::domain::FieldError::new(
+                        "max",
+                        format!("must be between 1 and {MAX_SEARCH_MATCHES}"),
+                    ),
+                ]));
+            }
+            let search = JobLogSearch {
+                pattern,
+                regex,
+                case_sensitive: !ignore_case,
+                max_matches: max,
+            };
+            let engine = ctx.engine().await?;
+            let result = search_job(ctx, &engine, &job, &search).await;
+            engine.shutdown(false).await;
+            result
+        }
         LogsCommand::Follow { run } => {
             let id = parse_run(&run)?;
             let store = Store::open(&ctx.paths.database())
@@ -78,6 +121,98 @@ pub async fn run(ctx: &Context, cmd: LogsCommand) -> Result<String, Failure> {
             result
         }
     }
+}
+
+/// Prints runs as they are found (a search over many logs takes a while), then the counts.
+async fn search_job(
+    ctx: &Context,
+    engine: &sundial_engine::Engine,
+    which: &str,
+    search: &JobLogSearch,
+) -> Result<String, Failure> {
+    let job = find_job(engine, which).await?;
+    let mut stdout = std::io::stdout();
+    let mut last_run = String::new();
+    let cancel = CancellationToken::new();
+    let summary = search_job_logs(
+        engine.store(),
+        &ctx.logs(),
+        job.id,
+        search,
+        &cancel,
+        |run| {
+            let mut out = String::new();
+            if ctx.json {
+                for m in &run.matches {
+                    let line = serde_json::json!({
+                        "run_id": run.run_id,
+                        "run_time": run.time,
+                        "status": run.status,
+                        "line": m.line,
+                        "time": m.time,
+                        "stream": m.stream,
+                        "text": m.text,
+                    });
+                    out.push_str(&line.to_string());
+                    out.push('\n');
+                }
+            } else {
+                if run.run_id != last_run {
+                    out.push_str(&format!(
+                        "run {}  {}  {}  {} matching line{}\n",
+                        run.run_id,
+                        run.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        format!("{:?}", run.status).to_lowercase(),
+                        run.total,
+                        if run.total == 1 { "" } else { "s" },
+                    ));
+                }
+                for m in &run.matches {
+                    out.push_str(&format!("  {}: {}\n", m.line, m.text));
+                }
+            }
+            last_run.clone_from(&run.run_id);
+            // A closed pipe (`| head`) ends the search.
+            stdout.write_all(out.as_bytes()).is_ok()
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        sundial_engine::EngineError::Log(LogError::Pattern(reason)) => {
+            Failure::FieldErrors(vec![sundial_engine::domain::FieldError::new(
+                "pattern",
+                format!("{reason} (a literal text, or with --regex a Rust regular expression)"),
+            )])
+        }
+        e => engine_failure(e),
+    })?;
+    let _ = stdout.flush();
+    let mut tail = if ctx.json {
+        format!("{}\n", serde_json::json!({ "summary": summary }))
+    } else {
+        format!(
+            "{} matching line{} in {} of {} runs ({} shown, {} MB searched){}\n",
+            summary.total,
+            if summary.total == 1 { "" } else { "s" },
+            summary.runs_matched,
+            summary.runs,
+            summary.shown,
+            summary.bytes / 1_000_000,
+            if summary.unreadable > 0 {
+                format!("; {} logs could not be read", summary.unreadable)
+            } else {
+                String::new()
+            },
+        )
+    };
+    if summary.total == 0 {
+        return Err(Failure::Failed {
+            out: std::mem::take(&mut tail),
+            message: "no line matched".into(),
+            code: 1,
+        });
+    }
+    Ok(tail)
 }
 
 async fn follow(
