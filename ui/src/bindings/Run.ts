@@ -2,6 +2,7 @@
 import type { JobId } from "./JobId";
 import type { RunId } from "./RunId";
 import type { RunReason } from "./RunReason";
+import type { RunOverrides } from "./RunOverrides";
 import type { RunStatus } from "./RunStatus";
 
 export type Run = { id: RunId, job_id: JobId, 
@@ -33,4 +34,9 @@ cpu_ms: number | null,
 /**
  * Peak memory of the run's process tree, in bytes (decisions/0010 says what is measured).
  */
-peak_memory_bytes: number | null, };
+peak_memory_bytes: number | null, 
+/**
+ * What this run changed from its job ("Run now with…"): environment values and
+ * appended arguments. `None` for a run of the job as it is.
+ */
+overrides: RunOverrides | null, };

@@ -3,6 +3,7 @@
 pub mod ids;
 pub mod job;
 pub mod missed;
+pub mod overrides;
 pub mod policy;
 pub mod run;
 pub mod secrets;
@@ -15,6 +16,7 @@ pub use job::{
     StatusRange,
 };
 pub use missed::{MissedCause, MissedGap};
+pub use overrides::{EnvOverride, RunOverrides};
 pub use policy::{
     MissedRunMode, MissedRunPolicy, NotifyPolicy, OverlapPolicy, Policies, RetryPolicy,
 };
