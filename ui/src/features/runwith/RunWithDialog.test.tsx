@@ -115,7 +115,7 @@ describe("run now with…", () => {
     const backend = new FakeBackend();
     const job = backend.addJob({
       name: "Ping",
-      kind: { type: "http", method: "GET", url: "https://example.test/", headers: [], body: null, expect_status: { min: 200, max: 299 }, body_contains: null, log_body_kib: 64, ca_bundle: null },
+      kind: { type: "http", method: "GET", url: "https://example.test/", headers: [], body: null, expect_status: { min: 200, max: 299 }, body_contains: null, log_body_kib: 64 },
     });
     renderAt(backend, { screen: "job", jobId: job.id, tab: "overview" });
     const dialog = await openDialog();
