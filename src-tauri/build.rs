@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "set_job_enabled",
     "delete_job",
     "run_job_now",
+    "run_job_with",
     "preview_trigger",
     "list_runs",
     "get_run",

@@ -503,6 +503,7 @@ async fn seed_history(paths: &AppPaths) -> std::collections::HashMap<String, Job
             log_lines: stats.lines,
             cpu_ms: Some(ms as u64 / 3),
             peak_memory_bytes: Some(18 << 20),
+            overrides: None,
         });
     };
     // Hourly for 40 days; a failure now and then, a bad spell (a quarter of a day's runs) the
@@ -582,6 +583,7 @@ async fn seed_history(paths: &AppPaths) -> std::collections::HashMap<String, Job
             log_lines: 0,
             cpu_ms: None,
             peak_memory_bytes: None,
+            overrides: None,
         });
         gaps.push(gap);
     }
@@ -1426,4 +1428,110 @@ async fn closing_the_window_ends_the_web_view_and_the_tray_reopens_it_on_the_sam
             .any(|n| n == "WebKitWebProcess")
     );
     session.screenshot("reopened").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn a_job_run_with_a_parameter_shows_it_in_history_and_its_log() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    let ids = seed(
+        &paths,
+        &[json!({
+            "name": "Nightly report",
+            "kind": {"type": "command",
+                     "program": {"mode": "script", "interpreter": "sh",
+                                 "body": "echo \"level=$LEVEL region=${REGION-none} args=$*\""},
+                     "env": [{"name": "LEVEL", "value": "info"},
+                             {"name": "API_TOKEN", "value": "tok-3141-5926", "secret": true}]},
+            "trigger": {"type": "cron", "expr": "0 2 * * *"},
+        })],
+    )
+    .await;
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+    session
+        .click_css("[data-testid=job-name][aria-label='Open Nightly report']")
+        .await;
+    session.click_css("[data-testid=job-run-with]").await;
+    session
+        .wait_for("[data-testid=run-with-env-row][data-name=LEVEL]")
+        .await;
+    // The job's values are there to change; the secret is masked and kept.
+    session
+        .wait_for(
+            "[data-testid=run-with-env-row][data-name=API_TOKEN] [data-testid=run-with-env-value]",
+        )
+        .await;
+    let masked = session
+        .execute_async(
+            "const e = document.querySelector('[data-testid=run-with-env-row][data-name=API_TOKEN] [data-testid=run-with-env-value]'); done({v: e.value, d: e.disabled});",
+            json!([]),
+        )
+        .await;
+    assert_eq!(masked["v"], "••••••", "{masked}");
+    assert_eq!(masked["d"], true, "{masked}");
+    let level = session
+        .wait_for(
+            "[data-testid=run-with-env-row][data-name=LEVEL] [data-testid=run-with-env-value]",
+        )
+        .await;
+    session.clear(&level).await;
+    session.type_text(&level, "debug").await;
+    session.click_css("[data-testid=run-with-add-env]").await;
+    let name = session.wait_for("[data-testid=run-with-env-name]").await;
+    session.type_text(&name, "REGION").await;
+    let values = session.find_all("[data-testid=run-with-env-value]").await;
+    session.type_text(values.last().unwrap(), "eu-north").await;
+    let args = session.wait_for("[data-testid=run-with-args]").await;
+    session.type_text(&args, "--full").await;
+    session
+        .wait_content("[data-testid=run-with-summary]", "the summary", |t| {
+            t == "2 values set, 1 argument added"
+        })
+        .await;
+    session.screenshot("run-with-dialog").await;
+    session.click_css("[data-testid=run-with-start]").await;
+    session
+        .wait_content(
+            "[data-testid=started-run-words]",
+            "the outcome in words",
+            |t| t.starts_with("The run you started: Succeeded after "),
+        )
+        .await;
+    session
+        .wait_content("[data-testid=started-run-overrides]", "the note", |t| {
+            t == "with LEVEL=debug, REGION=eu-north, + --full"
+        })
+        .await;
+
+    // History says what the run was run with.
+    session.click_css("[data-testid=tab-history]").await;
+    session
+        .wait_content("[data-testid=history-overrides]", "the history note", |t| {
+            t == "with LEVEL=debug, REGION=eu-north, + --full"
+        })
+        .await;
+    session.screenshot("run-with-history").await;
+    // The child got them: its log shows its environment and arguments.
+    session.click_css("[data-testid=history-open-log]").await;
+    session
+        .wait_texts("[data-testid=log-line]", "the run's output", |t| {
+            t.iter()
+                .any(|l| l.contains("level=debug region=eu-north args=--full"))
+        })
+        .await;
+    session
+        .wait_content(
+            "[data-testid=log-run-overrides]",
+            "the run page's note",
+            |t| t.starts_with("with LEVEL=debug"),
+        )
+        .await;
+    // The job itself still has its own value.
+    let job = ok(session
+        .invoke("get_job", json!({"id": ids[0].to_string()}))
+        .await);
+    assert_eq!(job["kind"]["env"][0]["value"], "info", "{job}");
+    session.close().await;
 }

@@ -721,6 +721,7 @@ pub async fn b4_child(bytes: u64, dir: &Path) -> String {
         log_lines: 0,
         cpu_ms: None,
         peak_memory_bytes: None,
+        overrides: None,
     };
     let start = Instant::now();
     let outcome = runner
@@ -939,6 +940,7 @@ pub async fn b6(s: &Sizes) -> Result<Vec<Row>, String> {
                 log_lines: 2,
                 cpu_ms: None,
                 peak_memory_bytes: None,
+                overrides: None,
             });
             if batch.len() == 10_000 {
                 store.record_firings(&batch, &[], &[]).await.map_err(e)?;

@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::domain::validate::validate_spec;
 use crate::domain::{
-    Job, JobId, JobSpec, MissedGap, Run, RunId, RunValueKind, RunValues, Trigger, ValidationErrors,
+    Job, JobId, JobSpec, MissedGap, Run, RunId, RunOverrides, RunValueKind, RunValues, Trigger,
+    ValidationErrors,
 };
 use crate::error::EngineError;
 use crate::executor::Executor;
@@ -704,8 +705,27 @@ impl Engine {
 
     /// Starts a run now, whatever the schedule and the pause state (subject to the global cap).
     pub async fn run_now(&self, id: JobId) -> Result<Run, EngineError> {
+        self.run_now_with(id, RunOverrides::default()).await
+    }
+
+    /// "Run now with…": starts one run with environment values set and arguments appended
+    /// (command and script jobs). Checked first: every problem comes back as a field error
+    /// (`env[i].name`, `env[i].value`, `args[i]`, `env`, `args`) and nothing runs. The run row
+    /// records the overrides, so history shows them and a retry of the run keeps them.
+    pub async fn run_now_with(
+        &self,
+        id: JobId,
+        overrides: RunOverrides,
+    ) -> Result<Run, EngineError> {
         let job = Box::new(self.get_job(id).await?);
-        self.ask(|ack| Command::RunNow { job, ack }).await?
+        overrides.validate(&job)?;
+        let overrides = (!overrides.is_empty()).then_some(overrides);
+        self.ask(|ack| Command::RunNow {
+            job,
+            overrides,
+            ack,
+        })
+        .await?
     }
 
     /// A run's log from `from_line` on, then its new lines as they are written, until the run

@@ -669,3 +669,71 @@ fn logs_search_finds_lines_across_a_jobs_runs_newest_first() {
     assert_eq!(lines[0]["text"], "copied");
     assert_eq!(lines[2]["summary"]["total"], 2, "{out}");
 }
+
+#[test]
+fn jobs_run_with_env_and_args_runs_once_with_them_and_records_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(
+        data,
+        &[
+            "jobs",
+            "add",
+            "--name",
+            "params",
+            "--command",
+            r#"echo "LEVEL=${LEVEL-unset} first=$1 second=$2""#,
+        ],
+    );
+    let run = json(
+        data,
+        &[
+            "jobs",
+            "run",
+            "params",
+            "--env",
+            "LEVEL=debug",
+            "--arg",
+            "a b",
+            "--arg=-x",
+        ],
+    );
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["overrides"]["env"][0]["name"], "LEVEL");
+    assert_eq!(run["overrides"]["env"][0]["value"], "debug");
+    assert_eq!(run["overrides"]["args"], serde_json::json!(["a b", "-x"]));
+    let run_id = run["id"].as_str().unwrap().to_string();
+    let log = ok(data, &["logs", "show", &run_id]);
+    assert!(
+        log.contains("stdout  LEVEL=debug first=a b second=-x"),
+        "{log}"
+    );
+    // History says what the run was run with; the job itself is unchanged.
+    let listed = ok(data, &["runs", "list", "--job", "params"]);
+    assert!(listed.contains("with LEVEL=debug, +2 args"), "{listed}");
+    let plain = json(data, &["jobs", "run", "params"]);
+    assert_eq!(plain["overrides"], Value::Null);
+    let log = ok(data, &["logs", "show", plain["id"].as_str().unwrap()]);
+    assert!(log.contains("stdout  LEVEL=unset first= second="), "{log}");
+
+    // Bad input: field errors on stdout, rc 2, nothing runs.
+    let before = json(data, &["runs", "list"]).as_array().unwrap().len();
+    let out = ctl(data, &["jobs", "run", "params", "--env", "NOEQUALS"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("env[0]") && out.stdout.contains("NAME=value"),
+        "{}",
+        out.stdout
+    );
+    let out = ctl(data, &["jobs", "run", "params", "--env", "9X=1"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("not a valid variable name"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        json(data, &["runs", "list"]).as_array().unwrap().len(),
+        before
+    );
+}

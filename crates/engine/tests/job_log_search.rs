@@ -64,6 +64,7 @@ fn run(job: &Job, t: DateTime<Utc>, status: RunStatus) -> Run {
         log_lines: 0,
         cpu_ms: None,
         peak_memory_bytes: None,
+        overrides: None,
     }
 }
 

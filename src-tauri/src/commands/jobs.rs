@@ -1,7 +1,7 @@
 use std::str::FromStr;
 
 use serde::Serialize;
-use sundial_engine::domain::{Job, JobId, JobSpec, Run, Trigger};
+use sundial_engine::domain::{Job, JobId, JobSpec, Run, RunOverrides, Trigger};
 use sundial_engine::schedule::{FireTime, describe_trigger};
 use tauri::State;
 use ts_rs::TS;
@@ -67,6 +67,19 @@ pub async fn delete_job(state: State<'_, AppState>, id: String) -> CmdResult<()>
 #[tauri::command]
 pub async fn run_job_now(state: State<'_, AppState>, id: String) -> CmdResult<Run> {
     Ok(state.engine.run_now(JobId::from_str(&id)?).await?)
+}
+
+/// "Run now with…": one run with environment values set and arguments appended (command and
+/// script jobs). Field errors name `env[i].name`, `env[i].value`, `args[i]`, `env`, `args`.
+#[tauri::command]
+pub async fn run_job_with(
+    state: State<'_, AppState>,
+    id: String,
+    overrides: serde_json::Value,
+) -> CmdResult<Run> {
+    let id = JobId::from_str(&id)?;
+    let overrides: RunOverrides = parse("overrides", overrides)?;
+    Ok(state.engine.run_now_with(id, overrides).await?)
 }
 
 /// The plain-words description and next fire times of a trigger being edited, from the

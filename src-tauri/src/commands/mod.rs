@@ -24,6 +24,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         jobs::set_job_enabled,
         jobs::delete_job,
         jobs::run_job_now,
+        jobs::run_job_with,
         jobs::preview_trigger,
         runs::list_runs,
         runs::get_run,

@@ -23,6 +23,7 @@ import type { LogView } from "../bindings/LogView";
 import type { RetentionPolicy } from "../bindings/RetentionPolicy";
 import type { Run } from "../bindings/Run";
 import type { RunMark } from "../bindings/RunMark";
+import type { RunOverrides } from "../bindings/RunOverrides";
 import type { RunQuery } from "../bindings/RunQuery";
 import type { RunValues } from "../bindings/RunValues";
 import type { SchedulePreview } from "../bindings/SchedulePreview";
@@ -41,6 +42,9 @@ export interface Backend {
   setJobEnabled(id: string, enabled: boolean): Promise<Job>;
   deleteJob(id: string): Promise<void>;
   runJobNow(id: string): Promise<Run>;
+  /** "Run now with…": one run with environment values set and arguments appended (command
+   * and script jobs; secrets are not overridden). Field errors: `env[i].name`, `args[i]`… */
+  runJobWith(id: string, overrides: RunOverrides): Promise<Run>;
   previewTrigger(trigger: Trigger, count: number): Promise<SchedulePreview>;
   listRuns(query: RunQuery): Promise<Run[]>;
   getRun(id: string): Promise<Run>;

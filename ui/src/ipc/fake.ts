@@ -29,6 +29,7 @@ import type { LogView } from "../bindings/LogView";
 import type { RetentionPolicy } from "../bindings/RetentionPolicy";
 import type { Run } from "../bindings/Run";
 import type { RunValues } from "../bindings/RunValues";
+import type { RunOverrides } from "../bindings/RunOverrides";
 import type { SchedulePreview } from "../bindings/SchedulePreview";
 import type { Trigger } from "../bindings/Trigger";
 import type { RunQuery } from "../bindings/RunQuery";
@@ -268,33 +269,66 @@ export class FakeBackend implements Backend {
     });
   }
   runJobNow(id: string) {
-    return this.attempt("runJobNow", () => {
+    return this.attempt("runJobNow", () => this.startManualRun(id, null));
+  }
+  /** The engine's rules for one run's overrides (RunOverrides::validate), for the dialog's
+   * tests: HTTP jobs take none, names are variable names, secrets are not overridden. */
+  runJobWith(id: string, overrides: RunOverrides) {
+    return this.attempt("runJobWith", () => {
       const { job } = this.find(id);
-      const now = new Date().toISOString();
-      const run: Run = {
-        id: newId(),
-        job_id: job.id,
-        job_revision: job.revision,
-        reason: "manual",
-        attempt: 1,
-        parent_run_id: null,
-        scheduled_for: now,
-        created_at: now,
-        started_at: now,
-        finished_at: null,
-        status: "running",
-        exit_code: null,
-        http_status: null,
-        error: null,
-        log_bytes: 0,
-        log_lines: 0,
-        cpu_ms: null,
-        peak_memory_bytes: null,
-      };
-      this.runs.push(run);
-      this.emit({ type: "run_changed", run_id: run.id, job_id: job.id, status: "running" });
-      return run;
+      const fields: { field: string; message: string }[] = [];
+      if (job.kind.type === "http") {
+        if (overrides.env.length > 0)
+          fields.push({ field: "env", message: "an HTTP job has no environment: environment values apply to command and script jobs only" });
+        if (overrides.args.length > 0)
+          fields.push({ field: "args", message: "an HTTP job takes no arguments: arguments apply to command and script jobs only" });
+      } else {
+        const secrets = job.kind.env.filter((v) => v.secret).map((v) => v.name);
+        const seen = new Set<string>();
+        overrides.env.forEach((v, i) => {
+          const field = `env[${i}].name`;
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.name))
+            fields.push({ field, message: `${JSON.stringify(v.name)} is not a valid variable name: letters, digits and _, not starting with a digit` });
+          else if (v.name.toUpperCase().startsWith("SUNDIAL_")) fields.push({ field, message: `${v.name} is set by Sundial itself` });
+          else if (secrets.includes(v.name))
+            fields.push({ field, message: `${v.name} is a secret: a secret is not overridden for one run (its value would be kept with the run); change it in the job's settings` });
+          else if (seen.has(v.name)) fields.push({ field, message: `${v.name} is set twice` });
+          seen.add(v.name);
+        });
+      }
+      if (fields.length > 0)
+        throw new BackendError("invalid", fields.map((f) => `${f.field}: ${f.message}`).join("; "), fields);
+      const empty = overrides.env.length === 0 && overrides.args.length === 0;
+      return this.startManualRun(id, empty ? null : overrides);
     });
+  }
+  private startManualRun(id: string, overrides: RunOverrides | null): Run {
+    const { job } = this.find(id);
+    const now = new Date().toISOString();
+    const run: Run = {
+      id: newId(),
+      job_id: job.id,
+      job_revision: job.revision,
+      reason: "manual",
+      attempt: 1,
+      parent_run_id: null,
+      scheduled_for: now,
+      created_at: now,
+      started_at: now,
+      finished_at: null,
+      status: "running",
+      exit_code: null,
+      http_status: null,
+      error: null,
+      log_bytes: 0,
+      log_lines: 0,
+      cpu_ms: null,
+      peak_memory_bytes: null,
+      overrides,
+    };
+    this.runs.push(run);
+    this.emit({ type: "run_changed", run_id: run.id, job_id: job.id, status: "running" });
+    return run;
   }
   /** Adds a finished run of `jobId` scheduled at `at` that took `ms`, as history. */
   addRun(jobId: string, at: string, ms: number, status: Run["status"] = "succeeded", extra: Partial<Run> = {}): Run {
@@ -318,6 +352,7 @@ export class FakeBackend implements Backend {
       log_lines: 0,
       cpu_ms: null,
       peak_memory_bytes: null,
+      overrides: null,
       ...extra,
     };
     this.runs.push(run);

@@ -22,6 +22,7 @@ export const tauriBackend: Backend = {
   setJobEnabled: (id, enabled) => call("set_job_enabled", { id, enabled }),
   deleteJob: (id) => call("delete_job", { id }),
   runJobNow: (id) => call("run_job_now", { id }),
+  runJobWith: (id, overrides) => call("run_job_with", { id, overrides }),
   previewTrigger: (trigger, count) => call("preview_trigger", { trigger, count }),
   listRuns: (query) => call("list_runs", { query }),
   getRun: (id) => call("get_run", { id }),

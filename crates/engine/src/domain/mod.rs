@@ -4,6 +4,7 @@ pub mod ids;
 pub mod job;
 pub mod missed;
 pub mod passing;
+pub mod overrides;
 pub mod policy;
 pub mod run;
 pub mod secrets;
@@ -17,6 +18,7 @@ pub use job::{
 };
 pub use missed::{MissedCause, MissedGap};
 pub use passing::{RunValue, RunValueKind, RunValues};
+pub use overrides::{EnvOverride, RunOverrides};
 pub use policy::{
     MissedRunMode, MissedRunPolicy, NotifyPolicy, OverlapPolicy, Policies, RetryPolicy,
 };

@@ -42,6 +42,10 @@ pub struct Run {
     /// Peak memory of the run's process tree, in bytes (decisions/0010 says what is measured).
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub peak_memory_bytes: Option<u64>,
+    /// What this run changed from its job ("Run now with…"): environment values and
+    /// appended arguments. `None` for a run of the job as it is.
+    #[serde(default)]
+    pub overrides: Option<super::overrides::RunOverrides>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -148,7 +148,7 @@ fn validate_tags(tags: &[String], errors: &mut ValidationErrors) {
     }
 }
 
-fn has_nul(s: &str) -> bool {
+pub(crate) fn has_nul(s: &str) -> bool {
     s.contains('\0')
 }
 
@@ -229,7 +229,7 @@ fn validate_command(c: &CommandSpec, errors: &mut ValidationErrors) {
     }
 }
 
-fn is_env_name(name: &str) -> bool {
+pub(crate) fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -85,6 +85,13 @@ pub(super) async fn run_command(
     if let Some(note) = passed_note(request) {
         log.note(clock.now(), &note);
     }
+    if let Some(o) = request.run.overrides.as_ref().filter(|o| !o.env.is_empty()) {
+        let names: Vec<&str> = o.env.iter().map(|v| v.name.as_str()).collect();
+        log.note(
+            clock.now(),
+            &format!("[sundial] run with values set for {}", names.join(", ")),
+        );
+    }
     log.flush();
     let capture = Capture::start(log, clock.clone(), child.stdout.take(), child.stderr.take());
 
@@ -554,7 +561,7 @@ fn prepare(inner: &Inner, request: &RunRequest, spec: &CommandSpec) -> Result<Pr
             )
         });
     }
-    let (program, args, script) = match &spec.program {
+    let (program, mut args, script) = match &spec.program {
         Program::Exec { program, args } => (program.clone(), args.clone(), None),
         Program::Script { interpreter, body } => {
             let (program, suffix, mut args) = interpreter_command(interpreter);
@@ -563,6 +570,12 @@ fn prepare(inner: &Inner, request: &RunRequest, spec: &CommandSpec) -> Result<Pr
             (program, args, Some(script))
         }
     };
+    // "Run now with…": arguments after the program's own (after the script for a script job:
+    // $1… in a shell, sys.argv[1:] in Python), values after the job's own.
+    let overrides = request.run.overrides.as_ref();
+    if let Some(o) = overrides {
+        args.extend(o.args.iter().cloned());
+    }
     if program.trim().is_empty() {
         return Err("no program is set".to_string());
     }
@@ -585,6 +598,12 @@ fn prepare(inner: &Inner, request: &RunRequest, spec: &CommandSpec) -> Result<Pr
     }
     for var in &request.passed {
         command.env(&var.key, &var.value);
+    }
+    for var in overrides.map(|o| o.env.as_slice()).unwrap_or_default() {
+        // Validated when asked for; a secret is never replaced even by a row written elsewhere.
+        if !spec.env.iter().any(|v| v.secret && v.name == var.name) {
+            command.env(&var.name, &var.value);
+        }
     }
     let output = write_run_file(inner, "sundial-output-", ".env", "")?;
     let run = &request.run;

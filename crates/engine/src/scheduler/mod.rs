@@ -23,7 +23,8 @@ use tokio_util::task::TaskTracker;
 use crate::clock::Clock;
 use crate::domain::passing;
 use crate::domain::{
-    ChainOn, Job, JobId, MissedCause, MissedGap, Run, RunId, RunReason, RunStatus, RunValue,
+    ChainOn, Job, JobId, MissedCause, MissedGap, Run, RunId, RunOverrides, RunReason, RunStatus,
+    RunValue,
     Trigger,
 };
 use crate::error::EngineError;
@@ -55,6 +56,8 @@ pub(crate) enum Command {
     },
     RunNow {
         job: Box<Job>,
+        /// Validated against `job`; `None` runs the job as it is.
+        overrides: Option<RunOverrides>,
         ack: oneshot::Sender<Result<Run, EngineError>>,
     },
     Cancel {
@@ -1057,14 +1060,18 @@ impl Scheduler {
                 .parent_run_id
                 .filter(|_| run.reason == RunReason::Retry)
                 .unwrap_or(run.id);
-            let retry_run = queued_run(
-                &job,
-                RunReason::Retry,
-                run.attempt + 1,
-                Some(first),
-                now + delay,
-                now,
-            );
+            let retry_run = Run {
+                // A retry of a run with parameters runs with the same parameters.
+                overrides: run.overrides.clone(),
+                ..queued_run(
+                    &job,
+                    RunReason::Retry,
+                    run.attempt + 1,
+                    Some(first),
+                    now + delay,
+                    now,
+                )
+            };
             match self.store.insert_run(&retry_run).await {
                 Ok(()) => {
                     self.emit_run(&retry_run);
@@ -1295,9 +1302,16 @@ impl Scheduler {
                 }
                 let _ = ack.send(());
             }
-            Command::RunNow { job, ack } => {
+            Command::RunNow {
+                job,
+                overrides,
+                ack,
+            } => {
                 let now = self.clock.now();
-                let run = queued_run(&job, RunReason::Manual, 1, None, now, now);
+                let run = Run {
+                    overrides,
+                    ..queued_run(&job, RunReason::Manual, 1, None, now, now)
+                };
                 let result = match self.store.insert_run(&run).await {
                     Ok(()) => {
                         self.emit_run(&run);
@@ -1965,6 +1979,7 @@ fn queued_run(
         log_lines: 0,
         cpu_ms: None,
         peak_memory_bytes: None,
+        overrides: None,
     }
 }
 

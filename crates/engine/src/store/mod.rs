@@ -232,7 +232,7 @@ fn opt_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
 
 const RUN_COLUMNS: &str = "id, job_id, job_revision, reason, attempt, parent_run_id, \
     scheduled_for, created_at, started_at, finished_at, status, exit_code, http_status, error, \
-    log_bytes, log_lines, cpu_ms, peak_memory_bytes";
+    log_bytes, log_lines, cpu_ms, peak_memory_bytes, overrides";
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -1320,7 +1320,7 @@ async fn insert_run(
 ) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO runs ({RUN_COLUMNS}, owner_pid, owner_host, owner_start) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(run.id.to_string())
     .bind(run.job_id.to_string())
@@ -1340,6 +1340,12 @@ async fn insert_run(
     .bind(run.log_lines as i64)
     .bind(run.cpu_ms.map(saturating_i64))
     .bind(run.peak_memory_bytes.map(saturating_i64))
+    .bind(
+        run.overrides
+            .as_ref()
+            .filter(|o| !o.is_empty())
+            .map(|o| serde_json::to_string(o).expect("overrides serialize")),
+    )
     .bind(i64::from(owner.pid))
     .bind(&owner.host)
     .bind(owner.start)
@@ -1510,6 +1516,14 @@ fn decode_run(row: &SqliteRow) -> StoreResult<Run> {
         peak_memory_bytes: row
             .try_get::<Option<i64>, _>("peak_memory_bytes")?
             .and_then(|v| u64::try_from(v).ok()),
+        overrides: row
+            .try_get::<Option<String>, _>("overrides")?
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|e| {
+                    StoreError::Corrupt(format!("a run's overrides cannot be read: {e}"))
+                })
+            })
+            .transpose()?,
     })
 }
 

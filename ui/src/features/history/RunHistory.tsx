@@ -8,8 +8,9 @@ import { Button, fieldClass } from "../../components/Button";
 import { BackendError } from "../../ipc";
 import { formatWhen, statusLabel, statusStyle } from "../jobs/format";
 import { useJobs } from "../jobs/queries";
-import { ALL_STATUSES, formatDuration, formatFull, formatResources, formatResult, isActive, reasonLabel, runDuration } from "./format";
+import { ALL_STATUSES, formatDuration, formatFull, formatResources, formatResult, isActive, overridesNote, reasonLabel, runDuration } from "./format";
 import { useRunNow } from "../jobs/queries";
+import { RunWithDialog } from "../runwith/RunWithDialog";
 import { type RunFilter, useCancelRun, useRunPages } from "./queries";
 
 /** Every row is this tall, so the virtualizer never has to measure. */
@@ -130,6 +131,7 @@ function HistoryRow({
     reasonLabel[run.reason] +
     (run.attempt > 1 ? ` · attempt ${run.attempt}${maxAttempts !== undefined && maxAttempts >= run.attempt ? ` of ${maxAttempts}` : ""}` : "");
   const resources = formatResources(run);
+  const note = overridesNote(run.overrides);
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.target !== e.currentTarget) return;
     if (e.key === "Enter") {
@@ -199,7 +201,18 @@ function HistoryRow({
       >
         {resources ?? "—"}
       </div>
-      <div role="cell" className={`${cellClass} text-slate-600 dark:text-slate-400`} title={run.error ?? undefined} data-testid="history-error">
+      <div
+        role="cell"
+        className={`${cellClass} text-slate-600 dark:text-slate-400`}
+        title={[overridesNote(run.overrides, true), run.error].filter(Boolean).join(" · ") || undefined}
+        data-testid="history-error"
+      >
+        {note && (
+          <span className="text-sky-800 dark:text-sky-300" data-testid="history-overrides">
+            {note}
+          </span>
+        )}
+        {note && run.error ? " · " : ""}
         {run.error ?? ""}
       </div>
       <div role="cell" className="flex items-center justify-end gap-1.5 pr-4 pl-2">
@@ -316,6 +329,7 @@ export function RunHistory({ jobId }: { jobId?: string }) {
   const jobs = useJobs();
   const cancel = useCancelRun();
   const runNow = useRunNow();
+  const [runWith, setRunWith] = useState(false);
 
   const [statuses, setStatuses] = useState<RunStatus[]>([]);
   const [time, setTime] = useState<TimeFilter>(NO_TIME);
@@ -377,6 +391,7 @@ export function RunHistory({ jobId }: { jobId?: string }) {
 
   return (
     <div className="flex h-full min-h-0 flex-col" data-testid="history">
+      {jobId !== undefined && <RunWithDialog jobId={jobId} open={runWith} onClose={() => setRunWith(false)} onStarted={() => undefined} />}
       <div className="flex flex-col gap-2 border-b border-slate-200 px-4 py-3 dark:border-slate-800">
         <div className="flex flex-wrap items-center justify-between gap-3">
           <TimeControls time={time} onChange={setTime} />
@@ -384,6 +399,11 @@ export function RunHistory({ jobId }: { jobId?: string }) {
             {filtered && (
               <Button variant="ghost" onClick={clearFilters} data-testid="history-clear-filters">
                 Clear filters
+              </Button>
+            )}
+            {jobId !== undefined && (
+              <Button onClick={() => setRunWith(true)} data-testid="history-run-with">
+                Run now with…
               </Button>
             )}
             {jobId !== undefined && (
@@ -444,7 +464,7 @@ export function RunHistory({ jobId }: { jobId?: string }) {
             <div role="columnheader" className={`${cellClass} font-medium`}>Took</div>
             <div role="columnheader" className={`${cellClass} font-medium`}>Result</div>
             <div role="columnheader" className={`${cellClass} font-medium`}>CPU · Memory</div>
-            <div role="columnheader" className={`${cellClass} font-medium`}>Error</div>
+            <div role="columnheader" className={`${cellClass} font-medium`}>Details</div>
             <div role="columnheader" className={cellClass}><span className="sr-only">Actions</span></div>
           </div>
           <div ref={scrollRef} className="min-h-0 flex-1 overflow-x-hidden overflow-y-auto [scrollbar-gutter:stable]" data-testid="history-scroll">

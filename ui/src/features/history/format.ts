@@ -1,4 +1,5 @@
 import type { Run } from "../../bindings/Run";
+import type { RunOverrides } from "../../bindings/RunOverrides";
 import type { RunReason } from "../../bindings/RunReason";
 import type { RunStatus } from "../../bindings/RunStatus";
 
@@ -77,4 +78,15 @@ export function formatResources(run: Run): string | null {
           ? `${Math.round(bytes / 2 ** 20)} MiB`
           : `${Math.ceil(bytes / 1024)} KiB`;
   return `${cpu} · ${memory}`;
+}
+
+/** What a run changed from its job, as history shows it: "with LEVEL=debug, +2 args". Long
+ * values are cut in the note (`full` keeps them, for tooltips). */
+export function overridesNote(o: RunOverrides | null, full = false): string | null {
+  if (!o || (o.env.length === 0 && o.args.length === 0)) return null;
+  const cut = (s: string) => (full || s.length <= 24 ? s : `${s.slice(0, 23)}…`);
+  const parts = o.env.map((v) => `${v.name}=${cut(v.value)}`);
+  if (o.args.length === 1) parts.push(`+ ${cut(o.args[0] ?? "")}`);
+  else if (o.args.length > 1) parts.push(full ? `+ ${o.args.join(" ")}` : `+${o.args.length} args`);
+  return `with ${parts.join(", ")}`;
 }

@@ -7,6 +7,7 @@ import { allTags, filterJobs, type JobFilters, noFilters, type StatusFilter, sta
 import type { RunMark } from "../../bindings/RunMark";
 import { formatDuration } from "../history/format";
 import { RunStrip } from "../overview/RunStrip";
+import { RunWithDialog } from "../runwith/RunWithDialog";
 import { durationOf } from "../overview/stats";
 import { formatWhen, statusLabel, statusStyle } from "./format";
 import { useJobs, useRunNow, useRunStrips, useSetEnabled, useStatus } from "./queries";
@@ -47,6 +48,7 @@ function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boole
   const { navigate } = useNavigation();
   const setEnabled = useSetEnabled();
   const runNow = useRunNow();
+  const [runWith, setRunWith] = useState(false);
   const next = !job.enabled
     ? "Disabled"
     : paused
@@ -124,16 +126,26 @@ function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boole
           data-testid="job-enabled"
         />
       </td>
-      <td className="py-2.5 pr-4 text-right">
+      <td className="py-2.5 pr-4 text-right whitespace-nowrap">
         <Button
           data-testid="run-now"
           disabled={runNow.isPending}
           onClick={() => runNow.mutate(job.id)}
           aria-label={`Run ${job.name} now`}
-          className="px-2.5 py-1 whitespace-nowrap"
+          className="rounded-r-none px-2.5 py-1 whitespace-nowrap"
         >
           Run now
         </Button>
+        <Button
+          data-testid="run-with"
+          onClick={() => setRunWith(true)}
+          aria-label={`Run ${job.name} now with other values or arguments`}
+          title="Run now with…"
+          className="-ml-px rounded-l-none px-2 py-1"
+        >
+          …
+        </Button>
+        <RunWithDialog jobId={job.id} open={runWith} onClose={() => setRunWith(false)} onStarted={() => undefined} />
       </td>
     </tr>
   );

@@ -5,6 +5,7 @@ import type { ReactNode } from "react";
 import { useNavigation } from "../../app/navigation";
 import { Button, inputClass } from "../../components/Button";
 import { BackendError, useBackend } from "../../ipc";
+import { overridesNote } from "../history/format";
 import { useCancelRun } from "../history/queries";
 import { formatWhen, statusLabel, statusStyle } from "../jobs/format";
 import { formatBytes } from "./format";
@@ -36,6 +37,11 @@ export function RunHeader({ runId, live }: { runId: string; live: boolean }) {
       )}
       {started && <span className="text-sm text-slate-500 dark:text-slate-400">Started {formatWhen(started)}</span>}
       {live && <LiveBadge />}
+      {run.data?.overrides && (
+        <span className="truncate text-sm text-sky-800 dark:text-sky-300" title={overridesNote(run.data.overrides, true) ?? undefined} data-testid="log-run-overrides">
+          {overridesNote(run.data.overrides)}
+        </span>
+      )}
       {run.data?.error && (
         <span className="truncate text-sm text-red-700 dark:text-red-400" title={run.data.error}>
           {run.data.error}

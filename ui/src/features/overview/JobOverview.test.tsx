@@ -158,7 +158,8 @@ describe("job overview", () => {
     renderJob(backend, job.id);
     fireEvent.click(await screen.findByTestId("tab-edit"));
     await screen.findByTestId("editor-title");
-    expect(screen.getAllByText(/Run now/)).toHaveLength(1);
+    expect(screen.getAllByText(/Run now$/)).toHaveLength(1);
+    expect(screen.getAllByText("Run now with…")).toHaveLength(1);
     expect(screen.queryByTestId("editor-cancel")).toBeNull();
     expect(screen.getAllByRole("button", { name: "Back" })).toHaveLength(1);
   });

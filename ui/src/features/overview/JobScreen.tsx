@@ -6,10 +6,11 @@ import { useNavigation } from "../../app/navigation";
 import { Button } from "../../components/Button";
 import { BackendError, useBackend } from "../../ipc";
 import { JobEditor } from "../editor/JobEditor";
-import { formatDuration } from "../history/format";
+import { formatDuration, overridesNote } from "../history/format";
 import { RunHistory } from "../history/RunHistory";
 import { useRunNow } from "../jobs/queries";
 import { JobLogsSearch } from "./JobLogsSearch";
+import { RunWithDialog } from "../runwith/RunWithDialog";
 import { JobOverview } from "./JobOverview";
 import { useRun } from "./queries";
 import { durationOf, outcomeWords } from "./stats";
@@ -45,6 +46,11 @@ function StartedRun({ runId, onDismiss }: { runId: string; onDismiss: () => void
     <div role="status" className={`flex items-center gap-3 border-b px-4 py-1.5 text-sm ${tone}`} data-testid="started-run" data-status={r.status}>
       {going && <span aria-hidden="true" className="size-2 animate-pulse rounded-full bg-sky-500" />}
       <span data-testid="started-run-words">{words}</span>
+      {r.overrides && (
+        <span className="truncate opacity-80" title={overridesNote(r.overrides, true) ?? undefined} data-testid="started-run-overrides">
+          {overridesNote(r.overrides)}
+        </span>
+      )}
       <button
         type="button"
         className="font-medium underline"
@@ -66,6 +72,7 @@ export function JobScreen({ jobId, tab }: { jobId: string; tab: JobTab }) {
   const job = useQuery({ queryKey: ["job", jobId], queryFn: () => backend.getJob(jobId) });
   const runNow = useRunNow();
   const [started, setStarted] = useState<{ jobId: string; runId: string } | null>(null);
+  const [runWith, setRunWith] = useState(false);
   const startedRun = started?.jobId === jobId ? started.runId : null;
   const tabClass = (active: boolean) =>
     "border-b-2 px-3 py-2 text-sm font-medium focus-visible:outline-2 focus-visible:outline-sky-600 " +
@@ -96,7 +103,10 @@ export function JobScreen({ jobId, tab }: { jobId: string; tab: JobTab }) {
             </button>
           ))}
         </div>
-        <div className="mb-1.5 ml-auto">
+        <div className="mb-1.5 ml-auto flex gap-2">
+          <Button onClick={() => setRunWith(true)} data-testid="job-run-with" title="Run once with other environment values or extra arguments">
+            Run now with…
+          </Button>
           <Button
             onClick={() =>
               runNow.mutate(jobId, {
@@ -116,6 +126,7 @@ export function JobScreen({ jobId, tab }: { jobId: string; tab: JobTab }) {
         </p>
       )}
       {startedRun && <StartedRun runId={startedRun} onDismiss={() => setStarted(null)} />}
+      <RunWithDialog jobId={jobId} open={runWith} onClose={() => setRunWith(false)} onStarted={(run) => setStarted({ jobId, runId: run.id })} />
       <div role="tabpanel" className="min-h-0 flex-1 overflow-auto">
         {tab === "edit" ? (
           <JobEditor jobId={jobId} inJobScreen />

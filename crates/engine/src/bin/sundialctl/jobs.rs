@@ -4,7 +4,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use sundial_engine::domain::{
-    CommandSpec, Interpreter, Job, JobKind, JobSpec, Program, Run, Trigger,
+    CommandSpec, EnvOverride, FieldError, Interpreter, Job, JobKind, JobSpec, Program, Run,
+    RunOverrides, Trigger,
 };
 use sundial_engine::files::jobfile::{self, FileFormat, ImportError, ImportOptions};
 use sundial_engine::schedule::{Schedule, describe_trigger};
@@ -38,6 +39,14 @@ pub enum JobsCommand {
     /// Run a job now, in this process, and wait for it to end (exit 1 if it did not succeed).
     Run {
         job: String,
+        /// Set an environment value for this run only (NAME=value; repeatable). Command and
+        /// script jobs; secrets are changed with `jobs edit`, not for one run.
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// Append an argument for this run only (repeatable; after the script for a script
+        /// job). Use --arg=-x for one starting with a dash.
+        #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -293,13 +302,29 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
         }
         JobsCommand::Enable { job } => set_enabled(ctx, engine, &job, true, now).await,
         JobsCommand::Disable { job } => set_enabled(ctx, engine, &job, false, now).await,
-        JobsCommand::Run { job } => {
+        JobsCommand::Run { job, env, args } => {
+            let mut overrides = RunOverrides {
+                env: Vec::with_capacity(env.len()),
+                args,
+            };
+            for (i, pair) in env.iter().enumerate() {
+                let Some((name, value)) = pair.split_once('=') else {
+                    return Err(Failure::FieldErrors(vec![FieldError::new(
+                        format!("env[{i}]"),
+                        format!("{pair:?} is not NAME=value (--env LEVEL=debug)"),
+                    )]));
+                };
+                overrides.env.push(EnvOverride::new(name, value));
+            }
             let job = find_job(engine, &job).await?;
             let mut events = engine.subscribe();
             // Handlers go in before the run starts: Ctrl-C or SIGTERM cancels the run (its
             // whole tree ends) and it is recorded cancelled, never left running.
             let mut stop = StopSignals::install()?;
-            let run = engine.run_now(job.id).await.map_err(engine_failure)?;
+            let run = engine
+                .run_now_with(job.id, overrides)
+                .await
+                .map_err(engine_failure)?;
             let id = run.id;
             let mut stopped_by = None;
             let run = tokio::select! {
@@ -313,9 +338,13 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
             };
             let out = ctx.output(&run, || {
                 format!(
-                    "run {} of “{}”: {}{}{}\nlog: sundialctl logs show {}\n",
+                    "run {} of “{}”{}: {}{}{}\nlog: sundialctl logs show {}\n",
                     run.id,
                     job.spec.name,
+                    run.overrides
+                        .as_ref()
+                        .map(|o| format!(" {}", o.summary()))
+                        .unwrap_or_default(),
                     run.status.as_str(),
                     run.exit_code
                         .map(|c| format!(" (exit code {c})"))

@@ -120,7 +120,7 @@ pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
                     .find(|(id, _)| *id == r.job_id)
                     .map_or_else(|| r.job_id.to_string(), |(_, n)| n.clone());
                 out.push_str(&format!(
-                    "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {:<19}  {}\n",
+                    "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {:<19}  {}{}\n",
                     r.id,
                     name,
                     r.status.as_str(),
@@ -131,7 +131,11 @@ pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
                     r.exit_code
                         .map(|c| c.to_string())
                         .or(r.http_status.map(|s| format!("HTTP {s}")))
-                        .unwrap_or_else(|| "-".into())
+                        .unwrap_or_else(|| "-".into()),
+                    r.overrides
+                        .as_ref()
+                        .map(|o| format!("  {}", o.summary()))
+                        .unwrap_or_default()
                 ));
             }
             out
