@@ -164,6 +164,7 @@ mod tests {
             log_lines: 0,
             cpu_ms: None,
             peak_memory_bytes: None,
+            trigger_path: None,
         };
         let (title, body) = notification_text(&job, &run);
         assert_eq!(title, "“deploy” failed");

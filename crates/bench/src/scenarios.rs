@@ -705,6 +705,7 @@ pub async fn b4_child(bytes: u64, dir: &Path) -> String {
         log_lines: 0,
         cpu_ms: None,
         peak_memory_bytes: None,
+        trigger_path: None,
     };
     let start = Instant::now();
     let outcome = runner
@@ -923,6 +924,7 @@ pub async fn b6(s: &Sizes) -> Result<Vec<Row>, String> {
                 log_lines: 2,
                 cpu_ms: None,
                 peak_memory_bytes: None,
+                trigger_path: None,
             });
             if batch.len() == 10_000 {
                 store.record_firings(&batch, &[], &[]).await.map_err(e)?;

@@ -144,6 +144,7 @@ async fn a_crash_leaves_runs_interrupted_and_missed_firings_follow_the_policy() 
         log_lines: 0,
         cpu_ms: None,
         peak_memory_bytes: None,
+        trigger_path: None,
     };
     store.insert_run(&left_running).await.unwrap();
     store.close().await;

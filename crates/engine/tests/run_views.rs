@@ -65,6 +65,7 @@ fn run(job: &Job, t: DateTime<Utc>, secs: i64, status: RunStatus) -> Run {
         log_lines: 0,
         cpu_ms: None,
         peak_memory_bytes: None,
+        trigger_path: None,
     }
 }
 

@@ -33,4 +33,9 @@ cpu_ms: number | null,
 /**
  * Peak memory of the run's process tree, in bytes (decisions/0010 says what is measured).
  */
-peak_memory_bytes: number | null, };
+peak_memory_bytes: number | null, 
+/**
+ * The file a file-arrives trigger fired for (also given to the run as
+ * `SUNDIAL_TRIGGER_PATH`).
+ */
+trigger_path: string | null, };

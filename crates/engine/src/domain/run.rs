@@ -42,6 +42,10 @@ pub struct Run {
     /// Peak memory of the run's process tree, in bytes (decisions/0010 says what is measured).
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub peak_memory_bytes: Option<u64>,
+    /// The file a file-arrives trigger fired for (also given to the run as
+    /// `SUNDIAL_TRIGGER_PATH`).
+    #[serde(default)]
+    pub trigger_path: Option<String>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -26,8 +26,10 @@ use crate::executor::RunOutcome;
 use crate::host::ProcessIdentity;
 use crate::secrets::{KnownSecrets, Moved, Vault};
 
+mod arrivals;
 mod changes;
 mod missed;
+pub use arrivals::{FileStamp, FileWatchRecord, HandledFile};
 mod views;
 use changes::note;
 pub use changes::{Change, ChangeBatch, ChangeKind};
@@ -229,7 +231,7 @@ fn opt_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
 
 const RUN_COLUMNS: &str = "id, job_id, job_revision, reason, attempt, parent_run_id, \
     scheduled_for, created_at, started_at, finished_at, status, exit_code, http_status, error, \
-    log_bytes, log_lines, cpu_ms, peak_memory_bytes";
+    log_bytes, log_lines, cpu_ms, peak_memory_bytes, trigger_path";
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -1313,7 +1315,7 @@ async fn insert_run(
 ) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO runs ({RUN_COLUMNS}, owner_pid, owner_host, owner_start) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(run.id.to_string())
     .bind(run.job_id.to_string())
@@ -1333,6 +1335,7 @@ async fn insert_run(
     .bind(run.log_lines as i64)
     .bind(run.cpu_ms.map(saturating_i64))
     .bind(run.peak_memory_bytes.map(saturating_i64))
+    .bind(&run.trigger_path)
     .bind(i64::from(owner.pid))
     .bind(&owner.host)
     .bind(owner.start)
@@ -1503,6 +1506,7 @@ fn decode_run(row: &SqliteRow) -> StoreResult<Run> {
         peak_memory_bytes: row
             .try_get::<Option<i64>, _>("peak_memory_bytes")?
             .and_then(|v| u64::try_from(v).ok()),
+        trigger_path: row.try_get("trigger_path")?,
     })
 }
 

@@ -130,6 +130,7 @@ pub fn request(job: Job) -> RunRequest {
             log_lines: 0,
             cpu_ms: None,
             peak_memory_bytes: None,
+            trigger_path: None,
         },
         job,
     }

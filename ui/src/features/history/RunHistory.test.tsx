@@ -51,6 +51,7 @@ function makeRun(n: number, jobId: string, overrides: Partial<Run> = {}): Run {
     log_lines: 1,
     cpu_ms: 840,
     peak_memory_bytes: 213 * 2 ** 20,
+    trigger_path: null,
     ...overrides,
   };
 }

@@ -199,7 +199,17 @@ function HistoryRow({
       >
         {resources ?? "—"}
       </div>
-      <div role="cell" className={`${cellClass} text-slate-600 dark:text-slate-400`} title={run.error ?? undefined} data-testid="history-error">
+      <div
+        role="cell"
+        className={`${cellClass} text-slate-600 dark:text-slate-400`}
+        title={[run.trigger_path && `File: ${run.trigger_path}`, run.error].filter(Boolean).join(" · ") || undefined}
+        data-testid="history-error"
+      >
+        {run.trigger_path && (
+          <span className="mr-1.5 font-mono text-xs" data-testid="history-trigger-path">
+            {run.trigger_path}
+          </span>
+        )}
         {run.error ?? ""}
       </div>
       <div role="cell" className="flex items-center justify-end gap-1.5 pr-4 pl-2">

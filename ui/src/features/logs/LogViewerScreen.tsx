@@ -100,6 +100,11 @@ function RunHeader({ runId, live }: { runId: string; live: boolean }) {
       )}
       {started && <span className="text-sm text-slate-500 dark:text-slate-400">Started {formatWhen(started)}</span>}
       {live && <LiveBadge />}
+      {run.data?.trigger_path && (
+        <span className="truncate font-mono text-sm text-slate-600 dark:text-slate-400" title={run.data.trigger_path} data-testid="log-trigger-path">
+          File: {run.data.trigger_path}
+        </span>
+      )}
       {run.data?.error && (
         <span className="truncate text-sm text-red-700 dark:text-red-400" title={run.data.error}>
           {run.data.error}
