@@ -183,18 +183,18 @@ impl Arrivals {
     }
 
     /// Starts watching for a job with what it handled before; the files there now that it has
-    /// not handled (new or changed) start settling.
+    /// not handled (new or changed) start settling. Returns the handled files that are gone.
     pub fn insert(
         &mut self,
         id: JobId,
         spec: (PathBuf, String, u64),
         handled: HashMap<String, FileStamp>,
         now: DateTime<Utc>,
-    ) {
+    ) -> Vec<String> {
         self.remove(id);
         let (folder, glob, settle) = spec;
         let Ok(pattern) = compile_glob(&glob) else {
-            return;
+            return Vec::new();
         };
         self.add_os_watch(&folder);
         if let Some(parent) = folder.parent() {
@@ -209,8 +209,15 @@ impl Arrivals {
             pending: HashMap::new(),
             handled,
         };
-        watch.problem = Self::rescan(&mut watch, now).err();
+        let gone = match Self::rescan(&mut watch, now) {
+            Ok(gone) => gone,
+            Err(problem) => {
+                watch.problem = Some(problem);
+                Vec::new()
+            }
+        };
         self.watches.insert(id, watch);
+        gone
     }
 
     /// Stops watching for a job.

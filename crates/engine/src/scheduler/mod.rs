@@ -1289,7 +1289,10 @@ impl Scheduler {
                 return;
             }
         };
-        self.arrivals.insert(job.id, spec, handled, now);
+        let gone = self.arrivals.insert(job.id, spec, handled, now);
+        if let Err(e) = self.store.forget_handled_files(job.id, &gone).await {
+            tracing::warn!(job = %job.id, error = %e, "could not forget the files gone from a job's folder");
+        }
         let problem = self
             .arrivals
             .watches
