@@ -378,3 +378,36 @@ fn a_job_file_round_trips_the_trigger_and_the_cli_adds_one_with_field_errors() {
     }
     assert!(!cli_support::ok(data.path(), &["jobs", "list"]).contains("bad"));
 }
+
+#[tokio::test]
+async fn with_the_default_skip_policy_every_file_still_runs_one_after_another() {
+    let h = Harness::start("2026-03-02T09:00:00Z").await;
+    h.executor
+        .set("serial", Behaviour::Take(Duration::from_millis(300)));
+    let folder = tempfile::tempdir().unwrap();
+    let job = h
+        .engine
+        .create_job(spec(
+            "serial",
+            arrives(folder.path(), "*", 1),
+            serde_json::Value::Null,
+        ))
+        .await
+        .unwrap();
+    for i in 0..3 {
+        std::fs::write(folder.path().join(format!("f{i}")), "x").unwrap();
+    }
+    let runs = wait_runs(&h, &job, "three finished runs", |r| {
+        r.len() == 3 && r.iter().all(|r| r.status == RunStatus::Succeeded)
+    })
+    .await;
+    let mut spans: Vec<_> = runs
+        .iter()
+        .map(|r| (r.started_at.unwrap(), r.finished_at.unwrap()))
+        .collect();
+    spans.sort();
+    assert!(
+        spans.windows(2).all(|w| w[0].1 <= w[1].0),
+        "runs overlapped: {spans:?}"
+    );
+}

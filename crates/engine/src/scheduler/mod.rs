@@ -1340,9 +1340,10 @@ impl Scheduler {
         }
     }
 
-    /// Runs the file-arrives jobs for the files that settled: each file one run (or one
-    /// skipped row, as the overlap policy says), recorded with the file as handled in one
-    /// transaction. Files wait while Sundial is paused.
+    /// Runs the file-arrives jobs for the files that settled: each file one run, recorded
+    /// with the file as handled in one transaction. The overlap policy decides whether a
+    /// file's run starts alongside (allow), waits (queue one), replaces, or — where it would
+    /// skip — the file waits until the job is idle. Files wait while Sundial is paused.
     async fn fire_arrivals(&mut self, now: DateTime<Utc>) {
         if self.held || self.paused {
             return;
@@ -1356,7 +1357,7 @@ impl Scheduler {
         }
         let mut counts: HashMap<JobId, (usize, bool)> = HashMap::new();
         let (mut rows, mut files, mut plans) = (Vec::new(), Vec::new(), Vec::new());
-        let mut kept = Vec::new();
+        let (mut kept, mut later) = (Vec::new(), Vec::new());
         for arrival in ready {
             let Some(job) = self
                 .jobs
@@ -1377,18 +1378,16 @@ impl Scheduler {
                 OverlapDecision::Start => *active += 1,
                 OverlapDecision::ReplaceThenStart => *active = 1,
                 OverlapDecision::Wait => *waiting = true,
-                OverlapDecision::Skip(_) => {}
+                // Each file is its own piece of work: one the policy would skip waits for
+                // the job's runs to end (looked at again after the settle time).
+                OverlapDecision::Skip(_) => {
+                    later.push(arrival);
+                    continue;
+                }
             }
             let mut run = queued_run(&job, RunReason::Schedule, 1, None, now, now);
             run.trigger_path = Some(arrival.path.clone());
-            let row = match decision {
-                OverlapDecision::Skip(why) => Run {
-                    trigger_path: Some(arrival.path.clone()),
-                    ..skipped_run(&job, RunReason::Schedule, now, now, why.to_string())
-                },
-                _ => run.clone(),
-            };
-            rows.push(row);
+            rows.push(run.clone());
             files.push(crate::store::HandledFile {
                 job_id: job.id,
                 path: arrival.path.clone(),
@@ -1396,6 +1395,10 @@ impl Scheduler {
             });
             plans.push((decision, run, job));
             kept.push(arrival);
+        }
+        self.arrivals.retry_later(later, now);
+        if rows.is_empty() {
+            return;
         }
         if let Err(e) = self.store.record_arrivals(&rows, &files).await {
             tracing::error!(error = %e, files = kept.len(), "could not record the runs of arrived files; trying again");
