@@ -165,6 +165,7 @@ mod tests {
             cpu_ms: None,
             peak_memory_bytes: None,
             overrides: None,
+            trigger_path: None,
         };
         let (title, body) = notification_text(&job, &run);
         assert_eq!(title, "“deploy” failed");

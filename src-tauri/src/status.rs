@@ -20,6 +20,8 @@ pub struct JobSummary {
     /// None: paused, disabled, manual, after-job, or no more fires.
     pub next_fire: Option<DateTime<Utc>>,
     pub last_run: Option<Run>,
+    /// Why the job's trigger cannot work now (a watched folder that disappeared), if so.
+    pub trigger_problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -45,6 +47,7 @@ pub struct AppStatus {
 
 pub async fn job_summaries(engine: &Engine) -> Result<Vec<JobSummary>, EngineError> {
     let jobs = engine.list_jobs().await?;
+    let mut problems = engine.trigger_problems().await?;
     let mut summaries = Vec::with_capacity(jobs.len());
     for job in &jobs {
         let upstream = match &job.spec.trigger {
@@ -67,6 +70,7 @@ pub async fn job_summaries(engine: &Engine) -> Result<Vec<JobSummary>, EngineErr
             schedule: describe_trigger(&job.spec.trigger, upstream),
             next_fire: engine.next_fire(job.id).await?,
             last_run,
+            trigger_problem: problems.remove(&job.id).map(|(why, _)| why),
             job: job.masked(),
         });
     }

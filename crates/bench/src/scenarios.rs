@@ -722,6 +722,7 @@ pub async fn b4_child(bytes: u64, dir: &Path) -> String {
         cpu_ms: None,
         peak_memory_bytes: None,
         overrides: None,
+        trigger_path: None,
     };
     let start = Instant::now();
     let outcome = runner
@@ -941,6 +942,7 @@ pub async fn b6(s: &Sizes) -> Result<Vec<Row>, String> {
                 cpu_ms: None,
                 peak_memory_bytes: None,
                 overrides: None,
+                trigger_path: None,
             });
             if batch.len() == 10_000 {
                 store.record_firings(&batch, &[], &[]).await.map_err(e)?;

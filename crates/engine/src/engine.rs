@@ -805,6 +805,14 @@ impl Engine {
         Ok(self.inner.store.missed_gaps(filter).await?)
     }
 
+    /// Jobs whose trigger cannot work now (a file-arrives job's folder is gone or unreadable),
+    /// with why in words and since when. Recorded by the scheduling process, read by any.
+    pub async fn trigger_problems(
+        &self,
+    ) -> Result<std::collections::HashMap<JobId, (String, DateTime<Utc>)>, EngineError> {
+        Ok(self.inner.store.trigger_problems().await?)
+    }
+
     /// How many runs are going now, in this process or any other on the database.
     pub async fn running_count(&self) -> Result<u32, EngineError> {
         Ok(self.inner.store.count_running().await?)

@@ -145,6 +145,7 @@ async fn a_crash_leaves_runs_interrupted_and_missed_firings_follow_the_policy() 
         cpu_ms: None,
         peak_memory_bytes: None,
         overrides: None,
+        trigger_path: None,
     };
     store.insert_run(&left_running).await.unwrap();
     store.close().await;

@@ -66,6 +66,7 @@ fn run(job: &Job, t: DateTime<Utc>, secs: i64, status: RunStatus) -> Run {
         cpu_ms: None,
         peak_memory_bytes: None,
         overrides: None,
+        trigger_path: None,
     }
 }
 

@@ -14,4 +14,8 @@ schedule: string,
 /**
  * None: paused, disabled, manual, after-job, or no more fires.
  */
-next_fire: string | null, last_run: Run | null, };
+next_fire: string | null, last_run: Run | null, 
+/**
+ * Why the job's trigger cannot work now (a watched folder that disappeared), if so.
+ */
+trigger_problem: string | null, };

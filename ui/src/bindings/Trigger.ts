@@ -3,4 +3,4 @@ import type { ChainOn } from "./ChainOn";
 import type { IntervalUnit } from "./IntervalUnit";
 import type { JobId } from "./JobId";
 
-export type Trigger = { "type": "cron", expr: string, timezone: string | null, } | { "type": "interval", every: number, unit: IntervalUnit, anchor: string | null, } | { "type": "once", at: string, } | { "type": "manual" } | { "type": "after_job", job_id: JobId, on: ChainOn, } | { "type": "at_start", delay_secs: number, } | { "type": "on_wake", delay_secs: number, };
+export type Trigger = { "type": "cron", expr: string, timezone: string | null, } | { "type": "interval", every: number, unit: IntervalUnit, anchor: string | null, } | { "type": "once", at: string, } | { "type": "manual" } | { "type": "after_job", job_id: JobId, on: ChainOn, } | { "type": "at_start", delay_secs: number, } | { "type": "on_wake", delay_secs: number, } | { "type": "file_arrives", folder: string, glob: string, settle_secs: number, };

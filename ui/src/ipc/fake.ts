@@ -116,6 +116,8 @@ export class FakeBackend implements Backend {
   runs: Run[] = [];
   /** Next firings a job's overview shows, by job id (the engine computes them). */
   nextFires = new Map<string, FireTime[]>();
+  /** Why a job's trigger cannot work now, by job id (a watched folder that is gone). */
+  triggerProblems = new Map<string, string>();
   /** Firings the timeline draws after now. */
   upcoming: UpcomingFire[] = [];
   /** The missed-run ledger (the engine writes it when it notices a gap). */
@@ -226,6 +228,7 @@ export class FakeBackend implements Backend {
         schedule,
         next_fire: this.paused || !job.enabled ? null : nextFire,
         last_run: this.runs.filter((r) => r.job_id === job.id).at(-1) ?? null,
+        trigger_problem: this.triggerProblems.get(job.id) ?? null,
       })),
     );
   }
@@ -325,6 +328,7 @@ export class FakeBackend implements Backend {
       cpu_ms: null,
       peak_memory_bytes: null,
       overrides,
+      trigger_path: null,
     };
     this.runs.push(run);
     this.emit({ type: "run_changed", run_id: run.id, job_id: job.id, status: "running" });
@@ -353,6 +357,7 @@ export class FakeBackend implements Backend {
       cpu_ms: null,
       peak_memory_bytes: null,
       overrides: null,
+      trigger_path: null,
       ...extra,
     };
     this.runs.push(run);

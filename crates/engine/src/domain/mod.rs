@@ -23,5 +23,5 @@ pub use policy::{
     MissedRunMode, MissedRunPolicy, NotifyPolicy, OverlapPolicy, Policies, RetryPolicy,
 };
 pub use run::{Run, RunReason, RunStatus};
-pub use trigger::{ChainOn, IntervalUnit, Trigger};
+pub use trigger::{ChainOn, IntervalUnit, Trigger, compile_glob};
 pub use validate::{FieldError, ValidationErrors};

@@ -46,6 +46,10 @@ pub struct Run {
     /// appended arguments. `None` for a run of the job as it is.
     #[serde(default)]
     pub overrides: Option<super::overrides::RunOverrides>,
+    /// The file a file-arrives trigger fired for (also given to the run as
+    /// `SUNDIAL_TRIGGER_PATH`).
+    #[serde(default)]
+    pub trigger_path: Option<String>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

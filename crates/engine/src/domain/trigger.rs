@@ -43,7 +43,32 @@ pub enum Trigger {
         #[cfg_attr(feature = "ts", ts(type = "number"))]
         delay_secs: u64,
     },
+    /// Once per new or changed file in `folder` (not its subfolders) whose name matches
+    /// `glob`, after the file has stopped changing (same size and modification time) for
+    /// `settle_secs`. The run gets the file's path as `SUNDIAL_TRIGGER_PATH`.
+    FileArrives {
+        folder: String,
+        #[serde(default = "default_glob")]
+        glob: String,
+        #[serde(default = "default_settle")]
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        settle_secs: u64,
+    },
 }
+
+fn default_glob() -> String {
+    "*".to_string()
+}
+
+fn default_settle() -> u64 {
+    FILE_SETTLE_DEFAULT_SECS
+}
+
+/// How long a file must stay unchanged before a file-arrives job handles it, by default.
+pub const FILE_SETTLE_DEFAULT_SECS: u64 = 5;
+/// The settle time's bounds: a second to an hour.
+pub const FILE_SETTLE_MIN_SECS: u64 = 1;
+pub const FILE_SETTLE_MAX_SECS: u64 = 3600;
 
 /// The longest delay of an at-start or on-wake trigger: a day.
 pub const EVENT_DELAY_MAX_SECS: u64 = 86_400;
@@ -100,4 +125,25 @@ pub enum ChainOn {
     Success,
     Failure,
     Any,
+}
+
+/// A file-arrives trigger's name pattern: `*`, `?`, `[abc]`, `[!abc]`, matched against a
+/// file's name (not its folder). Case-sensitive, as the file system is on Linux.
+pub fn compile_glob(glob: &str) -> Result<glob::Pattern, String> {
+    let trimmed = glob.trim();
+    if trimmed.is_empty() {
+        return Err("is required: a file name pattern such as *.csv (* for every file)".into());
+    }
+    if trimmed.contains('/') {
+        return Err(format!(
+            "{glob:?} names a folder: the pattern matches file names in the watched folder only (such as *.csv)"
+        ));
+    }
+    glob::Pattern::new(trimmed).map_err(|e| {
+        format!(
+            "{glob:?} is not a valid pattern: {} (at character {}); use * for any text, ? for one character, [abc] for one of a set",
+            e.msg,
+            e.pos + 1
+        )
+    })
 }

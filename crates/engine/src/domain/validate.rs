@@ -374,6 +374,48 @@ fn validate_trigger(
                 );
             }
         }
+        Trigger::FileArrives {
+            folder,
+            glob,
+            settle_secs,
+        } => {
+            use crate::domain::trigger::{FILE_SETTLE_MAX_SECS, FILE_SETTLE_MIN_SECS};
+            let path = std::path::Path::new(folder.trim());
+            if folder.trim().is_empty() {
+                errors.push("trigger.folder", "is required: the folder to watch");
+            } else if !path.is_absolute() {
+                errors.push(
+                    "trigger.folder",
+                    format!("{folder:?} is not an absolute path: name the folder by its full path"),
+                );
+            } else if trigger_changed {
+                match std::fs::metadata(path) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => errors.push(
+                        "trigger.folder",
+                        format!("{folder:?} is a file, not a folder"),
+                    ),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => errors.push(
+                        "trigger.folder",
+                        format!("{folder:?} does not exist: create it first"),
+                    ),
+                    Err(e) => {
+                        errors.push("trigger.folder", format!("{folder:?} cannot be read: {e}"))
+                    }
+                }
+            }
+            if let Err(message) = crate::domain::trigger::compile_glob(glob) {
+                errors.push("trigger.glob", message);
+            }
+            if !(FILE_SETTLE_MIN_SECS..=FILE_SETTLE_MAX_SECS).contains(settle_secs) {
+                errors.push(
+                    "trigger.settle_secs",
+                    format!(
+                        "must be from {FILE_SETTLE_MIN_SECS} to {FILE_SETTLE_MAX_SECS} seconds (an hour); {settle_secs} is outside"
+                    ),
+                );
+            }
+        }
         Trigger::Manual | Trigger::AfterJob { .. } => {}
     }
 }

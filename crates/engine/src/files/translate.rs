@@ -653,6 +653,10 @@ pub fn to_systemd(jobs: &[Job], include_secrets: bool) -> Translation {
             Trigger::AtStart { delay_secs } => {
                 Some(vec![format!("OnStartupSec={}", (*delay_secs).max(1))])
             }
+            Trigger::FileArrives { .. } => {
+                refuse(&mut out, "file-arrives triggers have no exact systemd equivalent: a .path unit (PathExistsGlob=/PathChanged=) starts the service while a matching file exists or when the folder changes, not once per file after it stopped changing, and cannot pass the file's path".into());
+                continue;
+            }
             Trigger::OnWake { .. } => {
                 refuse(&mut out, "on-wake triggers have no systemd timer equivalent (a unit WantedBy=sleep.target runs before the sleep, not after)".into());
                 continue;
@@ -900,6 +904,7 @@ pub fn to_kubernetes(jobs: &[Job], options: &KubernetesOptions) -> Translation {
                             Trigger::Manual => "manual",
                             Trigger::AtStart { .. } => "at Sundial's start",
                             Trigger::OnWake { .. } => "on wake",
+                            Trigger::FileArrives { .. } => "when a file arrives",
                             Trigger::AfterJob { .. } => "after another job",
                             Trigger::Cron { .. } | Trigger::Interval { .. } => "a schedule",
                         }

@@ -618,6 +618,9 @@ fn prepare(inner: &Inner, request: &RunRequest, spec: &CommandSpec) -> Result<Pr
                 .to_rfc3339_opts(SecondsFormat::AutoSi, true),
         )
         .env("SUNDIAL_ATTEMPT", run.attempt.to_string());
+    if let Some(path) = &run.trigger_path {
+        command.env("SUNDIAL_TRIGGER_PATH", path);
+    }
     #[cfg(unix)]
     command.process_group(0);
     Ok(Prepared {

@@ -240,7 +240,8 @@ impl Schedule {
             Trigger::Manual
             | Trigger::AfterJob { .. }
             | Trigger::AtStart { .. }
-            | Trigger::OnWake { .. } => Schedule::Never,
+            | Trigger::OnWake { .. }
+            | Trigger::FileArrives { .. } => Schedule::Never,
         })
     }
 
@@ -468,6 +469,25 @@ pub fn describe_trigger(trigger: &Trigger, upstream_name: Option<&str>) -> Strin
             format!(
                 "When the computer wakes from sleep{}",
                 after_delay(*delay_secs)
+            )
+        }
+        Trigger::FileArrives {
+            folder,
+            glob,
+            settle_secs,
+        } => {
+            let which = if glob.trim() == "*" {
+                "a file".to_string()
+            } else {
+                format!("a file matching {}", glob.trim())
+            };
+            let unit = if *settle_secs == 1 {
+                "second"
+            } else {
+                "seconds"
+            };
+            format!(
+                "When {which} arrives or changes in {folder}, once it has not changed for {settle_secs} {unit}"
             )
         }
         Trigger::AfterJob { job_id, on } => {

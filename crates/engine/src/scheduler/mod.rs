@@ -7,6 +7,7 @@
 //! a run row (queued or skipped) before anything is dispatched. Edits, pauses and deletes
 //! arrive as commands and apply at once; runs already going are never touched by them.
 
+mod arrivals;
 pub mod catchup;
 pub mod overlap;
 
@@ -188,6 +189,8 @@ pub(crate) struct Scheduler {
     write_backoff: HashMap<JobId, WriteBackoff>,
     /// Cancelled at shutdown: a run task still trying to record how its run ended gives up.
     stopping: CancellationToken,
+    /// File-arrives jobs' folders, files settling and files handled.
+    arrivals: arrivals::Arrivals,
 }
 
 /// The first wait after a write failed; it doubles on each failure up to [`WRITE_BACKOFF_MAX`].
@@ -317,6 +320,7 @@ impl Scheduler {
             health: parts.health,
             write_backoff: HashMap::new(),
             stopping: CancellationToken::new(),
+            arrivals: arrivals::Arrivals::new(now),
         };
         let mut computed = Vec::new();
         for loaded in jobs {
@@ -356,6 +360,7 @@ impl Scheduler {
             // This process starts scheduling: "at start" jobs (a takeover from another
             // scheduler is not a start).
             self.arm_event_jobs(EventKind::AtStart, self.clock.now());
+            self.watch_all_files().await;
         }
         loop {
             let now = self.observe_clock();
@@ -366,6 +371,7 @@ impl Scheduler {
             self.start_due_retries(now).await;
             self.start_staggered_catch_ups(now);
             self.fire_due_events(now).await;
+            self.fire_arrivals(now).await;
             if now >= self.next_full_prune {
                 self.next_full_prune = now + FULL_PRUNE_EVERY;
                 self.prune_all(now);
@@ -386,6 +392,7 @@ impl Scheduler {
                     }
                 },
                 Some(finished) = self.finished_rx.recv() => self.on_finished(finished).await,
+                Some(event) = self.arrivals.events.recv() => self.on_file_event(event).await,
                 _ = timer.sleep(now, deadline) => {}
             }
         }
@@ -556,7 +563,11 @@ impl Scheduler {
         let retry = self.retries.peek().map(|Reverse((t, _))| *t);
         let staggered = self.staggered.peek().map(|Reverse((t, _))| *t);
         let event = self.events_due.peek().map(|Reverse((t, ..))| *t);
-        [next, retry, staggered, event].into_iter().flatten().min()
+        let files = self.arrivals.deadline();
+        [next, retry, staggered, event, files]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Takes a job in (new, edited, or loaded without a stored next firing) and computes its
@@ -1252,6 +1263,199 @@ impl Scheduler {
         }
     }
 
+    /// Watches the folders of every file-arrives job (this process starts scheduling).
+    async fn watch_all_files(&mut self) {
+        let jobs: Vec<Job> = self
+            .jobs
+            .values()
+            .filter(|s| matches!(s.job.spec.trigger, Trigger::FileArrives { .. }))
+            .map(|s| s.job.clone())
+            .collect();
+        for job in jobs {
+            self.watch_files(&job).await;
+        }
+    }
+
+    /// Starts, changes or stops the watch of a job's folder as its trigger says. A job new to
+    /// its folder and pattern records the files already there as not to handle; one watched
+    /// before (a restart) handles what arrived or changed since.
+    async fn watch_files(&mut self, job: &Job) {
+        let spec = if job.spec.enabled && !self.held {
+            arrivals::spec_of(&job.spec.trigger)
+        } else {
+            None
+        };
+        let Some(spec) = spec else {
+            self.arrivals.remove(job.id);
+            return;
+        };
+        if self.arrivals.same(job.id, &spec) {
+            return;
+        }
+        let now = self.clock.now();
+        let folder = spec.0.display().to_string();
+        let (handled, recorded_problem) = match self.store.file_watch(job.id).await {
+            Ok(Some(r)) if r.folder == folder && r.glob == spec.1 => {
+                match self.store.handled_files(job.id).await {
+                    Ok(h) => (h, r.problem),
+                    Err(e) => {
+                        tracing::error!(job = %job.id, error = %e, "could not read the files this job handled; its folder is not watched");
+                        return;
+                    }
+                }
+            }
+            Ok(_) => {
+                let baseline = arrivals::scan(&spec.0, &spec.1).unwrap_or_default();
+                if let Err(e) = self
+                    .store
+                    .start_file_watch(job.id, &folder, &spec.1, &baseline, now)
+                    .await
+                {
+                    tracing::error!(job = %job.id, error = %e, "could not record the files in this job's folder; its folder is not watched");
+                    return;
+                }
+                (baseline.into_iter().collect(), None)
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "could not read this job's folder watch; its folder is not watched");
+                return;
+            }
+        };
+        let gone = self.arrivals.insert(job.id, spec, handled, now);
+        if let Err(e) = self.store.forget_handled_files(job.id, &gone).await {
+            tracing::warn!(job = %job.id, error = %e, "could not forget the files gone from a job's folder");
+        }
+        let problem = self
+            .arrivals
+            .watches
+            .get(&job.id)
+            .and_then(|w| w.problem.clone());
+        if problem != recorded_problem {
+            self.file_watch_problem(job.id, problem).await;
+        }
+    }
+
+    /// Records (and announces) why a job's folder cannot be watched, or that it can again.
+    async fn file_watch_problem(&mut self, job_id: JobId, problem: Option<String>) {
+        match &problem {
+            Some(p) => {
+                tracing::warn!(job = %job_id, problem = %p, "a file-arrives job cannot watch its folder")
+            }
+            None => tracing::info!(job = %job_id, "a file-arrives job watches its folder again"),
+        }
+        let now = self.clock.now();
+        if let Err(e) = self
+            .store
+            .set_file_watch_problem(job_id, problem.as_deref(), now)
+            .await
+        {
+            tracing::error!(job = %job_id, error = %e, "could not record the state of a job's folder");
+        }
+        let _ = self.events.send(EngineEvent::JobChanged { job_id });
+    }
+
+    /// A file-system event (and those queued behind it).
+    async fn on_file_event(&mut self, event: notify::Result<notify::Event>) {
+        let now = self.clock.now();
+        let mut folders = self.arrivals.on_event(event, now);
+        while let Ok(event) = self.arrivals.events.try_recv() {
+            folders |= self.arrivals.on_event(event, now);
+        }
+        if folders {
+            self.check_file_folders(now).await;
+        }
+    }
+
+    async fn check_file_folders(&mut self, now: DateTime<Utc>) {
+        for (job_id, problem) in self.arrivals.check_folders(now) {
+            self.file_watch_problem(job_id, problem).await;
+        }
+    }
+
+    /// Runs the file-arrives jobs for the files that settled: each file one run, recorded
+    /// with the file as handled in one transaction. The overlap policy decides whether a
+    /// file's run starts alongside (allow), waits (queue one), replaces, or — where it would
+    /// skip — the file waits until the job is idle. Files wait while Sundial is paused.
+    async fn fire_arrivals(&mut self, now: DateTime<Utc>) {
+        if self.held || self.paused {
+            return;
+        }
+        if now >= self.arrivals.next_check {
+            self.check_file_folders(now).await;
+        }
+        let ready = self.arrivals.settled(now);
+        if ready.is_empty() {
+            return;
+        }
+        let mut counts: HashMap<JobId, (usize, bool)> = HashMap::new();
+        let (mut rows, mut files, mut plans) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut kept, mut later) = (Vec::new(), Vec::new());
+        for arrival in ready {
+            let Some(job) = self
+                .jobs
+                .get(&arrival.job_id)
+                .filter(|s| s.job.spec.enabled)
+                .map(|s| s.job.clone())
+            else {
+                continue;
+            };
+            let (active, waiting) = counts.entry(job.id).or_insert_with(|| {
+                (
+                    self.active.get(&job.id).map_or(0, Vec::len),
+                    self.waiting.contains_key(&job.id),
+                )
+            });
+            let decision = decide(job.spec.policies.overlap, *active, *waiting);
+            match decision {
+                OverlapDecision::Start => *active += 1,
+                OverlapDecision::ReplaceThenStart => *active = 1,
+                OverlapDecision::Wait => *waiting = true,
+                // Each file is its own piece of work: one the policy would skip waits for
+                // the job's runs to end (looked at again after the settle time).
+                OverlapDecision::Skip(_) => {
+                    later.push(arrival);
+                    continue;
+                }
+            }
+            let mut run = queued_run(&job, RunReason::Schedule, 1, None, now, now);
+            run.trigger_path = Some(arrival.path.clone());
+            rows.push(run.clone());
+            files.push(crate::store::HandledFile {
+                job_id: job.id,
+                path: arrival.path.clone(),
+                stamp: arrival.stamp,
+            });
+            plans.push((decision, run, job));
+            kept.push(arrival);
+        }
+        self.arrivals.retry_later(later, now);
+        if rows.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.record_arrivals(&rows, &files).await {
+            tracing::error!(error = %e, files = kept.len(), "could not record the runs of arrived files; trying again");
+            self.arrivals.retry_later(kept, now);
+            return;
+        }
+        for arrival in &kept {
+            self.arrivals.handled(arrival);
+        }
+        for (row, (decision, run, job)) in rows.iter().zip(plans) {
+            self.emit_run(row);
+            match decision {
+                OverlapDecision::Start => self.dispatch(run, job),
+                OverlapDecision::ReplaceThenStart => {
+                    self.cancel_job_runs(job.id, None);
+                    self.dispatch(run, job);
+                }
+                OverlapDecision::Wait => {
+                    self.waiting.insert(job.id, Waiting { run, job });
+                }
+                OverlapDecision::Skip(_) => {}
+            }
+        }
+    }
+
     async fn handle(&mut self, command: Command) {
         match command {
             Command::Upsert { job, cursor, ack } => {
@@ -1262,12 +1466,14 @@ impl Scheduler {
                     .map_or(cursor, |s| s.cursor.max(cursor));
                 // Runs waiting for the job run it as it is now, or end when it forbids them.
                 self.follow_edit(&job).await;
+                self.watch_files(&job).await;
                 let computed = self.upsert(*job, cursor);
                 self.store_next_dues(computed.into_iter().collect());
                 let _ = ack.send(());
             }
             Command::Remove { job_id, ack } => {
                 self.jobs.remove(&job_id);
+                self.arrivals.remove(job_id);
                 self.drop_catch_ups(
                     job_id,
                     "the job was deleted before this catch-up run started",
@@ -1340,6 +1546,7 @@ impl Scheduler {
                 ack,
             } => {
                 self.activate(jobs, paused, retention);
+                self.watch_all_files().await;
                 self.rearm_runs(rearm).await;
                 let _ = ack.send(());
             }
@@ -1539,6 +1746,7 @@ impl Scheduler {
         self.held = true;
         self.store_next_due = false;
         self.events_due.clear();
+        self.arrivals.clear();
         self.retention = RetentionPolicy::none();
         let why = "not started: another scheduler took over before it was due";
         let ids: Vec<JobId> = self.catch_ups.keys().copied().collect();
@@ -1980,6 +2188,7 @@ fn queued_run(
         cpu_ms: None,
         peak_memory_bytes: None,
         overrides: None,
+        trigger_path: None,
     }
 }
 

@@ -28,9 +28,11 @@ use crate::executor::RunOutcome;
 use crate::host::ProcessIdentity;
 use crate::secrets::{KnownSecrets, Moved, Vault};
 
+mod arrivals;
 mod changes;
 mod missed;
 mod values;
+pub use arrivals::{FileStamp, FileWatchRecord, HandledFile};
 mod views;
 use changes::note;
 pub use changes::{Change, ChangeBatch, ChangeKind};
@@ -232,7 +234,7 @@ fn opt_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
 
 const RUN_COLUMNS: &str = "id, job_id, job_revision, reason, attempt, parent_run_id, \
     scheduled_for, created_at, started_at, finished_at, status, exit_code, http_status, error, \
-    log_bytes, log_lines, cpu_ms, peak_memory_bytes, overrides";
+    log_bytes, log_lines, cpu_ms, peak_memory_bytes, overrides, trigger_path";
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -1320,7 +1322,7 @@ async fn insert_run(
 ) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO runs ({RUN_COLUMNS}, owner_pid, owner_host, owner_start) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(run.id.to_string())
     .bind(run.job_id.to_string())
@@ -1346,6 +1348,7 @@ async fn insert_run(
             .filter(|o| !o.is_empty())
             .map(|o| serde_json::to_string(o).expect("overrides serialize")),
     )
+    .bind(&run.trigger_path)
     .bind(i64::from(owner.pid))
     .bind(&owner.host)
     .bind(owner.start)
@@ -1524,6 +1527,7 @@ fn decode_run(row: &SqliteRow) -> StoreResult<Run> {
                 })
             })
             .transpose()?,
+        trigger_path: row.try_get("trigger_path")?,
     })
 }
 

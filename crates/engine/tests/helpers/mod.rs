@@ -131,6 +131,7 @@ pub fn request(job: Job) -> RunRequest {
             cpu_ms: None,
             peak_memory_bytes: None,
             overrides: None,
+            trigger_path: None,
         },
         job,
         passed: Vec::new(),

@@ -95,6 +95,7 @@ const TRIGGER_OPTIONS: ReadonlyArray<readonly [TriggerType, string]> = [
   ["after_job", "After another job"],
   ["at_start", "When Sundial starts"],
   ["on_wake", "When the computer wakes"],
+  ["file_arrives", "When a file arrives"],
 ];
 
 const INTERPRETER_LABELS: Record<string, string> = { sh: "sh", bash: "bash", python: "Python", node: "Node.js", pwsh: "PowerShell (pwsh)", cmd: "cmd.exe" };
@@ -603,6 +604,39 @@ function EditorForm({
                   }
                   onChange={(eventDelay) => patchTrigger({ eventDelay })}
                 />
+              )}
+              {form.triggerType === "file_arrives" && (
+                <div className="flex flex-wrap gap-3">
+                  <TextField
+                    label="Folder"
+                    path="trigger.folder"
+                    className="min-w-64 flex-1"
+                    value={form.watchFolder}
+                    testId="editor-watch-folder"
+                    hint="The full path of a folder that exists; its subfolders are not watched."
+                    onChange={(watchFolder) => patchTrigger({ watchFolder })}
+                  />
+                  <TextField
+                    label="File names"
+                    path="trigger.glob"
+                    className="w-40"
+                    value={form.watchGlob}
+                    testId="editor-watch-glob"
+                    hint="A pattern such as *.csv (* for every file; hidden files need a leading dot)."
+                    onChange={(watchGlob) => patchTrigger({ watchGlob })}
+                  />
+                  <TextField
+                    label="Settle (seconds)"
+                    path="trigger.settle_secs"
+                    type="number"
+                    inputMode="numeric"
+                    className="w-40"
+                    value={form.settle}
+                    testId="editor-watch-settle"
+                    hint="A file runs once it has not changed for this long; 1 to 3600."
+                    onChange={(settle) => patchTrigger({ settle })}
+                  />
+                </div>
               )}
               {form.triggerType === "once" && (
                 <TextField

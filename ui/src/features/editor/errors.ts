@@ -55,6 +55,9 @@ function inputPaths(f: FormState): Set<string> {
     case "on_wake":
       paths.push("trigger.delay_secs");
       break;
+    case "file_arrives":
+      paths.push("trigger.folder", "trigger.glob", "trigger.settle_secs");
+      break;
     case "manual":
     case "after_job":
       break;

@@ -76,6 +76,10 @@ export interface FormState {
   onceAt: string;
   /** Seconds after Sundial starts or the computer wakes (at-start and on-wake triggers). */
   eventDelay: string;
+  /** A file-arrives trigger: the folder watched, the file name pattern, the settle seconds. */
+  watchFolder: string;
+  watchGlob: string;
+  settle: string;
   afterJobId: string;
   chainOn: ChainOn;
 
@@ -137,6 +141,9 @@ export function newJobForm(): FormState {
     anchor: null,
     onceAt: "",
     eventDelay: "0",
+    watchFolder: "",
+    watchGlob: "*",
+    settle: "5",
     afterJobId: "",
     chainOn: "success",
     timeout: "",
@@ -210,6 +217,11 @@ export function specToForm(spec: JobSpec): FormState {
     case "on_wake":
       f.eventDelay = String(t.delay_secs);
       break;
+    case "file_arrives":
+      f.watchFolder = t.folder;
+      f.watchGlob = t.glob;
+      f.settle = String(t.settle_secs);
+      break;
     case "manual":
       break;
   }
@@ -248,6 +260,8 @@ export function formTrigger(f: FormState): Trigger {
       return { type: "at_start", delay_secs: num(f.eventDelay) };
     case "on_wake":
       return { type: "on_wake", delay_secs: num(f.eventDelay) };
+    case "file_arrives":
+      return { type: "file_arrives", folder: f.watchFolder, glob: f.watchGlob, settle_secs: num(f.settle) };
   }
 }
 
@@ -314,6 +328,7 @@ export function localErrors(f: FormState): FieldError[] {
   }
   if (f.triggerType === "interval") number("trigger.every", f.every);
   if (f.triggerType === "at_start" || f.triggerType === "on_wake") number("trigger.delay_secs", f.eventDelay);
+  if (f.triggerType === "file_arrives") number("trigger.settle_secs", f.settle);
   if (f.triggerType === "once" && f.onceAt === "") errors.push({ field: "trigger.at", message: "is required: choose a date and time" });
   if (f.triggerType === "after_job" && f.afterJobId === "") errors.push({ field: "trigger", message: "choose the job this one runs after" });
   number("policies.timeout_secs", f.timeout, true);

@@ -35,6 +35,7 @@ function askable(trigger: Trigger): boolean {
     case "after_job":
     case "at_start":
     case "on_wake":
+    case "file_arrives":
       return false;
   }
 }
@@ -129,6 +130,13 @@ export function SchedulePreviewPanel({
     case "on_wake":
       description = `Runs each time the computer wakes from sleep${delayWords(trigger.delay_secs)}. A clock set forward is not a wake.`;
       break;
+    case "file_arrives": {
+      const which = trigger.glob.trim() === "*" || trigger.glob.trim() === "" ? "file" : `file matching ${trigger.glob.trim()}`;
+      const folder = trigger.folder.trim() === "" ? "the folder" : trigger.folder.trim();
+      const settle = Number.isFinite(trigger.settle_secs) ? trigger.settle_secs : 5;
+      description = `Runs once for each new or changed ${which} in ${folder}, after it has not changed for ${settle} ${settle === 1 ? "second" : "seconds"}. The run gets the file's path as $SUNDIAL_TRIGGER_PATH. Files already there when the job is saved are not run.`;
+      break;
+    }
     case "after_job":
       description =
         trigger.job_id === ""

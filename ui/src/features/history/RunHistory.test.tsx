@@ -52,6 +52,7 @@ function makeRun(n: number, jobId: string, overrides: Partial<Run> = {}): Run {
     cpu_ms: 840,
     peak_memory_bytes: 213 * 2 ** 20,
     overrides: null,
+    trigger_path: null,
     ...overrides,
   };
 }

@@ -204,9 +204,14 @@ function HistoryRow({
       <div
         role="cell"
         className={`${cellClass} text-slate-600 dark:text-slate-400`}
-        title={[overridesNote(run.overrides, true), run.error].filter(Boolean).join(" · ") || undefined}
+        title={[run.trigger_path && `File: ${run.trigger_path}`, overridesNote(run.overrides, true), run.error].filter(Boolean).join(" · ") || undefined}
         data-testid="history-error"
       >
+        {run.trigger_path && (
+          <span className="mr-1.5 font-mono text-xs" data-testid="history-trigger-path">
+            {run.trigger_path}
+          </span>
+        )}
         {note && (
           <span className="text-sky-800 dark:text-sky-300" data-testid="history-overrides">
             {note}

@@ -84,6 +84,11 @@ function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boole
       </td>
       <td className="min-w-32 py-2.5 pr-3 text-slate-700 dark:text-slate-300" data-testid="job-schedule">
         {summary.schedule}
+        {summary.trigger_problem && (
+          <div className="mt-0.5 text-xs font-medium text-red-700 dark:text-red-400" data-testid="job-trigger-problem">
+            ⚠ {summary.trigger_problem}
+          </div>
+        )}
       </td>
       <td className="py-2.5 pr-3 text-slate-700 dark:text-slate-300" data-testid="job-next">
         {next}

@@ -37,6 +37,11 @@ export function RunHeader({ runId, live }: { runId: string; live: boolean }) {
       )}
       {started && <span className="text-sm text-slate-500 dark:text-slate-400">Started {formatWhen(started)}</span>}
       {live && <LiveBadge />}
+      {run.data?.trigger_path && (
+        <span className="truncate font-mono text-sm text-slate-600 dark:text-slate-400" title={run.data.trigger_path} data-testid="log-trigger-path">
+          File: {run.data.trigger_path}
+        </span>
+      )}
       {run.data?.overrides && (
         <span className="truncate text-sm text-sky-800 dark:text-sky-300" title={overridesNote(run.data.overrides, true) ?? undefined} data-testid="log-run-overrides">
           {overridesNote(run.data.overrides)}

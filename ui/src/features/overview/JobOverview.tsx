@@ -48,6 +48,11 @@ function StateCard({ job, summary }: { job: Job; summary: JobSummary | undefined
       <p className="mt-1 text-sm text-slate-700 dark:text-slate-300" data-testid="overview-schedule">
         {summary?.schedule ?? ""}
       </p>
+      {summary?.trigger_problem && (
+        <p className="mt-1 text-sm font-medium text-red-700 dark:text-red-400" data-testid="overview-trigger-problem">
+          ⚠ {summary.trigger_problem}. The job runs again once the folder is back.
+        </p>
+      )}
       {overview.data && overview.data.next_fires.length > 0 && job.enabled && (
         <FireList fires={overview.data.next_fires} trigger={job.trigger} />
       )}

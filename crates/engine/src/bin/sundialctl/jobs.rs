@@ -77,15 +77,25 @@ pub struct JobFlags {
     /// A shell command line (run with sh -c).
     #[arg(long)]
     command: Option<String>,
-    /// A cron expression; without it (or --at-start, --on-wake) the job is manual.
-    #[arg(long, conflicts_with_all = ["at_start", "on_wake"])]
+    /// A cron expression; without it (or --at-start, --on-wake, --file-arrives) the job is
+    /// manual.
+    #[arg(long, conflicts_with_all = ["at_start", "on_wake", "file_arrives"])]
     cron: Option<String>,
     /// Run when Sundial's scheduler starts (login, daemon start), this many seconds later.
-    #[arg(long, value_name = "DELAY_SECS", num_args = 0..=1, default_missing_value = "0", conflicts_with = "on_wake")]
+    #[arg(long, value_name = "DELAY_SECS", num_args = 0..=1, default_missing_value = "0", conflicts_with_all = ["on_wake", "file_arrives"])]
     at_start: Option<u64>,
     /// Run when the computer wakes from sleep, this many seconds later.
-    #[arg(long, value_name = "DELAY_SECS", num_args = 0..=1, default_missing_value = "0")]
+    #[arg(long, value_name = "DELAY_SECS", num_args = 0..=1, default_missing_value = "0", conflicts_with = "file_arrives")]
     on_wake: Option<u64>,
+    /// Run once per new or changed file in this folder (its path in $SUNDIAL_TRIGGER_PATH).
+    #[arg(long, value_name = "DIR")]
+    file_arrives: Option<String>,
+    /// The file name pattern of --file-arrives (default: *, every file not starting with a dot).
+    #[arg(long, value_name = "PATTERN", requires = "file_arrives")]
+    glob: Option<String>,
+    /// Seconds a file must stay unchanged before it is handled (default 5; 1 to 3600).
+    #[arg(long, value_name = "SECS", requires = "file_arrives")]
+    settle: Option<u64>,
     /// IANA time zone of the cron expression (default: the system's).
     #[arg(long, value_name = "ZONE", requires = "cron")]
     tz: Option<String>,
@@ -214,8 +224,14 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                 tags: Vec::new(),
                 enabled: !f.disabled,
                 kind: shell_kind(command),
-                trigger: flag_trigger(f.cron, f.tz, f.at_start, f.on_wake)
-                    .unwrap_or(Trigger::Manual),
+                trigger: flag_trigger(
+                    f.cron,
+                    f.tz,
+                    f.at_start,
+                    f.on_wake,
+                    file_flags(f.file_arrives, f.glob, f.settle),
+                )
+                .unwrap_or(Trigger::Manual),
                 policies: Default::default(),
             };
             let job = engine.create_job(spec).await.map_err(engine_failure)?;
@@ -250,11 +266,12 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                         && f.cron.is_none()
                         && f.at_start.is_none()
                         && f.on_wake.is_none()
+                        && f.file_arrives.is_none()
                         && f.description.is_none()
                         && f.ca_bundle.is_none()
                     {
                         return Err(Failure::BadInput(
-                            "jobs edit needs --file PATH or at least one of --name, --command, --cron, --at-start, --on-wake, --description, --ca-bundle".into(),
+                            "jobs edit needs --file PATH or at least one of --name, --command, --cron, --at-start, --on-wake, --file-arrives, --description, --ca-bundle".into(),
                         ));
                     }
                     if let Some(path) = f.ca_bundle {
@@ -272,7 +289,13 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                     if let Some(command) = f.command {
                         spec.kind = shell_kind(command);
                     }
-                    if let Some(trigger) = flag_trigger(f.cron, f.tz, f.at_start, f.on_wake) {
+                    if let Some(trigger) = flag_trigger(
+                        f.cron,
+                        f.tz,
+                        f.at_start,
+                        f.on_wake,
+                        file_flags(f.file_arrives, f.glob, f.settle),
+                    ) {
                         spec.trigger = trigger;
                     }
                     if let Some(d) = f.description {
@@ -518,11 +541,30 @@ fn flag_trigger(
     tz: Option<String>,
     at_start: Option<u64>,
     on_wake: Option<u64>,
+    file_arrives: Option<Trigger>,
 ) -> Option<Trigger> {
     match (cron, at_start, on_wake) {
         (Some(expr), ..) => Some(Trigger::Cron { expr, timezone: tz }),
         (None, Some(delay_secs), _) => Some(Trigger::AtStart { delay_secs }),
         (None, None, Some(delay_secs)) => Some(Trigger::OnWake { delay_secs }),
-        (None, None, None) => None,
+        (None, None, None) => file_arrives,
     }
+}
+
+/// The file-arrives trigger of --file-arrives DIR [--glob P] [--settle S]; a relative folder
+/// is taken from the current directory.
+fn file_flags(
+    folder: Option<String>,
+    glob: Option<String>,
+    settle: Option<u64>,
+) -> Option<Trigger> {
+    let folder = folder?;
+    let absolute = std::path::absolute(&folder)
+        .map(|p| p.display().to_string())
+        .unwrap_or(folder);
+    Some(Trigger::FileArrives {
+        folder: absolute,
+        glob: glob.unwrap_or_else(|| "*".to_string()),
+        settle_secs: settle.unwrap_or(sundial_engine::domain::trigger::FILE_SETTLE_DEFAULT_SECS),
+    })
 }
