@@ -6,9 +6,9 @@
 //! wake-ups are measured for that side alone.
 
 mod b10;
+mod b11;
 mod b7;
 mod b8;
-mod b11;
 mod report;
 mod scenarios;
 mod util;

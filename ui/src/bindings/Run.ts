@@ -39,4 +39,9 @@ peak_memory_bytes: number | null,
  * What this run changed from its job ("Run now with…"): environment values and
  * appended arguments. `None` for a run of the job as it is.
  */
-overrides: RunOverrides | null, };
+overrides: RunOverrides | null, 
+/**
+ * The file a file-arrives trigger fired for (also given to the run as
+ * `SUNDIAL_TRIGGER_PATH`).
+ */
+trigger_path: string | null, };

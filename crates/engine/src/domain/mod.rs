@@ -3,8 +3,8 @@
 pub mod ids;
 pub mod job;
 pub mod missed;
-pub mod passing;
 pub mod overrides;
+pub mod passing;
 pub mod policy;
 pub mod run;
 pub mod secrets;
@@ -17,8 +17,8 @@ pub use job::{
     StatusRange,
 };
 pub use missed::{MissedCause, MissedGap};
-pub use passing::{RunValue, RunValueKind, RunValues};
 pub use overrides::{EnvOverride, RunOverrides};
+pub use passing::{RunValue, RunValueKind, RunValues};
 pub use policy::{
     MissedRunMode, MissedRunPolicy, NotifyPolicy, OverlapPolicy, Policies, RetryPolicy,
 };

@@ -25,8 +25,7 @@ use crate::clock::Clock;
 use crate::domain::passing;
 use crate::domain::{
     ChainOn, Job, JobId, MissedCause, MissedGap, Run, RunId, RunOverrides, RunReason, RunStatus,
-    RunValue,
-    Trigger,
+    RunValue, Trigger,
 };
 use crate::error::EngineError;
 use crate::events::{EngineEvent, PAUSED_SETTING};
