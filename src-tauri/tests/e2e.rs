@@ -504,6 +504,7 @@ async fn seed_history(paths: &AppPaths) -> std::collections::HashMap<String, Job
             cpu_ms: Some(ms as u64 / 3),
             peak_memory_bytes: Some(18 << 20),
             overrides: None,
+            trigger_path: None,
         });
     };
     // Hourly for 40 days; a failure now and then, a bad spell (a quarter of a day's runs) the
@@ -584,6 +585,7 @@ async fn seed_history(paths: &AppPaths) -> std::collections::HashMap<String, Job
             cpu_ms: None,
             peak_memory_bytes: None,
             overrides: None,
+            trigger_path: None,
         });
         gaps.push(gap);
     }

@@ -80,6 +80,8 @@ pub async fn b11(s: &Sizes) -> Result<Vec<Row>, String> {
             log_lines: stats.lines,
             cpu_ms: None,
             peak_memory_bytes: None,
+            overrides: None,
+            trigger_path: None,
         });
     }
     store

@@ -65,6 +65,7 @@ fn run(job: &Job, t: DateTime<Utc>, status: RunStatus) -> Run {
         cpu_ms: None,
         peak_memory_bytes: None,
         overrides: None,
+        trigger_path: None,
     }
 }
 

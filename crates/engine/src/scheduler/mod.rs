@@ -1071,8 +1071,10 @@ impl Scheduler {
                 .filter(|_| run.reason == RunReason::Retry)
                 .unwrap_or(run.id);
             let retry_run = Run {
-                // A retry of a run with parameters runs with the same parameters.
+                // A retry of a run with parameters runs with the same parameters, one for an
+                // arrived file with the same file.
                 overrides: run.overrides.clone(),
+                trigger_path: run.trigger_path.clone(),
                 ..queued_run(
                     &job,
                     RunReason::Retry,
