@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::job::{Job, JobKind};
-use super::validate::{RESERVED_ENV_PREFIX, ValidationErrors, has_nul, is_env_name};
+use super::validate::{ValidationErrors, env_name_problem, has_nul};
 
 /// At most this many environment values and this many arguments in one run's overrides.
 pub const MAX_OVERRIDE_ITEMS: usize = 64;
@@ -113,20 +113,8 @@ impl RunOverrides {
                     field,
                     format!("is too long: at most {MAX_OVERRIDE_NAME_BYTES} bytes"),
                 );
-            } else if !is_env_name(&var.name) {
-                errors.push(
-                    field,
-                    format!(
-                        "{:?} is not a valid variable name: letters, digits and _, not starting with a digit",
-                        var.name
-                    ),
-                );
-            } else if var
-                .name
-                .to_ascii_uppercase()
-                .starts_with(RESERVED_ENV_PREFIX)
-            {
-                errors.push(field, format!("{} is set by Sundial itself", var.name));
+            } else if let Some(why) = env_name_problem(&var.name) {
+                errors.push(field, why);
             } else if secrets.contains(&var.name.as_str()) {
                 errors.push(
                     field,

@@ -203,20 +203,8 @@ fn validate_command(c: &CommandSpec, errors: &mut ValidationErrors) {
     let mut seen = HashSet::new();
     for (i, var) in c.env.iter().enumerate() {
         let field = format!("kind.env[{i}].name");
-        if !is_env_name(&var.name) {
-            errors.push(
-                field,
-                format!(
-                    "{:?} is not a valid variable name: letters, digits and _, not starting with a digit",
-                    var.name
-                ),
-            );
-        } else if var
-            .name
-            .to_ascii_uppercase()
-            .starts_with(RESERVED_ENV_PREFIX)
-        {
-            errors.push(field, format!("{} is set by Sundial itself", var.name));
+        if let Some(why) = env_name_problem(&var.name) {
+            errors.push(field, why);
         } else if !seen.insert(var.name.clone()) {
             errors.push(field, format!("{} is set twice", var.name));
         }
@@ -226,6 +214,20 @@ fn validate_command(c: &CommandSpec, errors: &mut ValidationErrors) {
                 "must not contain a NUL character",
             );
         }
+    }
+}
+
+/// Why `name` cannot be set in a run's environment: not a variable name, or one of Sundial's
+/// own (`SUNDIAL_*`). The job's environment and a run's overrides share the rule.
+pub(crate) fn env_name_problem(name: &str) -> Option<String> {
+    if !is_env_name(name) {
+        Some(format!(
+            "{name:?} is not a valid variable name: letters, digits and _, not starting with a digit"
+        ))
+    } else if name.to_ascii_uppercase().starts_with(RESERVED_ENV_PREFIX) {
+        Some(format!("{name} is set by Sundial itself"))
+    } else {
+        None
     }
 }
 
