@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the desktop app and its end-to-end test need, when missing:
 # WebKitGTK and the tray library to build and run the app; libdbus for the engine's keychain
-# (the Secret Service, through the keyring crate); Xvfb, WebKitWebDriver and D-Bus for the
-# real-window test; gnome-keyring for the keychain test against a real Secret Service.
+# (the Secret Service, through the keyring crate) and the login manager's sleep signal; Xvfb,
+# WebKitWebDriver and D-Bus for the real-window test (dbus-send for the sleep-signal test);
+# gnome-keyring for the keychain test against a real Secret Service.
 # Runs `apt-get update` only when something is missing.
 set -euo pipefail
 
 apt_packages=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
-  build-essential libssl-dev file pkg-config xvfb xauth webkit2gtk-driver dbus-x11 dbus-daemon
+  build-essential libssl-dev file pkg-config xvfb xauth webkit2gtk-driver dbus-x11 dbus-daemon dbus-bin
   libdbus-1-dev gnome-keyring
 )
 missing=()

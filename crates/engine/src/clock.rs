@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
+pub use crate::sleep_signal::SleepSignal;
+
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 
@@ -28,6 +30,13 @@ pub trait Clock: Send + Sync + 'static {
     /// sleeps.
     fn timer(&self) -> Box<dyn WallTimer> {
         Box::new(NapTimer)
+    }
+
+    /// The system's own notifications of a sleep and a wake, where it gives them (Linux: the
+    /// login manager's `PrepareForSleep`); `None` where it does not. The scheduler takes a wake
+    /// from them at once, and from the clock's drift when they are missing or late.
+    fn sleep_signals(&self) -> Option<tokio::sync::broadcast::Receiver<SleepSignal>> {
+        None
     }
 }
 
@@ -92,6 +101,10 @@ impl Clock for SystemClock {
             Err(e) => tracing::warn!(error = %e, "no realtime timer; napping on tokio's timer"),
         }
         Box::new(NapTimer)
+    }
+
+    fn sleep_signals(&self) -> Option<tokio::sync::broadcast::Receiver<SleepSignal>> {
+        crate::sleep_signal::system_sleep_signals()
     }
 }
 
@@ -184,6 +197,7 @@ mod realtime {
 #[derive(Debug, Clone)]
 pub struct FakeClock {
     state: Arc<Mutex<FakeState>>,
+    signals: tokio::sync::broadcast::Sender<SleepSignal>,
 }
 
 #[derive(Debug)]
@@ -205,7 +219,14 @@ impl FakeClock {
                 asleep: std::time::Duration::ZERO,
                 zone: crate::schedule::system_zone(),
             })),
+            signals: tokio::sync::broadcast::channel(16).0,
         }
+    }
+
+    /// The system's notification of a sleep or a wake (as the login manager sends it), to
+    /// every scheduler on this clock. It moves no clock: pair it with [`FakeClock::suspend`].
+    pub fn signal(&self, signal: SleepSignal) {
+        let _ = self.signals.send(signal);
     }
 
     /// Moves the wall clock by `by` (negative: back) while tokio's clock stands still: a
@@ -243,6 +264,10 @@ impl Clock for FakeClock {
     fn zone(&self) -> Tz {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).zone
     }
+
+    fn sleep_signals(&self) -> Option<tokio::sync::broadcast::Receiver<SleepSignal>> {
+        Some(self.signals.subscribe())
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for Arc<C> {
@@ -260,6 +285,10 @@ impl<C: Clock + ?Sized> Clock for Arc<C> {
 
     fn timer(&self) -> Box<dyn WallTimer> {
         (**self).timer()
+    }
+
+    fn sleep_signals(&self) -> Option<tokio::sync::broadcast::Receiver<SleepSignal>> {
+        (**self).sleep_signals()
     }
 }
 

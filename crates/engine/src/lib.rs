@@ -20,6 +20,7 @@ pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod secrets;
+pub mod sleep_signal;
 pub mod store;
 
 pub use clock::{Clock, FakeClock, SystemClock};

@@ -11,6 +11,7 @@ use chrono::Duration as ChronoDuration;
 use engine_support::*;
 use serde_json::json;
 use sundial_engine::EngineEvent;
+use sundial_engine::clock::{Clock, SleepSignal};
 use sundial_engine::domain::{Job, Run, RunReason, RunStatus};
 
 /// `n` hourly jobs ("run once" catch-up), created at 00:30; the machine sleeps from 00:31 to
@@ -627,6 +628,75 @@ async fn an_on_wake_job_runs_after_a_sleep_but_not_after_a_clock_change() {
         .collect();
     assert_eq!(skipped.len(), 1, "{skipped:?}");
     assert!(skipped[0].error.as_deref().unwrap().contains("paused"));
+    assert_eq!(h.executor.executions_of("after-wake").len(), 1);
+}
+
+/// The login manager's notices (`PrepareForSleep`) on the fake clock, around a suspend: the
+/// loop reads "sleeping" before the machine sleeps. Returns the wall time of the resume.
+async fn sleep_for(h: &Harness, by: ChronoDuration) -> chrono::DateTime<chrono::Utc> {
+    h.clock.signal(SleepSignal::Sleeping);
+    h.advance(Duration::from_millis(1)).await;
+    h.clock.suspend(by);
+    h.clock.signal(SleepSignal::Resumed);
+    h.clock.now()
+}
+
+async fn on_wake_job(h: &Harness) {
+    h.engine
+        .create_job(spec(
+            "after-wake",
+            json!({"type": "on_wake", "delay_secs": 10}),
+            json!(null),
+        ))
+        .await
+        .unwrap();
+    h.advance_secs(60).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_login_managers_resume_notice_fires_on_wake_jobs_at_once_and_once() {
+    let h = Harness::start("2024-01-01T08:00:00Z").await;
+    on_wake_job(&h).await;
+    // Two hours asleep: the notice and the clock's drift both tell of the wake; one run, 10 s
+    // after the very instant of the resume (not when the drift is next looked at).
+    let resumed = sleep_for(&h, ChronoDuration::hours(2)).await;
+    h.advance_secs(30).await;
+    let runs = h.executor.executions_of("after-wake");
+    assert_eq!(runs.len(), 1, "one run per wake: {runs:?}");
+    assert_eq!(
+        runs[0].run.scheduled_for,
+        resumed + ChronoDuration::seconds(10)
+    );
+    // Asleep again half a minute later: a new wake, which its notices tell apart from the
+    // first (the drift alone could not, so soon).
+    sleep_for(&h, ChronoDuration::minutes(30)).await;
+    h.advance_secs(120).await;
+    assert_eq!(h.executor.executions_of("after-wake").len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sleep_too_short_for_the_clock_to_tell_is_a_wake_when_the_system_says_so() {
+    let h = Harness::start("2024-01-01T08:00:00Z").await;
+    on_wake_job(&h).await;
+    // Under the drift's one-second tolerance: the clock alone sees nothing.
+    h.clock.suspend(ChronoDuration::milliseconds(400));
+    h.advance_secs(60).await;
+    assert!(h.executor.executions_of("after-wake").is_empty());
+    sleep_for(&h, ChronoDuration::milliseconds(400)).await;
+    h.advance_secs(60).await;
+    assert_eq!(h.executor.executions_of("after-wake").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sleep_notice_read_only_after_the_wake_does_not_make_a_second_wake() {
+    let h = Harness::start("2024-01-01T08:00:00Z").await;
+    on_wake_job(&h).await;
+    // The machine suspended before the loop read the notice: it reads "sleeping" and
+    // "resumed" together after the wake, which the drift has also shown.
+    h.clock.suspend(ChronoDuration::hours(1));
+    h.clock.signal(SleepSignal::Sleeping);
+    h.clock.signal(SleepSignal::Resumed);
+    h.advance_secs(120).await;
     assert_eq!(h.executor.executions_of("after-wake").len(), 1);
 }
 

@@ -21,7 +21,7 @@ use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, SleepSignal};
 use crate::domain::passing;
 use crate::domain::{
     ChainOn, Job, JobId, MissedCause, MissedGap, Run, RunId, RunOverrides, RunReason, RunStatus,
@@ -167,6 +167,14 @@ pub(crate) struct Scheduler {
     /// Wall-clock jumps ahead seen lately (from, to, why), newest last: the cause of a gap.
     jumps: VecDeque<(DateTime<Utc>, DateTime<Utc>, MissedCause)>,
     last_asleep: Option<std::time::Duration>,
+    /// The system's sleep and wake notifications, where it gives them.
+    sleep_signals: Option<tokio::sync::broadcast::Receiver<SleepSignal>>,
+    /// When (tokio's clock) the last wake was taken, and the last one each way not yet
+    /// matched by the other report of the same wake (the notice and the drift both tell of
+    /// it; it is taken once).
+    last_wake: Option<tokio::time::Instant>,
+    wake_by_drift: Option<tokio::time::Instant>,
+    wake_by_signal: Option<tokio::time::Instant>,
     /// The system's zone, as last seen: cron jobs without a zone of their own follow it.
     zone: Tz,
     /// Runs a scheduler before this one left waiting, re-armed on the loop's first turn.
@@ -269,6 +277,34 @@ impl EventKind {
     }
 }
 
+/// The system's wake notice and the clock's drift report the same wake within this long (the
+/// loop reads the clock when the notice comes; else the drift is seen within [`MAX_NAP`] or the
+/// realtime timer's safety nap): a report of one kind this soon after one of the other is
+/// matched to it. Two reports of the same kind are always two wakes.
+const WAKE_TAKEN_ONCE: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// A sleep notice read this soon after a wake was taken is taken as sent before that wake (the
+/// loop reads what waits for it the moment the machine resumes). Tokio's clock does not count
+/// time asleep, so this is time awake.
+const STALE_SLEEP_NOTICE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The next notification, or never when the system gives none (or stopped giving them).
+async fn next_sleep_signal(
+    signals: &mut Option<tokio::sync::broadcast::Receiver<SleepSignal>>,
+) -> Option<SleepSignal> {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let Some(receiver) = signals.as_mut() else {
+            return std::future::pending().await;
+        };
+        match receiver.recv().await {
+            Ok(signal) => return Some(signal),
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => *signals = None,
+        }
+    }
+}
+
 /// How many recent wall-clock jumps are kept to explain gaps.
 const JUMPS_KEPT: usize = 64;
 
@@ -280,6 +316,7 @@ impl Scheduler {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         let now = parts.clock.now();
         let (last_asleep, zone) = (parts.clock.time_asleep(), parts.clock.zone());
+        let sleep_signals = parts.clock.sleep_signals();
         let mut scheduler = Scheduler {
             store: parts.store,
             clock: parts.clock,
@@ -304,6 +341,10 @@ impl Scheduler {
             active_since: now,
             jumps: VecDeque::new(),
             last_asleep,
+            sleep_signals,
+            last_wake: None,
+            wake_by_drift: None,
+            wake_by_signal: None,
             zone,
             rearm: parts.rearm,
             events_due: BinaryHeap::new(),
@@ -392,6 +433,7 @@ impl Scheduler {
                 },
                 Some(finished) = self.finished_rx.recv() => self.on_finished(finished).await,
                 Some(event) = self.arrivals.events.recv() => self.on_file_event(event).await,
+                Some(signal) = next_sleep_signal(&mut self.sleep_signals) => self.on_sleep_signal(signal),
                 _ = timer.sleep(now, deadline) => {}
             }
         }
@@ -438,14 +480,62 @@ impl Scheduler {
                 self.jumps.pop_front();
             }
             self.jumps.push_back((self.last_wall, wall, cause));
-            if cause == MissedCause::Asleep && !self.held {
-                self.arm_event_jobs(EventKind::OnWake, wall);
+            if cause == MissedCause::Asleep {
+                self.woke(wall, false);
             }
         }
         self.last_asleep = asleep;
         self.last_wall = wall;
         self.last_mono = mono;
         wall
+    }
+
+    /// The machine woke, as the clock's drift (`by_signal` false) or the system's notice tells:
+    /// the on-wake jobs are armed. The two reports of one wake come together (the loop reads
+    /// the clock when the notice comes), and the second of them is matched to the first, not
+    /// taken again.
+    fn woke(&mut self, wall: DateTime<Utc>, by_signal: bool) {
+        let mono = tokio::time::Instant::now();
+        let recent = |t: Option<tokio::time::Instant>| {
+            t.is_some_and(|t| mono.duration_since(t) < WAKE_TAKEN_ONCE)
+        };
+        let (other, mine) = if by_signal {
+            (&mut self.wake_by_drift, &mut self.wake_by_signal)
+        } else {
+            (&mut self.wake_by_signal, &mut self.wake_by_drift)
+        };
+        if recent(*other) {
+            *other = None;
+            return;
+        }
+        *mine = Some(mono);
+        self.last_wake = Some(mono);
+        if !self.held {
+            self.arm_event_jobs(EventKind::OnWake, wall);
+        }
+    }
+
+    fn on_sleep_signal(&mut self, signal: SleepSignal) {
+        // The clock first: if the machine slept already, the drift shows it now.
+        let wall = self.observe_clock();
+        match signal {
+            SleepSignal::Sleeping => {
+                // A sleep begins: what comes next is a new wake, unless this notice was read
+                // only after the wake (the system suspended before the loop got to it).
+                let stale = self
+                    .last_wake
+                    .is_some_and(|last| last.elapsed() < STALE_SLEEP_NOTICE);
+                if !stale {
+                    tracing::info!("the system is going to sleep");
+                    self.wake_by_drift = None;
+                    self.wake_by_signal = None;
+                }
+            }
+            SleepSignal::Resumed => {
+                tracing::info!("the system has resumed");
+                self.woke(wall, true);
+            }
+        }
     }
 
     /// Why a job's firings up to `last` (its latest missed one) were missed: before this loop
