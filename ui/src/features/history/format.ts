@@ -2,6 +2,7 @@ import type { Run } from "../../bindings/Run";
 import type { RunOverrides } from "../../bindings/RunOverrides";
 import type { RunReason } from "../../bindings/RunReason";
 import type { RunStatus } from "../../bindings/RunStatus";
+import { dateFormat } from "../../app/intl";
 
 /** Every status, in the order the filter chips show them. */
 export const ALL_STATUSES: RunStatus[] = [
@@ -55,7 +56,7 @@ export function formatResult(run: Run): string | null {
 
 /** A full local date and time, for tooltips. */
 export function formatFull(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  return dateFormat({ dateStyle: "medium", timeStyle: "medium" }).format(new Date(iso));
 }
 
 /** Whether a run can still be cancelled. */

@@ -1,19 +1,20 @@
 import type { RunStatus } from "../../bindings/RunStatus";
+import { dateFormat } from "../../app/intl";
 
 /** A fire time for the list: time only today, weekday and date otherwise, in local time. */
 export function formatWhen(iso: string, now: Date = new Date()): string {
   const at = new Date(iso);
-  const time = at.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+  const time = dateFormat({ hour: "numeric", minute: "2-digit" }).format(at);
   if (at.toDateString() === now.toDateString()) return `Today ${time}`;
   const tomorrow = new Date(now);
   tomorrow.setDate(now.getDate() + 1);
   if (at.toDateString() === tomorrow.toDateString()) return `Tomorrow ${time}`;
-  const date = at.toLocaleDateString(undefined, {
+  const date = dateFormat({
     weekday: "short",
     day: "numeric",
     month: "short",
     ...(at.getFullYear() === now.getFullYear() ? {} : { year: "numeric" }),
-  });
+  }).format(at);
   return `${date} ${time}`;
 }
 

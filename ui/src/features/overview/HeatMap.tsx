@@ -4,6 +4,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { DayOutcomes } from "../../bindings/DayOutcomes";
 import { BackendError, useBackend } from "../../ipc";
+import { dateFormat } from "../../app/intl";
 
 const CELL = 12;
 const GAP = 3;
@@ -47,7 +48,7 @@ const toneClass: Record<DayTone, string> = {
 };
 
 function dayWords(date: Date, day: DayOutcomes | undefined): string {
-  const when = date.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric" });
+  const when = dateFormat({ weekday: "short", day: "numeric", month: "short", year: "numeric" }).format(date);
   if (!day || day.runs === 0) return `${when}: no runs`;
   const failed = day.failed > 0 ? `, ${day.failed} failed` : "";
   return `${when}: ${day.runs} ${day.runs === 1 ? "run" : "runs"}${failed}`;
@@ -81,10 +82,10 @@ export function HeatMap({ jobId, weeks, today = new Date() }: { jobId: string | 
           ? `${totals.runs} ${totals.runs === 1 ? "run" : "runs"} in ${weeks} weeks · ${totals.failed} failed, on ${totals.bad} ${totals.bad === 1 ? "day" : "days"}`
           : "Counting the runs of each day…"}
       </p>
-      <svg viewBox={`0 0 ${width} ${height}`} width={width} height={height} className="max-w-full" role="img" aria-label="Runs and failures per day" data-testid="heatmap">
+      <svg viewBox={`0 0 ${width} ${height}`} width={width} height={height} className="max-w-full" role="img" aria-label="Runs and failures per day" data-testid="heatmap" data-state={days.data ? "loaded" : "loading"}>
         {months.map((c) => (
           <text key={dayKey(c.date)} x={LEFT + c.week * (CELL + GAP)} y={10} className="fill-slate-500 text-[10px] dark:fill-slate-400">
-            {c.date.toLocaleDateString(undefined, { month: "short" })}
+            {dateFormat({ month: "short" }).format(c.date)}
           </text>
         ))}
         {["Mon", "Wed", "Fri"].map((label, i) => (

@@ -11,6 +11,7 @@ import { HeatMap } from "../overview/HeatMap";
 import { gapsOfLedger, withoutLedgerRows } from "./gaps";
 import { TimelineChart } from "./TimelineChart";
 import { fetchWindow, roundWindow, windowAt, type Zoom, zoomIn, zoomLabel, zoomOut, zoomSpan } from "./scale";
+import { dateFormat } from "../../app/intl";
 
 const ZOOMS: Zoom[] = ["hour", "day", "week"];
 
@@ -90,7 +91,8 @@ export function TimelineScreen() {
     dragStart.current = shift;
   }, [shift]);
   const onDrag = useCallback((fraction: number) => setShift(dragStart.current - fraction * zoomSpan[zoom]), [zoom]);
-  const range = `${new Date(w.from).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} – ${new Date(w.to).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`;
+  const rangeFormat = dateFormat({ dateStyle: "medium", timeStyle: "short" });
+  const range = `${rangeFormat.format(w.from)} – ${rangeFormat.format(w.to)}`;
   return (
     <div className="flex h-full flex-col">
       <div className="flex flex-wrap items-center gap-2 border-b border-slate-200 px-4 py-2.5 dark:border-slate-800">

@@ -1,4 +1,5 @@
 // The timeline's windows, zoom levels and axis ticks: pure, so the tests can pin them.
+import { dateFormat } from "../../app/intl";
 
 export type Zoom = "hour" | "day" | "week";
 
@@ -67,8 +68,8 @@ export function ticks(zoom: Zoom, w: TimeWindow): number[] {
 
 export function tickLabel(zoom: Zoom, t: number): string {
   const d = new Date(t);
-  if (zoom === "week") return d.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" });
-  const time = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  if (zoom === "day" && d.getHours() === 0) return d.toLocaleDateString(undefined, { weekday: "short", day: "numeric" });
+  if (zoom === "week") return dateFormat({ weekday: "short", day: "numeric", month: "short" }).format(d);
+  const time = dateFormat({ hour: "2-digit", minute: "2-digit" }).format(d);
+  if (zoom === "day" && d.getHours() === 0) return dateFormat({ weekday: "short", day: "numeric" }).format(d);
   return time;
 }
