@@ -21,14 +21,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 python3 -c 'import apscheduler' 2>/dev/null || python3 -m pip install --quiet 'apscheduler>=3,<4'
 
-# B7 runs the desktop app and a Tauri hello-world (crates/bench/peers/tauri-hello), both built
-# here in release into the same target folder as sundial-bench, which finds them next to itself.
+# B7, B8 and B9 run the desktop app (B7 and B8 also a Tauri hello-world,
+# crates/bench/peers/tauri-hello), built here in release into the same target folder as
+# sundial-bench, which finds them next to itself.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 want_b7=1
 args=" $* "
 if [[ "$args" == *" --only "* || "$args" == *" --only="* ]]; then
   shopt -s nocasematch
-  [[ "$args" =~ [\ =,]b7([\ ,]|$) ]] || want_b7=0
+  [[ "$args" =~ [\ =,]b[789]([\ ,]|$) ]] || want_b7=0
   shopt -u nocasematch
 fi
 if ((want_b7)); then

@@ -84,8 +84,8 @@ pub fn run() {
             Some(vec![window::TRAY_FLAG]),
         ))
         .plugin(tauri_plugin_notification::init());
-    // Benchmark B7's first-paint report: registered only when the benchmark asks (bench.rs).
-    let builder = match bench::paint_hook() {
+    // The benchmarks' page hooks (B7-B9): registered only when a benchmark asks (bench.rs).
+    let builder = match bench::bench_hook() {
         Some(hook) => builder.plugin(hook),
         None => builder,
     };

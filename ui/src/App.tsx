@@ -5,6 +5,7 @@ import type { SchedulerRole } from "./bindings/SchedulerRole";
 import { type Route, NavigationProvider, useNavigation } from "./app/navigation";
 import { useTheme } from "./app/theme";
 import { Button } from "./components/Button";
+import { BenchViews } from "./benchViews";
 import { JobEditor } from "./features/editor/JobEditor";
 import { RunHistory } from "./features/history/RunHistory";
 import { JobScreen } from "./features/overview/JobScreen";
@@ -304,6 +305,7 @@ export function App({
           <LiveUpdates />
           <Theme />
           <Shortcuts />
+          {window.__SUNDIAL_BENCH_VIEWS__ && <BenchViews />}
           <div className="flex h-screen flex-col">
             <TopBar />
             <div className="flex min-h-0 flex-1">

@@ -9,6 +9,7 @@ mod b10;
 mod b11;
 mod b7;
 mod b8;
+mod b9;
 mod report;
 mod scenarios;
 mod util;

@@ -102,6 +102,7 @@ pub const ALL: &[(&str, Scenario)] = &[
     ("b6", |s| Box::pin(b6(s))),
     ("b7", |s| Box::pin(crate::b7::b7(s.quick))),
     ("b8", |s| Box::pin(crate::b8::b8(s.quick))),
+    ("b9", |s| Box::pin(crate::b9::b9(s.quick))),
     ("b11", |s| Box::pin(crate::b11::b11(s))),
     ("b10", |s| Box::pin(crate::b10::b10(s))),
 ];

@@ -161,7 +161,13 @@ export function TimelineChart({
       if (Math.abs(dx) < DRAG_SLOP) return;
       d.moved = true;
       onDragStart?.();
-      svgRef.current?.setPointerCapture?.(e.pointerId);
+      // A pointer the browser no longer knows (it left the window) cannot be captured: the drag
+      // goes on without the capture.
+      try {
+        svgRef.current?.setPointerCapture?.(e.pointerId);
+      } catch {
+        /* not captured */
+      }
     }
     const width = svgRef.current?.getBoundingClientRect().width ?? 0;
     const axis = width > 0 ? (width * (WIDTH - LABEL)) / WIDTH : WIDTH - LABEL;
@@ -182,7 +188,7 @@ export function TimelineChart({
       suppressClick.current = true;
       if (d.frame !== 0 && typeof cancelAnimationFrame === "function") cancelAnimationFrame(d.frame);
       onDrag?.(d.fraction);
-      svgRef.current?.releasePointerCapture?.(e.pointerId);
+      if (svgRef.current?.hasPointerCapture?.(e.pointerId)) svgRef.current.releasePointerCapture(e.pointerId);
     }
   };
   const height = AXIS + Math.max(rows.length, 1) * ROW + 4;

@@ -1,6 +1,7 @@
 //! A Tauri 2 hello-world: one window with a static page. Benchmark B7's peer for Sundial's cold
-//! start and memory. `paint_hook` is a copy of sundial-desktop's src-tauri/src/bench.rs, so both
-//! apps report their first paint the same way (and neither does unless the variable is set).
+//! start and memory. `paint_hook` is a copy of the paint part of sundial-desktop's
+//! src-tauri/src/bench.rs, so both apps report their first paint the same way (and neither does
+//! unless the variable is set).
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
