@@ -83,7 +83,8 @@ pub fn run() {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             Some(vec![window::TRAY_FLAG]),
         ))
-        .plugin(tauri_plugin_notification::init());
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init());
     // Benchmark B7's first-paint report: registered only when the benchmark asks (bench.rs).
     let builder = match bench::paint_hook() {
         Some(hook) => builder.plugin(hook),

@@ -1316,3 +1316,61 @@ async fn a_job_run_with_a_parameter_shows_it_in_history_and_its_log() {
     assert_eq!(job["kind"]["env"][0]["value"], "info", "{job}");
     session.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn a_crontab_with_a_bad_line_is_reported_and_nothing_is_imported_until_confirmed() {
+    let data = tempfile::tempdir().unwrap();
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+    // A first start: the empty list offers the import.
+    session
+        .click_css("[data-testid=empty-import-crontab]")
+        .await;
+    let text = session.wait_for("[data-testid=import-text]").await;
+    session
+        .type_text(
+            &text,
+            "0 2 * * * echo backup\n61 * * * * echo never\n*/15 * * * * echo ping\n",
+        )
+        .await;
+    session.click_css("[data-testid=import-check]").await;
+    let report = session
+        .wait_texts(
+            "[data-testid=import-entry-outcome]",
+            "the report of every line",
+            |t| t.len() == 3,
+        )
+        .await;
+    assert!(
+        report[0].contains("job: crontab:1 echo backup"),
+        "{report:?}"
+    );
+    assert!(
+        report[1].contains("not imported: time fields \"61 * * * *\""),
+        "{report:?}"
+    );
+    assert!(report[2].contains("job: crontab:3 echo ping"), "{report:?}");
+    session
+        .wait_content("[data-testid=import-summary]", "the summary", |t| {
+            t == "2 jobs to import, 1 line not imported"
+        })
+        .await;
+    session.screenshot("import-report").await;
+    // Checked, not imported: the database has no job yet.
+    let jobs = ok(session.invoke("list_jobs", json!({})).await);
+    assert_eq!(jobs.as_array().unwrap().len(), 0, "{jobs}");
+
+    session.click_css("[data-testid=import-confirm]").await;
+    let names = session
+        .wait_texts("[data-testid=job-name]", "the imported jobs", |t| {
+            t.len() == 2
+        })
+        .await;
+    assert_eq!(names, ["crontab:1 echo backup", "crontab:3 echo ping"]);
+    let jobs = ok(session.invoke("list_jobs", json!({})).await);
+    let jobs = jobs.as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert_eq!(jobs[0]["job"]["trigger"]["expr"], "0 2 * * *");
+    session.close().await;
+}

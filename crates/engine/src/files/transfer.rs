@@ -93,7 +93,7 @@ pub struct ImportPlan {
     pub problems: Vec<ImportProblem>,
     /// Jobs the import writes (created, renamed or replaced).
     pub jobs: u32,
-    /// True when nothing refuses it: [`apply`] may go ahead.
+    /// True when nothing refuses it: the apply may go ahead.
     pub ready: bool,
 }
 
