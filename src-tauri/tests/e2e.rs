@@ -1328,12 +1328,14 @@ async fn a_crontab_with_a_bad_line_is_reported_and_nothing_is_imported_until_con
         .click_css("[data-testid=empty-import-crontab]")
         .await;
     let text = session.wait_for("[data-testid=import-text]").await;
-    session
-        .type_text(
-            &text,
-            "0 2 * * * echo backup\n61 * * * * echo never\n*/15 * * * * echo ping\n",
-        )
-        .await;
+    // Typed as a person would, a line at a time (WebDriver's Enter key, U+E007, ends a line).
+    for line in [
+        "0 2 * * * echo backup",
+        "61 * * * * echo never",
+        "*/15 * * * * echo ping",
+    ] {
+        session.type_text(&text, &format!("{line}\u{E007}")).await;
+    }
     session.click_css("[data-testid=import-check]").await;
     let report = session
         .wait_texts(
