@@ -1370,9 +1370,58 @@ async fn a_crontab_with_a_bad_line_is_reported_and_nothing_is_imported_until_con
         })
         .await;
     assert_eq!(names, ["crontab:1 echo backup", "crontab:3 echo ping"]);
+    session.screenshot("import-done").await;
     let jobs = ok(session.invoke("list_jobs", json!({})).await);
     let jobs = jobs.as_array().unwrap();
     assert_eq!(jobs.len(), 2, "{jobs:?}");
     assert_eq!(jobs[0]["job"]["trigger"]["expr"], "0 2 * * *");
+    session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn the_selected_jobs_export_with_a_preview_of_the_text() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    seed(&paths, &everyday_jobs()).await;
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+    // Rows by name: Clean temp files, Fetch FX rates, Nightly export.
+    session
+        .click_css("[data-testid=job-select][aria-label='Select Nightly export']")
+        .await;
+    session
+        .click_css("[data-testid=job-select][aria-label='Select Fetch FX rates']")
+        .await;
+    session
+        .wait_content("[data-testid=jobs-export]", "the export button", |t| {
+            t == "Export 2…"
+        })
+        .await;
+    session.click_css("[data-testid=jobs-export]").await;
+    let toml = session
+        .wait_content("[data-testid=export-file]", "the TOML preview", |t| {
+            t.contains("name = \"Nightly export\"")
+        })
+        .await;
+    assert!(toml.contains("name = \"Fetch FX rates\""), "{toml}");
+    assert!(!toml.contains("Clean temp files"), "{toml}");
+    session.screenshot("export-preview").await;
+    // systemd: the HTTP job has no unit, and the dialog says so.
+    session
+        .click_css("[data-testid=export-format] option[value=systemd]")
+        .await;
+    session
+        .wait_content(
+            "[data-testid=export-untranslatable]",
+            "what did not translate",
+            |t| t.contains("“Fetch FX rates”"),
+        )
+        .await;
+    session
+        .wait_content("[data-testid=export-file]", "the units", |t| {
+            t.contains("[Timer]") && t.contains("OnCalendar=")
+        })
+        .await;
     session.close().await;
 }

@@ -250,10 +250,10 @@ function Toolbar({
         type="search"
         value={filters.text}
         onChange={(e) => onChange({ ...filters, text: e.target.value })}
-        placeholder="Filter by name, command, tag…  ( / )"
+        placeholder="Filter: name, command, tag  ( / )"
         aria-label="Filter jobs"
         data-testid="jobs-filter"
-        className={`${fieldClass} w-72`}
+        className={`${fieldClass} w-56`}
       />
       <select
         value={filters.tag ?? ""}
