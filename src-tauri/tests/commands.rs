@@ -702,3 +702,45 @@ fn no_crontab_is_a_message_not_an_error() {
     )));
     assert!(missing.message.unwrap().contains("no crontab program"));
 }
+
+#[test]
+fn a_chosen_file_is_read_as_text_with_its_format_and_an_export_is_written_where_asked() {
+    use sundial_desktop::commands::transfer::{read_import_file, write_export};
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("jobs.toml");
+    std::fs::write(&toml, "version = 1\n").unwrap();
+    let read = read_import_file(&toml).unwrap();
+    assert_eq!(read.name, "jobs.toml");
+    assert_eq!(read.text, "version = 1\n");
+    assert_eq!(
+        read.format,
+        Some(sundial_engine::files::transfer::ImportFormat::Toml)
+    );
+    let crontab = dir.path().join("crontab");
+    std::fs::write(&crontab, "* * * * * true\n").unwrap();
+    assert_eq!(read_import_file(&crontab).unwrap().format, None);
+    let binary = dir.path().join("picture.png");
+    std::fs::write(&binary, [0x89, b'P', b'N', b'G', 0xff, 0xfe]).unwrap();
+    let e = read_import_file(&binary).unwrap_err();
+    assert_eq!(e.fields.unwrap()[0].field, "file");
+
+    let h = Harness::new();
+    let a = h.ok("create_job", json!({"spec": spec("A", "*/10 * * * *")}));
+    let export: sundial_engine::files::transfer::Export = serde_json::from_value(h.ok(
+        "export_jobs",
+        json!({"ids": [a["id"]], "format": "systemd"}),
+    ))
+    .unwrap();
+    let units = dir.path().join("units");
+    write_export(&export, &units, true).unwrap();
+    assert!(units.join("sundial-a.timer").exists());
+    let file = dir.path().join("out.toml");
+    let toml: sundial_engine::files::transfer::Export =
+        serde_json::from_value(h.ok("export_jobs", json!({"ids": [a["id"]], "format": "toml"})))
+            .unwrap();
+    write_export(&toml, &file, false).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        toml.files[0].content
+    );
+}
