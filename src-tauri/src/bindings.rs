@@ -6,6 +6,8 @@ use std::path::Path;
 
 use sundial_engine::EngineEvent;
 use sundial_engine::domain::{Job, JobSpec, MissedGap, Run, RunValues, Trigger};
+use sundial_engine::files::jobfile::ImportReport;
+use sundial_engine::files::transfer::{Export, ExportFormat, ImportPlan, ImportSource};
 use sundial_engine::logs::{
     AppLogFile, JobLogSearch, LogInfo, LogSearch, LogSearchResult, LogView,
 };
@@ -16,6 +18,7 @@ use ts_rs::{ExportError, TS};
 use crate::commands::jobs::SchedulePreview;
 use crate::commands::logs::JobLogSearchBatch;
 use crate::commands::runs::RunQuery;
+use crate::commands::transfer::{ChosenFile, CrontabText};
 use crate::commands::views::{JobOverview, Timeline};
 use crate::error::IpcError;
 use crate::log_stream::LogBatch;
@@ -50,5 +53,12 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     JobOverview::export_all_to(dir)?;
     Timeline::export_all_to(dir)?;
     sundial_engine::store::DayOutcomes::export_all_to(dir)?;
+    ImportSource::export_all_to(dir)?;
+    ImportPlan::export_all_to(dir)?;
+    ImportReport::export_all_to(dir)?;
+    ExportFormat::export_all_to(dir)?;
+    Export::export_all_to(dir)?;
+    CrontabText::export_all_to(dir)?;
+    ChosenFile::export_all_to(dir)?;
     Ok(())
 }

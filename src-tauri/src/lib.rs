@@ -83,7 +83,8 @@ pub fn run() {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             Some(vec![window::TRAY_FLAG]),
         ))
-        .plugin(tauri_plugin_notification::init());
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init());
     // The benchmarks' page hooks (B7-B9): registered only when a benchmark asks (bench.rs).
     let builder = match bench::bench_hook() {
         Some(hook) => builder.plugin(hook),

@@ -600,3 +600,147 @@ fn the_pictures_read_engine_aggregates_over_bounded_windows() {
     let e = h.err("run_strips", json!({"perJob": 0}));
     assert_eq!(fields(&e), ["per_job"], "{e}");
 }
+
+fn crontab_source(text: &str) -> Value {
+    json!({"text": text, "format": "crontab", "origin": "crontab",
+           "timezone": "Europe/Riga", "on_conflict": "error"})
+}
+
+#[test]
+fn an_import_is_previewed_then_applied_only_as_previewed() {
+    let h = Harness::new();
+    let source = crontab_source("0 2 * * * echo backup\n61 * * * * echo never\n");
+    let plan = h.ok("preview_import", json!({"source": source}));
+    let entries = plan["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{plan}");
+    assert_eq!(entries[0]["outcome"]["type"], "create");
+    assert_eq!(entries[0]["outcome"]["name"], "crontab:1 echo backup");
+    assert_eq!(entries[1]["outcome"]["type"], "not_a_job");
+    assert_eq!(entries[1]["outcome"]["kind"], "invalid");
+    assert_eq!(plan["ready"], true);
+    // The preview wrote nothing.
+    assert_eq!(h.ok("list_jobs", json!({})).as_array().unwrap().len(), 0);
+
+    // Another edit takes the name: the plan is stale, a conflict, and nothing is written.
+    h.ok(
+        "create_job",
+        json!({"spec": spec("crontab:1 echo backup", "0 * * * *")}),
+    );
+    let e = h.err("apply_import", json!({"source": source, "plan": plan}));
+    assert_eq!(e["code"], "conflict", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("preview again"),
+        "{e}"
+    );
+    assert_eq!(h.ok("list_jobs", json!({})).as_array().unwrap().len(), 1);
+
+    // Previewed again with rename, it applies as shown.
+    let mut source = source;
+    source["on_conflict"] = json!("rename");
+    let plan = h.ok("preview_import", json!({"source": source}));
+    let report = h.ok("apply_import", json!({"source": source, "plan": plan}));
+    assert_eq!(
+        report["renamed"][0]["to"], "crontab:1 echo backup (2)",
+        "{report}"
+    );
+    assert_eq!(h.ok("list_jobs", json!({})).as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn import_and_export_inputs_are_checked_on_their_fields() {
+    let h = Harness::new();
+    let e = h.err(
+        "preview_import",
+        json!({"source": {"text": "", "format": "crontab-ish"}}),
+    );
+    assert_eq!(fields(&e), ["source"], "{e}");
+    let e = h.err("export_jobs", json!({"ids": [], "format": "toml"}));
+    assert_eq!(fields(&e), ["ids"], "{e}");
+    let e = h.err("export_jobs", json!({"ids": ["nope"], "format": "toml"}));
+    assert_eq!(fields(&e), ["ids[0]"], "{e}");
+    let job = h.ok("create_job", json!({"spec": spec("A", "0 * * * *")}));
+    let e = h.err("export_jobs", json!({"ids": [job["id"]], "format": "yaml"}));
+    assert_eq!(fields(&e), ["format"], "{e}");
+    // Dialogs need their plugin: an error, not a panic.
+    let e = h.err("choose_import_file", json!({}));
+    assert_eq!(e["code"], "internal", "{e}");
+}
+
+#[test]
+fn an_export_masks_secrets_and_says_what_does_not_translate() {
+    let h = Harness::new();
+    let a = h.ok("create_job", json!({"spec": spec("A", "*/10 * * * *")}));
+    let toml = h.ok("export_jobs", json!({"ids": [a["id"]], "format": "toml"}));
+    let content = toml["files"][0]["content"].as_str().unwrap();
+    assert!(content.contains("name = \"A\""), "{content}");
+    assert!(!content.contains("s3cret"), "{content}");
+    let systemd = h.ok(
+        "export_jobs",
+        json!({"ids": [a["id"]], "format": "systemd"}),
+    );
+    let names: Vec<&str> = systemd["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sundial-a.service", "sundial-a.timer"], "{systemd}");
+}
+
+#[test]
+fn no_crontab_is_a_message_not_an_error() {
+    use std::os::unix::process::ExitStatusExt;
+    let said = sundial_desktop::commands::transfer::crontab_text(Ok(std::process::Output {
+        status: std::process::ExitStatus::from_raw(1 << 8),
+        stdout: Vec::new(),
+        stderr: b"no crontab for me\n".to_vec(),
+    }));
+    assert_eq!(said.text, "");
+    assert_eq!(said.message.as_deref(), Some("you have no crontab"));
+    let missing = sundial_desktop::commands::transfer::crontab_text(Err(std::io::Error::from(
+        std::io::ErrorKind::NotFound,
+    )));
+    assert!(missing.message.unwrap().contains("no crontab program"));
+}
+
+#[test]
+fn a_chosen_file_is_read_as_text_with_its_format_and_an_export_is_written_where_asked() {
+    use sundial_desktop::commands::transfer::{read_import_file, write_export};
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("jobs.toml");
+    std::fs::write(&toml, "version = 1\n").unwrap();
+    let read = read_import_file(&toml).unwrap();
+    assert_eq!(read.name, "jobs.toml");
+    assert_eq!(read.text, "version = 1\n");
+    assert_eq!(
+        read.format,
+        Some(sundial_engine::files::transfer::ImportFormat::Toml)
+    );
+    let crontab = dir.path().join("crontab");
+    std::fs::write(&crontab, "* * * * * true\n").unwrap();
+    assert_eq!(read_import_file(&crontab).unwrap().format, None);
+    let binary = dir.path().join("picture.png");
+    std::fs::write(&binary, [0x89, b'P', b'N', b'G', 0xff, 0xfe]).unwrap();
+    let e = read_import_file(&binary).unwrap_err();
+    assert_eq!(e.fields.unwrap()[0].field, "file");
+
+    let h = Harness::new();
+    let a = h.ok("create_job", json!({"spec": spec("A", "*/10 * * * *")}));
+    let export: sundial_engine::files::transfer::Export = serde_json::from_value(h.ok(
+        "export_jobs",
+        json!({"ids": [a["id"]], "format": "systemd"}),
+    ))
+    .unwrap();
+    let units = dir.path().join("units");
+    write_export(&export, &units, true).unwrap();
+    assert!(units.join("sundial-a.timer").exists());
+    let file = dir.path().join("out.toml");
+    let toml: sundial_engine::files::transfer::Export =
+        serde_json::from_value(h.ok("export_jobs", json!({"ids": [a["id"]], "format": "toml"})))
+            .unwrap();
+    write_export(&toml, &file, false).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        toml.files[0].content
+    );
+}

@@ -1316,3 +1316,112 @@ async fn a_job_run_with_a_parameter_shows_it_in_history_and_its_log() {
     assert_eq!(job["kind"]["env"][0]["value"], "info", "{job}");
     session.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn a_crontab_with_a_bad_line_is_reported_and_nothing_is_imported_until_confirmed() {
+    let data = tempfile::tempdir().unwrap();
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+    // A first start: the empty list offers the import.
+    session
+        .click_css("[data-testid=empty-import-crontab]")
+        .await;
+    let text = session.wait_for("[data-testid=import-text]").await;
+    // Typed as a person would, a line at a time (WebDriver's Enter key, U+E007, ends a line).
+    for line in [
+        "0 2 * * * echo backup",
+        "61 * * * * echo never",
+        "*/15 * * * * echo ping",
+    ] {
+        session.type_text(&text, &format!("{line}\u{E007}")).await;
+    }
+    session.click_css("[data-testid=import-check]").await;
+    let report = session
+        .wait_texts(
+            "[data-testid=import-entry-outcome]",
+            "the report of every line",
+            |t| t.len() == 3,
+        )
+        .await;
+    assert!(
+        report[0].contains("job: crontab:1 echo backup"),
+        "{report:?}"
+    );
+    assert!(
+        report[1].contains("not imported: time fields \"61 * * * *\""),
+        "{report:?}"
+    );
+    assert!(report[2].contains("job: crontab:3 echo ping"), "{report:?}");
+    session
+        .wait_content("[data-testid=import-summary]", "the summary", |t| {
+            t == "2 jobs to import, 1 line not imported"
+        })
+        .await;
+    session.screenshot("import-report").await;
+    // Checked, not imported: the database has no job yet.
+    let jobs = ok(session.invoke("list_jobs", json!({})).await);
+    assert_eq!(jobs.as_array().unwrap().len(), 0, "{jobs}");
+
+    session.click_css("[data-testid=import-confirm]").await;
+    let names = session
+        .wait_texts("[data-testid=job-name]", "the imported jobs", |t| {
+            t.len() == 2
+        })
+        .await;
+    assert_eq!(names, ["crontab:1 echo backup", "crontab:3 echo ping"]);
+    session.screenshot("import-done").await;
+    let jobs = ok(session.invoke("list_jobs", json!({})).await);
+    let jobs = jobs.as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert_eq!(jobs[0]["job"]["trigger"]["expr"], "0 2 * * *");
+    session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn the_selected_jobs_export_with_a_preview_of_the_text() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    seed(&paths, &everyday_jobs()).await;
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+    // Rows by name: Clean temp files, Fetch FX rates, Nightly export.
+    session
+        .click_css("[data-testid=job-select][aria-label='Select Nightly export']")
+        .await;
+    session
+        .click_css("[data-testid=job-select][aria-label='Select Fetch FX rates']")
+        .await;
+    session
+        .wait_content("[data-testid=jobs-export]", "the export button", |t| {
+            t == "Export 2…"
+        })
+        .await;
+    session.click_css("[data-testid=jobs-export]").await;
+    let toml = session
+        .wait_content("[data-testid=export-file]", "the TOML preview", |t| {
+            t.contains("name = \"Nightly export\"")
+        })
+        .await;
+    assert!(toml.contains("name = \"Fetch FX rates\""), "{toml}");
+    assert!(!toml.contains("Clean temp files"), "{toml}");
+    session.screenshot("export-preview").await;
+    // systemd: the HTTP job has no unit, and the dialog says so.
+    session
+        .click_css("[data-testid=export-format] option[value=systemd]")
+        .await;
+    session
+        .wait_content(
+            "[data-testid=export-untranslatable]",
+            "what did not translate",
+            |t| t.contains("“Fetch FX rates”"),
+        )
+        .await;
+    session
+        .wait_content("[data-testid=export-file]", "the units", |t| {
+            t.contains("[Timer]") && t.contains("OnCalendar=")
+        })
+        .await;
+    session.close().await;
+}

@@ -3,6 +3,7 @@
 //! Each method validates, writes to the store, then tells the scheduler loop, and returns once
 //! the loop has applied the change: an edit is in effect when the call returns.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -26,7 +27,8 @@ use crate::schedule::{FireTime, Schedule, preview};
 use crate::scheduler::{Command, LoadedJob, Scheduler, SchedulerParts};
 use crate::secrets::{KnownSecrets, SecretLocation, SecretStorage, SecretStoreStatus, Vault};
 use crate::store::{
-    DayOutcomes, MissedFilter, OutcomeCounts, RunFilter, RunMark, RunWindow, Store, StoreError,
+    DayOutcomes, JobReplacement, MissedFilter, OutcomeCounts, RunFilter, RunMark, RunWindow, Store,
+    StoreError,
 };
 
 use crate::events::NEXT_DUE_BASIS_SETTING;
@@ -72,6 +74,19 @@ pub struct EngineConfig {
     pub secrets: SecretStorage,
     /// Every secret value seen, for the application log's writer ([`crate::secrets::RedactingWriter`]).
     pub known_secrets: KnownSecrets,
+}
+
+/// One job of a batch written by [`Engine::write_jobs`].
+#[derive(Debug, Clone)]
+pub enum JobWrite {
+    /// A new job, with the id it will have (so that another job of the batch can run after it).
+    Create { id: JobId, spec: JobSpec },
+    /// A new definition of an existing job, based on the revision the caller read.
+    Replace {
+        id: JobId,
+        spec: JobSpec,
+        expected_revision: i64,
+    },
 }
 
 /// The default of [`EngineConfig::catch_up_stagger`].
@@ -459,23 +474,11 @@ impl Engine {
 
     // ----- jobs -------------------------------------------------------------------------
 
-    pub async fn create_job(&self, mut spec: JobSpec) -> Result<Job, EngineError> {
+    pub async fn create_job(&self, spec: JobSpec) -> Result<Job, EngineError> {
         let now = self.now();
-        crate::domain::secrets::keep_masked_secrets(&mut spec, None)?;
-        validate_spec(&spec, now, None)?;
-        self.check_upstream(None, &spec).await?;
-        if let Trigger::Interval { anchor, .. } = &mut spec.trigger
-            && anchor.is_none()
-        {
-            *anchor = Some(now);
-        }
-        let job = Job {
-            id: JobId::new(),
-            revision: 1,
-            created_at: now,
-            updated_at: now,
-            spec,
-        };
+        let job = self.prepare_new(JobId::new(), spec, now)?;
+        self.check_upstream(None, &job.spec, &HashMap::new())
+            .await?;
         self.inner
             .store
             .insert_job(&job)
@@ -485,19 +488,147 @@ impl Engine {
         self.apply(job, cursor).await
     }
 
-    /// Saves an edit made on `expected_revision` of the job; a concurrent edit is a conflict.
-    pub async fn update_job(
+    /// Creates several jobs at once, all or none: each is checked as [`Engine::create_job`]
+    /// checks one (a problem's field is `jobs[i].field`), then all are written in one
+    /// transaction. Nothing is created when any of them is refused or the write fails.
+    pub async fn create_jobs(&self, specs: Vec<JobSpec>) -> Result<Vec<Job>, EngineError> {
+        self.write_jobs(
+            specs
+                .into_iter()
+                .map(|spec| JobWrite::Create {
+                    id: JobId::new(),
+                    spec,
+                })
+                .collect(),
+        )
+        .await
+    }
+
+    /// Creates and replaces jobs in one transaction, all or none (an import). A new job's id
+    /// is chosen by the caller so that another job of the batch can run after it; after-job
+    /// triggers may name jobs of the batch or stored ones. Every job is checked first, as
+    /// [`Engine::create_job`] and [`Engine::update_job`] check one; a problem's field is
+    /// `jobs[i].field`, `i` its place in `writes`.
+    pub async fn write_jobs(&self, writes: Vec<JobWrite>) -> Result<Vec<Job>, EngineError> {
+        let now = self.now();
+        let mut errors = ValidationErrors::default();
+        let mut new = Vec::new();
+        let mut replaced = Vec::new();
+        // (index in `writes`, the job, its schedule cursor once written)
+        let mut prepared: Vec<(usize, Job, Option<DateTime<Utc>>)> = Vec::new();
+        for (index, write) in writes.into_iter().enumerate() {
+            let outcome = match write {
+                JobWrite::Create { id, spec } => {
+                    self.prepare_new(id, spec, now).map(|job| (job, None, None))
+                }
+                JobWrite::Replace {
+                    id,
+                    spec,
+                    expected_revision,
+                } => match self.load(id).await {
+                    Ok(stored) => self
+                        .prepare_update(&stored, spec, now)
+                        .map(|(job, restart)| {
+                            let cursor = if restart {
+                                now
+                            } else {
+                                stored.schedule_cursor.unwrap_or(job.created_at)
+                            };
+                            (job, Some((expected_revision, restart)), Some(cursor))
+                        }),
+                    Err(e) => Err(e),
+                },
+            };
+            match outcome {
+                Ok((job, replacement, cursor)) => {
+                    match replacement {
+                        None => new.push(job.clone()),
+                        Some((expected_revision, restart)) => replaced.push(JobReplacement {
+                            job: job.clone(),
+                            expected_revision,
+                            reset_cursor: restart.then_some(now),
+                        }),
+                    }
+                    prepared.push((index, job, cursor));
+                }
+                Err(EngineError::Invalid(found)) => {
+                    for e in found.0 {
+                        errors.push(format!("jobs[{index}].{}", e.field), e.message);
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let batch: HashMap<JobId, &JobSpec> = prepared
+            .iter()
+            .map(|(_, job, _)| (job.id, &job.spec))
+            .collect();
+        for (index, job, _) in &prepared {
+            if let Err(EngineError::Invalid(found)) =
+                self.check_upstream(Some(job.id), &job.spec, &batch).await
+            {
+                for e in found.0 {
+                    errors.push(format!("jobs[{index}].{}", e.field), e.message);
+                }
+            }
+        }
+        errors.into_result()?;
+        self.inner
+            .store
+            .write_jobs(&new, &replaced)
+            .await
+            .map_err(|e| match e {
+                StoreError::Sqlx(sqlx::Error::RowNotFound) => {
+                    EngineError::not_found("a job being replaced")
+                }
+                StoreError::RevisionConflict { .. } => EngineError::Conflict(
+                    "a job being replaced was changed elsewhere (another window or sundialctl) since it was read; nothing was written: check again".into(),
+                ),
+                other => name_taken_as_field_error(other),
+            })?;
+        let mut jobs = Vec::with_capacity(prepared.len());
+        for (_, job, cursor) in prepared {
+            let cursor = cursor.unwrap_or(job.created_at);
+            jobs.push(self.apply(job, cursor).await?);
+        }
+        Ok(jobs)
+    }
+
+    /// A new job from `spec`, checked as creating it checks (masked secrets refused, every
+    /// field validated), its interval anchored at `now`.
+    fn prepare_new(
         &self,
         id: JobId,
         mut spec: JobSpec,
-        expected_revision: i64,
+        now: DateTime<Utc>,
     ) -> Result<Job, EngineError> {
-        let now = self.now();
-        let stored = self.load(id).await?;
+        crate::domain::secrets::keep_masked_secrets(&mut spec, None)?;
+        validate_spec(&spec, now, None)?;
+        if let Trigger::Interval { anchor, .. } = &mut spec.trigger
+            && anchor.is_none()
+        {
+            *anchor = Some(now);
+        }
+        Ok(Job {
+            id,
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+            spec,
+        })
+    }
+
+    /// The next revision of `stored` with `spec`, checked as an edit is (a masked secret keeps
+    /// its stored value); true when its schedule starts afresh.
+    fn prepare_update(
+        &self,
+        stored: &crate::store::StoredJob,
+        mut spec: JobSpec,
+        now: DateTime<Utc>,
+    ) -> Result<(Job, bool), EngineError> {
         let previous = &stored.job.spec;
         crate::domain::secrets::keep_masked_secrets(&mut spec, Some(previous))?;
         validate_spec(&spec, now, Some(previous))?;
-        self.check_upstream(Some(id), &spec).await?;
         if let (Trigger::Interval { anchor, .. }, Trigger::Interval { anchor: old, .. }) =
             (&mut spec.trigger, &previous.trigger)
             && anchor.is_none()
@@ -512,12 +643,27 @@ impl Engine {
         // the edit are not "missed".
         let restart = spec.trigger != previous.trigger || (spec.enabled && !previous.enabled);
         let job = Job {
-            id,
+            id: stored.job.id,
             revision: stored.job.revision + 1,
             created_at: stored.job.created_at,
             updated_at: now,
             spec,
         };
+        Ok((job, restart))
+    }
+
+    /// Saves an edit made on `expected_revision` of the job; a concurrent edit is a conflict.
+    pub async fn update_job(
+        &self,
+        id: JobId,
+        spec: JobSpec,
+        expected_revision: i64,
+    ) -> Result<Job, EngineError> {
+        let now = self.now();
+        let stored = self.load(id).await?;
+        let (job, restart) = self.prepare_update(&stored, spec, now)?;
+        self.check_upstream(Some(id), &job.spec, &HashMap::new())
+            .await?;
         self.inner
             .store
             .update_job(&job, expected_revision, restart.then_some(now))
@@ -659,7 +805,13 @@ impl Engine {
     }
 
     /// An after-job trigger must name another existing job and must not close a loop.
-    async fn check_upstream(&self, this: Option<JobId>, spec: &JobSpec) -> Result<(), EngineError> {
+    /// `batch` holds jobs being written with this one (an import), looked at before the store.
+    async fn check_upstream(
+        &self,
+        this: Option<JobId>,
+        spec: &JobSpec,
+        batch: &HashMap<JobId, &JobSpec>,
+    ) -> Result<(), EngineError> {
         let Trigger::AfterJob { job_id, .. } = &spec.trigger else {
             return Ok(());
         };
@@ -671,7 +823,11 @@ impl Engine {
         let mut seen = vec![*job_id];
         let mut current = *job_id;
         loop {
-            let Some(upstream) = self.inner.store.get_job(current).await? else {
+            let upstream = match batch.get(&current) {
+                Some(spec) => Some((*spec).clone()),
+                None => self.inner.store.get_job(current).await?.map(|s| s.job.spec),
+            };
+            let Some(upstream) = upstream else {
                 if current == *job_id {
                     errors.push(
                         "trigger.job_id",
@@ -681,14 +837,14 @@ impl Engine {
                 }
                 return Ok(());
             };
-            match upstream.job.spec.trigger {
+            match upstream.trigger {
                 Trigger::AfterJob { job_id: next, .. } => {
                     if Some(next) == this || seen.contains(&next) {
                         errors.push(
                             "trigger.job_id",
                             format!(
                                 "this would make a loop: “{}” already runs after this job",
-                                upstream.job.spec.name
+                                upstream.name
                             ),
                         );
                         return Err(errors.into());

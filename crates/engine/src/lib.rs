@@ -24,7 +24,7 @@ pub mod sleep_signal;
 pub mod store;
 
 pub use clock::{Clock, FakeClock, SystemClock};
-pub use engine::{DEFAULT_CATCH_UP_STAGGER, Engine, EngineConfig, Scheduling};
+pub use engine::{DEFAULT_CATCH_UP_STAGGER, Engine, EngineConfig, JobWrite, Scheduling};
 pub use error::EngineError;
 pub use events::EngineEvent;
 pub use executor::{Executor, RunOutcome, RunRequest};

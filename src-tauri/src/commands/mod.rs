@@ -6,6 +6,7 @@ pub mod app;
 pub mod jobs;
 pub mod logs;
 pub mod runs;
+pub mod transfer;
 pub mod views;
 
 use serde::de::DeserializeOwned;
@@ -34,6 +35,12 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         views::run_strips,
         views::timeline,
         views::daily_outcomes,
+        transfer::preview_import,
+        transfer::apply_import,
+        transfer::read_crontab,
+        transfer::choose_import_file,
+        transfer::export_jobs,
+        transfer::save_export,
         logs::log_info,
         logs::read_log_lines,
         logs::locate_log_line,

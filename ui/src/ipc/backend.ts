@@ -3,10 +3,17 @@
 import type { Route } from "../app/navigation";
 import type { AppLogFile } from "../bindings/AppLogFile";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { ChosenFile } from "../bindings/ChosenFile";
+import type { CrontabText } from "../bindings/CrontabText";
 import type { DayOutcomes } from "../bindings/DayOutcomes";
 import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorCode } from "../bindings/ErrorCode";
+import type { Export } from "../bindings/Export";
+import type { ExportFormat } from "../bindings/ExportFormat";
 import type { FieldError } from "../bindings/FieldError";
+import type { ImportPlan } from "../bindings/ImportPlan";
+import type { ImportReport } from "../bindings/ImportReport";
+import type { ImportSource } from "../bindings/ImportSource";
 import type { Job } from "../bindings/Job";
 import type { JobLogSearch } from "../bindings/JobLogSearch";
 import type { JobLogSearchBatch } from "../bindings/JobLogSearchBatch";
@@ -91,6 +98,21 @@ export interface Backend {
   setAutostart(enabled: boolean): Promise<boolean>;
   /** Tells the shell the screen shown, so that a window closed to the tray reopens on it. */
   rememberScreen(screen: Route): Promise<void>;
+  /** What importing a crontab or job file would do: every crontab line (or every job of the
+   * file) with the job it becomes or why not. Nothing is written. */
+  previewImport(source: ImportSource): Promise<ImportPlan>;
+  /** Imports, all or none, if the engine still finds `plan` (the report the user saw);
+   * otherwise a `conflict` ("preview again") and nothing is written. */
+  applyImport(source: ImportSource, plan: ImportPlan): Promise<ImportReport>;
+  /** The user's crontab (`crontab -l`); none is an empty text with a message. */
+  readCrontab(): Promise<CrontabText>;
+  /** Asks for a file (the system's dialog) and reads it; `null` when cancelled. */
+  chooseImportFile(): Promise<ChosenFile | null>;
+  /** These jobs in a format, to preview (secrets masked). */
+  exportJobs(ids: string[], format: ExportFormat): Promise<Export>;
+  /** Exports and saves where the user says (a save dialog; a folder for systemd); the path
+   * written, or `null` when cancelled. */
+  saveExport(ids: string[], format: ExportFormat): Promise<string | null>;
   /** Calls `onChange` for every engine change; resolves to a function that stops listening. */
   subscribe(onChange: (change: Change) => void): Promise<() => void>;
 }

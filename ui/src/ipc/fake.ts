@@ -34,6 +34,15 @@ import type { SchedulePreview } from "../bindings/SchedulePreview";
 import type { Trigger } from "../bindings/Trigger";
 import type { RunQuery } from "../bindings/RunQuery";
 import type { Settings } from "../bindings/Settings";
+import type { ChosenFile } from "../bindings/ChosenFile";
+import type { CrontabText } from "../bindings/CrontabText";
+import type { EntryOutcome } from "../bindings/EntryOutcome";
+import type { Export } from "../bindings/Export";
+import type { ExportFormat } from "../bindings/ExportFormat";
+import type { ImportPlan } from "../bindings/ImportPlan";
+import type { ImportReport } from "../bindings/ImportReport";
+import type { ImportSource } from "../bindings/ImportSource";
+import type { PlanEntry } from "../bindings/PlanEntry";
 import { type Backend, BackendError, type Change } from "./backend";
 
 let counter = 0;
@@ -109,6 +118,30 @@ function outcomes(runs: Run[]): OutcomeCounts {
 export function localDay(iso: string): string {
   const d = new Date(iso);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+const CRON_RANGES: Array<[number, number]> = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 7],
+];
+
+/** A cron field's problem, or null: numbers, `*`, ranges, steps and lists (no names). */
+function cronFieldProblem(field: string, [low, high]: [number, number]): string | null {
+  for (const part of field.split(",")) {
+    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
+    if (!m) return `${JSON.stringify(part)} is not a cron field`;
+    for (const n of [m[2], m[3]]) {
+      if (n !== undefined && (Number(n) < low || Number(n) > high)) return `${n} is out of range ${low}-${high}`;
+    }
+  }
+  return null;
+}
+
+function at5(k: number): [number, number] {
+  return CRON_RANGES[k] ?? [0, 59];
 }
 
 export class FakeBackend implements Backend {
@@ -702,6 +735,132 @@ export class FakeBackend implements Backend {
     return this.attempt("setAutostart", () => {
       this.autostart = enabled;
       return enabled;
+    });
+  }
+  /** What `crontab -l` gives (readCrontab). */
+  crontab: CrontabText = { text: "", message: "you have no crontab" };
+  /** The file the next "Choose file…" picks (null: cancelled). */
+  chosenFile: ChosenFile | null = null;
+  /** Where the next save dialog saves (null: cancelled), and what was saved. */
+  savePath: string | null = "/home/me/sundial-jobs.toml";
+  saved: Array<{ path: string; ids: string[]; format: ExportFormat }> = [];
+
+  /** A small model of the engine's import check (files/transfer.rs): a user crontab's lines
+   * (comments, variables, five time fields and a command), a name taken, `on_conflict`. */
+  private planImport(source: ImportSource): ImportPlan {
+    const entries: PlanEntry[] = [];
+    const problems: ImportPlan["problems"] = [];
+    const origin = source.origin || "crontab";
+    const zone = source.timezone || "system zone";
+    const taken = new Set(this.jobs.map((j) => j.job.name.toLowerCase()));
+    let number = 0;
+    source.text.split("\n").forEach((raw, i) => {
+      if (i === source.text.split("\n").length - 1 && raw === "") return;
+      const line = raw.trim();
+      const at = (outcome: EntryOutcome) => entries.push({ line: i + 1, text: raw, outcome });
+      if (line === "") return at({ type: "not_a_job", kind: "blank", reason: "blank line" });
+      if (line.startsWith("#")) return at({ type: "not_a_job", kind: "comment", reason: "comment" });
+      const variable = /^([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line);
+      if (variable) return at({ type: "not_a_job", kind: "variable", reason: `variable: ${variable[1]} is set in the environment of the jobs below` });
+      const fields = line.split(/\s+/);
+      if (fields.length < 6)
+        return at({ type: "not_a_job", kind: "invalid", reason: "is neither a job (five time fields, then the command), a VAR=value line nor a comment" });
+      const expr = fields.slice(0, 5).join(" ");
+      const problem = fields.slice(0, 5).map((f, k) => cronFieldProblem(f, at5(k))).find((p) => p !== null);
+      if (problem) return at({ type: "not_a_job", kind: "invalid", reason: `time fields ${JSON.stringify(expr)}: ${problem}` });
+      number += 1;
+      const command = fields.slice(5).join(" ");
+      const name = `${origin}:${i + 1} ${command}`;
+      const schedule = `cron ${expr} (${zone})`;
+      if (taken.has(name.toLowerCase())) {
+        if (source.on_conflict === "skip") return at({ type: "skip", name, reason: `a job named “${name}” exists: it is left as it is` });
+        if (source.on_conflict === "rename") return at({ type: "create", name: `${name} (2)`, schedule, command, renamed_from: name });
+        if (source.on_conflict === "replace") {
+          const existing = this.jobs.find((j) => j.job.name.toLowerCase() === name.toLowerCase());
+          return at({ type: "replace", name, schedule, command, job_id: existing?.job.id ?? "", revision: existing?.job.revision ?? 0 });
+        }
+        const message = `“${name}” is already the name of a job: choose skip, rename or replace for conflicts`;
+        problems.push({ line: i + 1, column: null, job: number, job_name: name, field: "name", message });
+        return at({ type: "refused", name, problems: [`name: ${message}`] });
+      }
+      at({ type: "create", name, schedule, command, renamed_from: null });
+    });
+    const jobs = entries.filter((e) => ["create", "replace"].includes(e.outcome.type)).length;
+    return { format: source.format, entries, problems, jobs, ready: problems.length === 0 };
+  }
+  previewImport(source: ImportSource) {
+    return this.attempt("previewImport", () => this.planImport(source));
+  }
+  applyImport(source: ImportSource, expected: ImportPlan) {
+    return this.attempt("applyImport", (): ImportReport => {
+      const plan = this.planImport(source);
+      if (JSON.stringify(plan) !== JSON.stringify(expected)) {
+        throw new BackendError(
+          "conflict",
+          "the jobs changed since the preview (another window or sundialctl changed them, or the text changed); nothing was imported: preview again",
+        );
+      }
+      if (!plan.ready) throw new BackendError("invalid", `the import has ${plan.problems.length} problem(s); nothing was imported`);
+      const report: ImportReport = { created: [], replaced: [], renamed: [], skipped: [] };
+      for (const { outcome } of plan.entries) {
+        if (outcome.type === "create") {
+          const job = this.addJob(
+            {
+              name: outcome.name,
+              tags: ["crontab"],
+              kind: { type: "command", program: { mode: "script", interpreter: "sh", body: outcome.command }, working_dir: null, env: [] },
+            },
+            outcome.schedule,
+          );
+          if (outcome.renamed_from) report.renamed.push({ from: outcome.renamed_from, to: outcome.name, id: job.id });
+          else report.created.push({ name: outcome.name, id: job.id });
+          this.emit({ type: "job_changed", job_id: job.id });
+        } else if (outcome.type === "skip") report.skipped.push(outcome.name);
+        else if (outcome.type === "replace") report.replaced.push({ name: outcome.name, id: outcome.job_id });
+      }
+      return report;
+    });
+  }
+  readCrontab() {
+    return this.record("readCrontab", this.crontab);
+  }
+  chooseImportFile() {
+    return this.record("chooseImportFile", this.chosenFile);
+  }
+  /** A job file of the jobs (a readable stand-in for the engine's TOML, JSON and units). */
+  exportJobs(ids: string[], format: ExportFormat) {
+    return this.attempt("exportJobs", (): Export => {
+      if (ids.length === 0) throw new BackendError("invalid", "ids: choose at least one job to export", [{ field: "ids", message: "choose at least one job to export" }]);
+      const jobs = ids.map((id) => this.find(id).job);
+      const manual = jobs.filter((j) => j.trigger.type === "manual");
+      if (format === "toml" || format === "json") {
+        const content =
+          format === "toml"
+            ? `version = 1\n${jobs.map((j) => `\n[[jobs]]\nname = ${JSON.stringify(j.name)}\n`).join("")}`
+            : `${JSON.stringify({ version: 1, jobs: jobs.map((j) => ({ name: j.name })) }, null, 2)}\n`;
+        return { files: [{ name: `sundial-jobs.${format}`, content }], untranslatable: [], notes: [] };
+      }
+      const translated = jobs.filter((j) => j.trigger.type !== "manual");
+      return {
+        files:
+          format === "systemd"
+            ? translated.flatMap((j) => [
+                { name: `sundial-${j.name}.service`, content: `[Unit]\nDescription=${j.name}\n` },
+                { name: `sundial-${j.name}.timer`, content: `[Timer]\nOnCalendar=daily\n` },
+              ])
+            : translated.length > 0
+              ? [{ name: "sundial-cronjobs.yaml", content: translated.map((j) => `kind: CronJob\nmetadata:\n  name: ${j.name}\n`).join("---\n") }]
+              : [],
+        untranslatable: manual.map((j) => ({ job: j.name, reason: "manual job: no timer to translate to" })),
+        notes: [],
+      };
+    });
+  }
+  saveExport(ids: string[], format: ExportFormat) {
+    return this.attempt("saveExport", () => {
+      if (this.savePath === null) return null;
+      this.saved.push({ path: this.savePath, ids, format });
+      return this.savePath;
     });
   }
   subscribe(onChange: (change: Change) => void) {

@@ -59,6 +59,12 @@ export const tauriBackend: Backend = {
   getAutostart: () => call("get_autostart"),
   setAutostart: (enabled) => call("set_autostart", { enabled }),
   rememberScreen: (screen) => call("remember_screen", { screen }),
+  previewImport: (source) => call("preview_import", { source }),
+  applyImport: (source, plan) => call("apply_import", { source, plan }),
+  readCrontab: () => call("read_crontab"),
+  chooseImportFile: () => call("choose_import_file"),
+  exportJobs: (ids, format) => call("export_jobs", { ids, format }),
+  saveExport: (ids, format) => call("save_export", { ids, format }),
   subscribe: async (onChange: (change: Change) => void) => {
     const stopEvents = await listen<EngineEvent>("engine-event", (e) => onChange(e.payload));
     const stopResync = await listen("engine-resync", () => onChange({ type: "resync" }));

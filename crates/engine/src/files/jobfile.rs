@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::validate::validate_spec;
 use crate::domain::{Job, JobId, JobKind, JobSpec, Policies, Trigger};
-use crate::engine::Engine;
+use crate::engine::{Engine, JobWrite};
 use crate::error::EngineError;
 
 /// The job file schema version this build reads and writes.
@@ -105,6 +105,7 @@ impl FileFormat {
 
 /// One problem found in a file. `line`/`column` (1-based) where the format gives a position;
 /// `job` is the 1-based index of the job in the file's list.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportProblem {
     pub line: Option<usize>,
@@ -486,6 +487,7 @@ pub fn render(file: &JobFile, format: FileFormat) -> String {
 // ----- import ---------------------------------------------------------------------------------
 
 /// What to do with a job whose name is already taken in the database.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnConflict {
@@ -518,6 +520,7 @@ pub struct ImportOptions {
 }
 
 /// What an import did.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
     pub created: Vec<ImportedJob>,
@@ -528,12 +531,14 @@ pub struct ImportReport {
     pub skipped: Vec<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportedJob {
     pub name: String,
     pub id: JobId,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenamedJob {
     pub from: String,
@@ -550,7 +555,9 @@ pub enum ImportError {
     Engine(#[from] EngineError),
 }
 
-enum Action {
+/// What an import does with one job of the file.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
     Create {
         name: String,
         renamed_from: Option<String>,
@@ -562,10 +569,13 @@ enum Action {
     Skip,
 }
 
-struct Planned {
-    index: usize,
-    spec: JobSpec,
-    action: Action,
+/// One job of the file, checked: its spec as it would be written and what happens to it.
+#[derive(Debug, Clone)]
+pub(crate) struct Planned {
+    /// Its place in the parsed file's list.
+    pub index: usize,
+    pub spec: JobSpec,
+    pub action: Action,
 }
 
 /// Checks the whole file, then creates/replaces its jobs (upstream jobs of after-job chains
@@ -575,8 +585,11 @@ pub async fn import_jobs(
     parsed: &ParsedJobFile,
     options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    let plan = plan(engine, parsed, options).await?;
-    apply(engine, &parsed.file, plan).await
+    let (planned, problems) = plan(engine, parsed, options).await?;
+    if !problems.is_empty() {
+        return Err(ImportError::Problems(problems));
+    }
+    apply(engine, &parsed.file, planned).await
 }
 
 /// Reads `text` and imports it: every problem of the file (shape and validation, of every
@@ -590,24 +603,19 @@ pub async fn import_text(
 ) -> Result<(ImportReport, usize), ImportError> {
     let (parsed, mut problems) =
         parse_job_file_leniently(text, format).map_err(ImportError::Problems)?;
-    match plan(engine, &parsed, options).await {
-        Ok(planned) if problems.is_empty() => {
-            let count = parsed.file.jobs.len();
-            if dry_run {
-                return Ok((ImportReport::default(), count));
-            }
-            apply(engine, &parsed.file, planned)
-                .await
-                .map(|report| (report, count))
-        }
-        Ok(_) => Err(ImportError::Problems(problems)),
-        Err(ImportError::Problems(more)) => {
-            problems.extend(more);
-            problems.sort_by_key(|p| p.job);
-            Err(ImportError::Problems(problems))
-        }
-        Err(other) => Err(other),
+    let (planned, more) = plan(engine, &parsed, options).await?;
+    problems.extend(more);
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.job);
+        return Err(ImportError::Problems(problems));
     }
+    let count = parsed.file.jobs.len();
+    if dry_run {
+        return Ok((ImportReport::default(), count));
+    }
+    apply(engine, &parsed.file, planned)
+        .await
+        .map(|report| (report, count))
 }
 
 /// Checks the whole file as [`import_jobs`] would, and changes nothing.
@@ -616,14 +624,22 @@ pub async fn check_import(
     parsed: &ParsedJobFile,
     options: ImportOptions,
 ) -> Result<(), ImportError> {
-    plan(engine, parsed, options).await.map(|_| ())
+    let (_, problems) = plan(engine, parsed, options).await?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ImportError::Problems(problems))
+    }
 }
 
-async fn plan(
+/// Checks every job of the file against the database as it is now: what would happen to each
+/// (created, renamed, replaced, skipped) and every problem, each with the job's number.
+/// The import may go ahead only when there are no problems.
+pub(crate) async fn plan(
     engine: &Engine,
     parsed: &ParsedJobFile,
     options: ImportOptions,
-) -> Result<Vec<Planned>, ImportError> {
+) -> Result<(Vec<Planned>, Vec<ImportProblem>), EngineError> {
     let now = engine.now();
     let existing = engine.list_jobs().await?;
     let by_name: HashMap<String, &Job> = existing
@@ -754,11 +770,7 @@ async fn plan(
             message: "after-job triggers in this file make a loop".into(),
         });
     }
-    if problems.is_empty() {
-        Ok(planned)
-    } else {
-        Err(ImportError::Problems(problems))
-    }
+    Ok((planned, problems))
 }
 
 /// The env vars (command) or headers (http) of a kind, with their field paths.
@@ -786,67 +798,70 @@ fn chain_loop(file: &JobFile) -> Option<usize> {
     None
 }
 
-async fn apply(
+/// Writes a checked plan: every job in one transaction, all or none ([`Engine::write_jobs`]).
+/// New jobs get their ids here, so that an after-job trigger naming a job of the file (by
+/// the id it had where it was exported) names the job it becomes.
+pub(crate) async fn apply(
     engine: &Engine,
     file: &JobFile,
-    mut plan: Vec<Planned>,
+    plan: Vec<Planned>,
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
-    // File id -> id in this database, filled as jobs are written; upstream jobs go first.
+    // File id -> id in this database.
     let mut ids: HashMap<JobId, JobId> = HashMap::new();
+    let mut new_ids = Vec::with_capacity(plan.len());
     for p in &plan {
-        if let (Action::Skip, Some(file_id)) = (&p.action, file.jobs[p.index].id)
-            && let Some(existing) = engine
+        let id = match &p.action {
+            Action::Create { .. } => Some(JobId::new()),
+            Action::Replace { id, .. } => Some(*id),
+            Action::Skip => engine
                 .store()
                 .find_job_by_name(&p.spec.name)
                 .await
                 .map_err(EngineError::from)?
-        {
-            ids.insert(file_id, existing.job.id);
+                .map(|existing| existing.job.id),
+        };
+        if let (Some(file_id), Some(id)) = (file.jobs[p.index].id, id) {
+            ids.insert(file_id, id);
         }
+        new_ids.push(id);
     }
-    while !plan.is_empty() {
-        let ready = plan.iter().position(|p| match &p.spec.trigger {
-            Trigger::AfterJob { job_id, .. } => {
-                !plan.iter().any(|q| file.jobs[q.index].id == Some(*job_id))
-            }
-            _ => true,
-        });
-        // The planner refused loops, so some job is always ready.
-        let Some(position) = ready else { break };
-        let mut p = plan.remove(position);
-        if let Trigger::AfterJob { job_id, .. } = &mut p.spec.trigger
+    let mut writes = Vec::new();
+    for (p, id) in plan.iter().zip(&new_ids) {
+        let mut spec = p.spec.clone();
+        if let Trigger::AfterJob { job_id, .. } = &mut spec.trigger
             && let Some(mapped) = ids.get(job_id)
         {
             *job_id = *mapped;
         }
-        let file_id = file.jobs[p.index].id;
+        match (&p.action, id) {
+            (Action::Skip, _) => report.skipped.push(p.spec.name.clone()),
+            (Action::Create { .. }, Some(id)) => writes.push(JobWrite::Create { id: *id, spec }),
+            (Action::Replace { id, revision }, _) => writes.push(JobWrite::Replace {
+                id: *id,
+                spec,
+                expected_revision: *revision,
+            }),
+            (Action::Create { .. }, None) => {}
+        }
+    }
+    engine.write_jobs(writes).await?;
+    for (p, id) in plan.into_iter().zip(new_ids) {
+        let Some(id) = id else { continue };
         match p.action {
-            Action::Skip => report.skipped.push(p.spec.name.clone()),
-            Action::Create { name, renamed_from } => {
-                let job = engine.create_job(p.spec).await?;
-                if let Some(from) = file_id {
-                    ids.insert(from, job.id);
-                }
-                match renamed_from {
-                    Some(from) => report.renamed.push(RenamedJob {
-                        from,
-                        to: name,
-                        id: job.id,
-                    }),
-                    None => report.created.push(ImportedJob { name, id: job.id }),
-                }
-            }
-            Action::Replace { id, revision } => {
-                let job = engine.update_job(id, p.spec, revision).await?;
-                if let Some(from) = file_id {
-                    ids.insert(from, job.id);
-                }
-                report.replaced.push(ImportedJob {
-                    name: job.spec.name,
-                    id: job.id,
-                });
-            }
+            Action::Skip => {}
+            Action::Create {
+                name,
+                renamed_from: Some(from),
+            } => report.renamed.push(RenamedJob { from, to: name, id }),
+            Action::Create {
+                name,
+                renamed_from: None,
+            } => report.created.push(ImportedJob { name, id }),
+            Action::Replace { .. } => report.replaced.push(ImportedJob {
+                name: p.spec.name,
+                id,
+            }),
         }
     }
     Ok(report)

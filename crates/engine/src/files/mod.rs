@@ -1,9 +1,11 @@
 //! Jobs as files: the versioned job file format (export/import), a live jobs folder, crontab
-//! import, and translation to systemd timers and Kubernetes CronJobs.
+//! import, translation to systemd timers and Kubernetes CronJobs, and `transfer`: import as a
+//! preview then an apply that checks again, and export, shared by the window and the CLI.
 
 pub mod crontab;
 pub mod folder;
 pub mod jobfile;
+pub mod transfer;
 pub mod translate;
 
 pub use crontab::{CrontabFlavor, CrontabImport, CrontabOptions, parse_crontab};

@@ -138,6 +138,16 @@ pub struct StoredJob {
     pub next_due: Option<DateTime<Utc>>,
 }
 
+/// A new revision of a stored job, for [`Store::write_jobs`].
+#[derive(Debug, Clone)]
+pub struct JobReplacement {
+    pub job: Job,
+    /// The revision the caller read: another one stored means someone edited the job since.
+    pub expected_revision: i64,
+    /// Moves the schedule cursor here (a changed trigger starts afresh).
+    pub reset_cursor: Option<DateTime<Utc>>,
+}
+
 /// Which runs to list. Pages go backwards in time: pass the last id seen as `before`.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
@@ -352,16 +362,46 @@ impl Store {
     /// Inserts new jobs in one transaction, all or none; each schedule starts from its job's
     /// creation instant.
     pub async fn insert_jobs(&self, jobs: &[Job]) -> StoreResult<()> {
+        self.write_jobs(jobs, &[]).await
+    }
+
+    /// Writes a new revision of a job, but only if the stored one is `expected_revision`.
+    /// `reset_cursor` moves the schedule cursor (a changed trigger starts afresh).
+    pub async fn update_job(
+        &self,
+        job: &Job,
+        expected_revision: i64,
+        reset_cursor: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        self.write_jobs(
+            &[],
+            &[JobReplacement {
+                job: job.clone(),
+                expected_revision,
+                reset_cursor,
+            }],
+        )
+        .await
+    }
+
+    /// Inserts `new` jobs and writes new revisions of `replaced` ones in one transaction: all
+    /// of it or none (an import applies as a whole). A replacement whose stored revision is
+    /// not the expected one, or a name already taken, fails the whole write.
+    pub async fn write_jobs(&self, new: &[Job], replaced: &[JobReplacement]) -> StoreResult<()> {
         let vault = self.vault();
-        let mut sealed = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            sealed.push(seal(&vault, job).await?);
+        let mut sealed_new = Vec::with_capacity(new.len());
+        for job in new {
+            sealed_new.push(seal(&vault, job).await?);
+        }
+        let mut sealed_replaced = Vec::with_capacity(replaced.len());
+        for r in replaced {
+            sealed_replaced.push(seal(&vault, &r.job).await?);
         }
         let written = self
             .held(async {
                 let mut conn = self.writer().await;
                 let mut tx = Self::write(&mut conn).await?;
-                for job in &sealed {
+                for job in &sealed_new {
                     let result = sqlx::query(
                     "INSERT INTO jobs (id, name, revision, enabled, spec, created_at, updated_at, \
                      schedule_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -379,80 +419,62 @@ impl Store {
                     map_name_conflict(result, &job.spec.name)?;
                     note_job(&mut tx, self.origin, job.id, false).await?;
                 }
-                tx.commit().await?;
-                Ok(())
-            })
-            .await;
-        if written.is_err() {
-            let fresh = jobs
-                .iter()
-                .zip(&sealed)
-                .flat_map(|(job, sealed)| Vault::new_references(job, sealed))
-                .collect();
-            vault.forget(fresh).await;
-        }
-        written
-    }
-
-    /// Writes a new revision of a job, but only if the stored one is `expected_revision`.
-    /// `reset_cursor` moves the schedule cursor (a changed trigger starts afresh).
-    pub async fn update_job(
-        &self,
-        job: &Job,
-        expected_revision: i64,
-        reset_cursor: Option<DateTime<Utc>>,
-    ) -> StoreResult<()> {
-        let vault = self.vault();
-        let sealed = seal(&vault, job).await?;
-        let dropped = self
-            .held(async {
-                let spec = encode_spec(&sealed.spec)?;
-                let mut conn = self.writer().await;
-                let mut tx = Self::write(&mut conn).await?;
-                let current: Option<(i64, String)> = sqlx::query_as(
-                    "SELECT revision, spec FROM jobs WHERE id = ? AND deleted_at IS NULL",
+                let mut dropped = Vec::new();
+                for (r, sealed) in replaced.iter().zip(&sealed_replaced) {
+                    let job = &r.job;
+                    let spec = encode_spec(&sealed.spec)?;
+                    let current: Option<(i64, String)> = sqlx::query_as(
+                        "SELECT revision, spec FROM jobs WHERE id = ? AND deleted_at IS NULL",
+                    )
+                    .bind(job.id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let stored_spec = match current {
+                        None => return Err(StoreError::Sqlx(sqlx::Error::RowNotFound)),
+                        Some((actual, _)) if actual != r.expected_revision => {
+                            return Err(StoreError::RevisionConflict {
+                                expected: r.expected_revision,
+                                actual,
+                            });
+                        }
+                        Some((_, spec)) => spec,
+                    };
+                    let result = sqlx::query(
+                    "UPDATE jobs SET name = ?, revision = ?, enabled = ?, spec = ?, updated_at = ?, \
+                     schedule_cursor = CASE WHEN ? THEN ? ELSE schedule_cursor END, \
+                     next_due = NULL WHERE id = ?",
                 )
+                .bind(&job.spec.name)
+                .bind(job.revision)
+                .bind(job.spec.enabled)
+                .bind(spec)
+                .bind(ms(job.updated_at))
+                .bind(r.reset_cursor.is_some())
+                .bind(r.reset_cursor.map(ms))
                 .bind(job.id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-                let stored_spec = match current {
-                    None => return Err(StoreError::Sqlx(sqlx::Error::RowNotFound)),
-                    Some((actual, _)) if actual != expected_revision => {
-                        return Err(StoreError::RevisionConflict {
-                            expected: expected_revision,
-                            actual,
-                        });
-                    }
-                    Some((_, spec)) => spec,
-                };
-                let result = sqlx::query(
-                "UPDATE jobs SET name = ?, revision = ?, enabled = ?, spec = ?, updated_at = ?, \
-                 schedule_cursor = CASE WHEN ? THEN ? ELSE schedule_cursor END, \
-                 next_due = NULL WHERE id = ?",
-            )
-            .bind(&job.spec.name)
-            .bind(job.revision)
-            .bind(job.spec.enabled)
-            .bind(spec)
-            .bind(ms(job.updated_at))
-            .bind(reset_cursor.is_some())
-            .bind(reset_cursor.map(ms))
-            .bind(job.id.to_string())
-            .execute(&mut *tx)
-            .await;
-                map_name_conflict(result, &job.spec.name)?;
-                note_job(&mut tx, self.origin, job.id, false).await?;
+                .execute(&mut *tx)
+                .await;
+                    map_name_conflict(result, &job.spec.name)?;
+                    note_job(&mut tx, self.origin, job.id, false).await?;
+                    dropped.extend(stored_references(job, &stored_spec, Some(sealed)));
+                }
                 tx.commit().await?;
-                Ok(stored_references(job, &stored_spec, Some(&sealed)))
+                Ok(dropped)
             })
             .await;
-        match dropped {
+        match written {
             Ok(dropped) => {
                 vault.forget(dropped).await;
                 Ok(())
             }
             Err(e) => {
-                vault.forget(Vault::new_references(job, &sealed)).await;
+                let fresh = new
+                    .iter()
+                    .zip(&sealed_new)
+                    .chain(replaced.iter().map(|r| &r.job).zip(&sealed_replaced))
+                    .flat_map(|(job, sealed)| Vault::new_references(job, sealed))
+                    .collect();
+                vault.forget(fresh).await;
                 Err(e)
             }
         }

@@ -8,6 +8,8 @@ import type { RunMark } from "../../bindings/RunMark";
 import { formatDuration } from "../history/format";
 import { RunStrip } from "../overview/RunStrip";
 import { RunWithDialog } from "../runwith/RunWithDialog";
+import { ExportDialog } from "../transfer/ExportDialog";
+import { ImportDialog } from "../transfer/ImportDialog";
 import { durationOf } from "../overview/stats";
 import { formatWhen, statusLabel, statusStyle } from "./format";
 import { useJobs, useRunNow, useRunStrips, useSetEnabled, useStatus } from "./queries";
@@ -43,7 +45,19 @@ function LastRun({ summary }: { summary: JobSummary }) {
   );
 }
 
-function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boolean; strip: RunMark[] | undefined }) {
+function JobRow({
+  summary,
+  paused,
+  strip,
+  selected,
+  onSelect,
+}: {
+  summary: JobSummary;
+  paused: boolean;
+  strip: RunMark[] | undefined;
+  selected: boolean;
+  onSelect: (selected: boolean) => void;
+}) {
   const { job } = summary;
   const { navigate } = useNavigation();
   const setEnabled = useSetEnabled();
@@ -61,7 +75,17 @@ function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boole
       className="border-b border-slate-200 last:border-0 hover:bg-slate-50 dark:border-slate-800 dark:hover:bg-slate-900"
       data-testid="job-row"
     >
-      <td className="min-w-40 py-2.5 pr-3 pl-4">
+      <td className="w-8 py-2.5 pl-4">
+        <input
+          type="checkbox"
+          className="size-4 cursor-pointer accent-sky-600"
+          checked={selected}
+          onChange={(e) => onSelect(e.target.checked)}
+          aria-label={`Select ${job.name}`}
+          data-testid="job-select"
+        />
+      </td>
+      <td className="min-w-40 py-2.5 pr-3 pl-2">
         <button
           type="button"
           className="rounded text-left font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-sky-300"
@@ -156,7 +180,7 @@ function JobRow({ summary, paused, strip }: { summary: JobSummary; paused: boole
   );
 }
 
-function EmptyState() {
+function EmptyState({ onImport }: { onImport: () => void }) {
   const { navigate } = useNavigation();
   return (
     <div className="mx-auto mt-16 max-w-md text-center" data-testid="empty-state">
@@ -166,9 +190,14 @@ function EmptyState() {
         A job runs a command, a script or an HTTP call on a schedule. Sundial keeps every run's
         output, and keeps running from the tray when this window is closed.
       </p>
-      <Button variant="primary" className="mt-5" onClick={() => navigate({ screen: "new-job" })}>
-        Create your first job
-      </Button>
+      <div className="mt-5 flex justify-center gap-2">
+        <Button variant="primary" onClick={() => navigate({ screen: "new-job" })}>
+          Create your first job
+        </Button>
+        <Button onClick={onImport} data-testid="empty-import-crontab">
+          Import from crontab
+        </Button>
+      </div>
     </div>
   );
 }
@@ -182,7 +211,21 @@ function ErrorNotice({ error }: { error: unknown }) {
   );
 }
 
-function Toolbar({ jobs, filters, onChange }: { jobs: JobSummary[]; filters: JobFilters; onChange: (f: JobFilters) => void }) {
+function Toolbar({
+  jobs,
+  filters,
+  onChange,
+  selected,
+  onImport,
+  onExport,
+}: {
+  jobs: JobSummary[];
+  filters: JobFilters;
+  onChange: (f: JobFilters) => void;
+  selected: number;
+  onImport: () => void;
+  onExport: () => void;
+}) {
   const { navigate } = useNavigation();
   const tags = allTags(jobs);
   const search = useRef<HTMLInputElement>(null);
@@ -207,10 +250,10 @@ function Toolbar({ jobs, filters, onChange }: { jobs: JobSummary[]; filters: Job
         type="search"
         value={filters.text}
         onChange={(e) => onChange({ ...filters, text: e.target.value })}
-        placeholder="Filter by name, command, tag…  ( / )"
+        placeholder="Filter: name, command, tag  ( / )"
         aria-label="Filter jobs"
         data-testid="jobs-filter"
-        className={`${fieldClass} w-72`}
+        className={`${fieldClass} w-56`}
       />
       <select
         value={filters.tag ?? ""}
@@ -239,7 +282,18 @@ function Toolbar({ jobs, filters, onChange }: { jobs: JobSummary[]; filters: Job
           </option>
         ))}
       </select>
-      <Button variant="primary" className="ml-auto" onClick={() => navigate({ screen: "new-job" })} data-testid="new-job" title="New job (Ctrl+N)">
+      <Button className="ml-auto" onClick={onImport} data-testid="jobs-import" title="Import a crontab or a job file">
+        Import…
+      </Button>
+      <Button
+        onClick={onExport}
+        disabled={selected === 0}
+        data-testid="jobs-export"
+        title={selected === 0 ? "Select jobs with the boxes on the left to export them" : "Export the selected jobs"}
+      >
+        Export{selected > 0 ? ` ${selected}` : ""}…
+      </Button>
+      <Button variant="primary" onClick={() => navigate({ screen: "new-job" })} data-testid="new-job" title="New job (Ctrl+N)">
         + New job
       </Button>
     </div>
@@ -272,14 +326,38 @@ export function JobsScreen() {
   const strips = useRunStrips();
   const [filters, setFilters] = useState<JobFilters>(noFilters);
   const [sort, setSort] = useState<JobSort>(defaultSort);
+  const [selection, setSelection] = useState<ReadonlySet<string>>(new Set());
+  const [importing, setImporting] = useState(false);
+  const [exporting, setExporting] = useState(false);
   const shown = jobs.data ? sortJobs(filterJobs(jobs.data, filters), sort) : [];
+  // Only jobs that still exist and are shown count as selected.
+  const selectedIds = shown.map((s) => s.job.id).filter((id) => selection.has(id));
+  const allSelected = shown.length > 0 && selectedIds.length === shown.length;
+  const select = (id: string, on: boolean) =>
+    setSelection((current) => {
+      const next = new Set(current);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
   return (
     <div className="flex h-full flex-col">
-      {jobs.data && jobs.data.length > 0 && <Toolbar jobs={jobs.data} filters={filters} onChange={setFilters} />}
+      {jobs.data && jobs.data.length > 0 && (
+        <Toolbar
+          jobs={jobs.data}
+          filters={filters}
+          onChange={setFilters}
+          selected={selectedIds.length}
+          onImport={() => setImporting(true)}
+          onExport={() => setExporting(true)}
+        />
+      )}
+      <ImportDialog open={importing} onClose={() => setImporting(false)} />
+      <ExportDialog open={exporting} jobIds={selectedIds} onClose={() => setExporting(false)} />
       <div className="min-h-0 flex-1 overflow-auto">
         {jobs.error && <ErrorNotice error={jobs.error} />}
         {jobs.isPending && <p className="p-4 text-sm text-slate-500">Loading jobs…</p>}
-        {jobs.data?.length === 0 && <EmptyState />}
+        {jobs.data?.length === 0 && <EmptyState onImport={() => setImporting(true)} />}
         {jobs.data && jobs.data.length > 0 && shown.length === 0 && (
           <div className="mt-12 text-center text-sm text-slate-600 dark:text-slate-300" data-testid="no-match">
             No job matches these filters.{" "}
@@ -295,7 +373,20 @@ export function JobsScreen() {
             </caption>
             <thead className="sticky top-0 bg-slate-50 text-xs tracking-wide text-slate-500 uppercase dark:bg-slate-900 dark:text-slate-400">
               <tr>
-                <SortHeader label="Name" sortKey="name" sort={sort} onSort={setSort} className="pl-4" />
+                <th scope="col" className="w-8 py-2 pl-4">
+                  <input
+                    type="checkbox"
+                    className="size-4 cursor-pointer accent-sky-600"
+                    checked={allSelected}
+                    ref={(el) => {
+                      if (el) el.indeterminate = selectedIds.length > 0 && !allSelected;
+                    }}
+                    onChange={(e) => setSelection(e.target.checked ? new Set(shown.map((s) => s.job.id)) : new Set())}
+                    aria-label="Select every job shown"
+                    data-testid="jobs-select-all"
+                  />
+                </th>
+                <SortHeader label="Name" sortKey="name" sort={sort} onSort={setSort} className="pl-2" />
                 <th scope="col" className="py-2 pr-4 font-medium">Schedule</th>
                 <SortHeader label="Next run" sortKey="next" sort={sort} onSort={setSort} />
                 <SortHeader label="Status" sortKey="status" sort={sort} onSort={setSort} />
@@ -306,7 +397,14 @@ export function JobsScreen() {
             </thead>
             <tbody>
               {shown.map((summary) => (
-                <JobRow key={summary.job.id} summary={summary} paused={status.data?.paused ?? false} strip={strips.data?.get(summary.job.id)} />
+                <JobRow
+                  key={summary.job.id}
+                  summary={summary}
+                  paused={status.data?.paused ?? false}
+                  strip={strips.data?.get(summary.job.id)}
+                  selected={selection.has(summary.job.id)}
+                  onSelect={(on) => select(summary.job.id, on)}
+                />
               ))}
             </tbody>
           </table>

@@ -5,16 +5,15 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use sundial_engine::domain::Job;
-use sundial_engine::files::crontab::{CrontabFlavor, CrontabOptions, SkippedLine, parse_crontab};
-use sundial_engine::files::jobfile::{
-    self, ExportOptions, FileFormat, FileJob, ImportOptions, ImportReport, JobFile, OnConflict,
-    ParsedJobFile,
+use sundial_engine::files::crontab::SkippedLine;
+use sundial_engine::files::jobfile::{ImportReport, OnConflict};
+use sundial_engine::files::transfer::{
+    self, ApplyError, EntryOutcome, Export, ExportSettings, ImportSource,
 };
-use sundial_engine::files::translate::{self, KubernetesOptions, Translation};
 
 use crate::cli::Failure;
 use crate::context::{Context, engine_failure, failed, find_job};
-use crate::jobs::{import_failure, problems_failure};
+use crate::jobs::problems_failure;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ImportFormat {
@@ -104,17 +103,16 @@ fn read_input(file: &str) -> Result<String, Failure> {
 
 pub async fn import(ctx: &Context, args: ImportArgs) -> Result<String, Failure> {
     let format = match args.format {
-        Some(f) => f,
-        None => match FileFormat::from_path(Path::new(&args.file)) {
-            Some(FileFormat::Toml) => ImportFormat::Toml,
-            Some(FileFormat::Json) => ImportFormat::Json,
-            None => {
-                return Err(Failure::BadInput(format!(
-                    "{:?}: say what it is with --format toml, json, crontab or system-crontab",
-                    args.file
-                )));
-            }
-        },
+        Some(ImportFormat::Toml) => transfer::ImportFormat::Toml,
+        Some(ImportFormat::Json) => transfer::ImportFormat::Json,
+        Some(ImportFormat::Crontab) => transfer::ImportFormat::Crontab,
+        Some(ImportFormat::SystemCrontab) => transfer::ImportFormat::SystemCrontab,
+        None => transfer::ImportFormat::from_path(Path::new(&args.file)).ok_or_else(|| {
+            Failure::BadInput(format!(
+                "{:?}: say what it is with --format toml, json, crontab or system-crontab",
+                args.file
+            ))
+        })?,
     };
     let on_conflict = match args.on_conflict {
         Conflict::Error => OnConflict::Error,
@@ -122,76 +120,54 @@ pub async fn import(ctx: &Context, args: ImportArgs) -> Result<String, Failure> 
         Conflict::Rename => OnConflict::Rename,
         Conflict::Replace => OnConflict::Replace,
     };
-    let options = ImportOptions { on_conflict };
     let text = read_input(&args.file)?;
-    let source = if args.file == "-" {
+    let label = if args.file == "-" {
         "standard input".to_string()
     } else {
         args.file.clone()
     };
+    // Crontab jobs are named after the file they came from.
+    let origin = Path::new(&args.file)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|_| args.file != "-")
+        .unwrap_or("crontab")
+        .to_string();
+    let source = ImportSource {
+        text,
+        format,
+        origin,
+        timezone: args.tz.clone(),
+        on_conflict,
+    };
     let engine = ctx.engine().await?;
-    let (result, not_imported) = match format {
-        ImportFormat::Toml | ImportFormat::Json => {
-            let f = if matches!(format, ImportFormat::Toml) {
-                FileFormat::Toml
-            } else {
-                FileFormat::Json
-            };
-            (
-                jobfile::import_text(&engine, &text, f, options, args.dry_run).await,
-                Vec::new(),
-            )
+    let result = if args.dry_run {
+        match transfer::preview(&engine, &source).await {
+            Ok(plan) if plan.ready => Ok((ImportReport::default(), plan)),
+            Ok(plan) => Err(ApplyError::Problems(plan.problems)),
+            Err(e) => Err(ApplyError::Engine(e)),
         }
-        ImportFormat::Crontab | ImportFormat::SystemCrontab => {
-            let flavor = if matches!(format, ImportFormat::Crontab) {
-                CrontabFlavor::User
-            } else {
-                CrontabFlavor::System
-            };
-            let name = Path::new(&args.file)
-                .file_name()
-                .and_then(|n| n.to_str())
-                .filter(|_| args.file != "-")
-                .unwrap_or("crontab")
-                .to_string();
-            let crontab = parse_crontab(
-                &text,
-                flavor,
-                &CrontabOptions {
-                    source: name,
-                    timezone: args.tz.clone(),
-                },
-            );
-            let parsed = ParsedJobFile::from_file(JobFile {
-                version: jobfile::JOB_FILE_VERSION,
-                jobs: crontab
-                    .jobs
-                    .into_iter()
-                    .map(|j| FileJob::from_spec(None, j.spec))
-                    .collect(),
-            });
-            let count = parsed.file.jobs.len();
-            let result = if args.dry_run {
-                jobfile::check_import(&engine, &parsed, options)
-                    .await
-                    .map(|()| (ImportReport::default(), count))
-            } else {
-                jobfile::import_jobs(&engine, &parsed, options)
-                    .await
-                    .map(|r| (r, count))
-            };
-            (result, crontab.skipped)
-        }
+    } else {
+        transfer::import(&engine, &source)
+            .await
+            .map(|(report, plan, _)| (report, plan))
     };
     engine.shutdown(false).await;
-    let (report, count) = result.map_err(|e| match e {
-        jobfile::ImportError::Problems(p) => problems_failure(&source, &p),
-        other => import_failure(other),
+    let (report, plan) = result.map_err(|e| match e {
+        ApplyError::Problems(p) => problems_failure(&label, &p),
+        ApplyError::Engine(e) => engine_failure(e),
+        stale @ ApplyError::Stale { .. } => failed(stale.to_string()),
     })?;
+    // Jobs in the file (or crontab lines that are jobs), whatever happens to each.
+    let count = plan
+        .entries
+        .iter()
+        .filter(|e| !matches!(e.outcome, EntryOutcome::NotAJob { .. }))
+        .count();
     let result = ImportResult {
         dry_run: args.dry_run,
         report,
-        not_imported,
+        not_imported: transfer::lines_not_imported(&source),
     };
     Ok(ctx.output(&result, || {
         let mut out = String::new();
@@ -252,20 +228,28 @@ pub async fn export(ctx: &Context, args: ExportArgs) -> Result<String, Failure> 
     .await;
     engine.shutdown(false).await;
     let jobs = jobs?;
+    let format = match args.format {
+        ExportFormat::Toml => transfer::ExportFormat::Toml,
+        ExportFormat::Json => transfer::ExportFormat::Json,
+        ExportFormat::Systemd => transfer::ExportFormat::Systemd,
+        ExportFormat::Kubernetes => transfer::ExportFormat::Kubernetes,
+    };
+    let export = transfer::export_jobs(
+        &jobs,
+        format,
+        &ExportSettings {
+            include_secrets: args.include_secrets,
+            image: Some(args.image.clone()),
+        },
+    );
     match args.format {
         ExportFormat::Toml | ExportFormat::Json => {
-            let format = if args.format == ExportFormat::Toml {
-                FileFormat::Toml
-            } else {
-                FileFormat::Json
-            };
-            let text = jobfile::export_jobs(
-                &jobs,
-                format,
-                ExportOptions {
-                    include_secrets: args.include_secrets,
-                },
-            );
+            let text = export
+                .files
+                .into_iter()
+                .next()
+                .map(|f| f.content)
+                .unwrap_or_default();
             match &args.out {
                 Some(path) => {
                     write_export(path, text.as_bytes(), args.include_secrets)?;
@@ -278,32 +262,19 @@ pub async fn export(ctx: &Context, args: ExportArgs) -> Result<String, Failure> 
                 None => Ok(text),
             }
         }
-        ExportFormat::Systemd | ExportFormat::Kubernetes => {
-            let translation = if args.format == ExportFormat::Systemd {
-                translate::to_systemd(&jobs, args.include_secrets)
-            } else {
-                translate::to_kubernetes(
-                    &jobs,
-                    &KubernetesOptions {
-                        image: args.image.clone(),
-                        include_secrets: args.include_secrets,
-                    },
-                )
-            };
-            write_translation(
-                ctx,
-                &translation,
-                args.out.as_deref(),
-                args.format,
-                args.include_secrets,
-            )
-        }
+        ExportFormat::Systemd | ExportFormat::Kubernetes => write_translation(
+            ctx,
+            &export,
+            args.out.as_deref(),
+            args.format,
+            args.include_secrets,
+        ),
     }
 }
 
 fn write_translation(
     ctx: &Context,
-    t: &Translation,
+    t: &Export,
     out: Option<&Path>,
     format: ExportFormat,
     include_secrets: bool,
