@@ -1425,3 +1425,124 @@ async fn the_selected_jobs_export_with_a_preview_of_the_text() {
         .await;
     session.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn a_file_arrives_job_made_in_the_editor_runs_for_a_dropped_file_with_its_path() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    let inbox = data.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    // A file already there when the job is saved is not run for.
+    std::fs::write(inbox.join("old.csv"), "a,b\n").unwrap();
+    let driver = Driver::start(data.path()).await;
+    let session = Session::open(&driver, &app_binary()).await;
+    // The job, through the form from the empty list: a shell script, the file-arrives
+    // trigger, a folder and *.csv.
+    session.click_css("[data-testid=empty-new-job]").await;
+    let name = session.wait_for("[data-testid=editor-name]").await;
+    session.type_text(&name, "Load CSVs").await;
+    session
+        .click_css("[data-testid=editor-program-mode] [role=radio]:nth-child(2)")
+        .await;
+    let body = session.wait_for("[data-testid=editor-program]").await;
+    session
+        .type_text(
+            &body,
+            "echo \"loading $SUNDIAL_TRIGGER_PATH\"; echo \"rows: $(wc -l < \"$SUNDIAL_TRIGGER_PATH\")\"",
+        )
+        .await;
+    session
+        .click_css("[data-testid=editor-trigger-type] option[value=file_arrives]")
+        .await;
+    let folder = session.wait_for("[data-testid=editor-watch-folder]").await;
+    session.type_text(&folder, inbox.to_str().unwrap()).await;
+    let glob = session.wait_for("[data-testid=editor-watch-glob]").await;
+    session.clear(&glob).await;
+    session.type_text(&glob, "*.csv").await;
+    let settle = session.wait_for("[data-testid=editor-watch-settle]").await;
+    session.clear(&settle).await;
+    session.type_text(&settle, "1").await;
+    let words = session
+        .wait_texts(
+            "[data-testid=schedule-description]",
+            "the trigger in words",
+            |t| t.len() == 1 && t[0].contains("*.csv"),
+        )
+        .await;
+    assert!(words[0].contains(inbox.to_str().unwrap()), "{words:?}");
+    session.click_css("[data-testid=editor-save]").await;
+    session
+        .wait_texts(
+            "[data-testid=editor-title]",
+            "the saved job's screen",
+            |t| t.len() == 1 && t[0].starts_with("Load CSVs"),
+        )
+        .await;
+    let jobs = ok(session.invoke("list_jobs", json!({})).await);
+    let job_id: JobId = jobs[0]["job"]["id"].as_str().unwrap().parse().unwrap();
+
+    // Once the scheduler has recorded the files already there (its watch has begun), a file
+    // lands, written in two pieces.
+    let store = sundial_engine::store::Store::open(&paths.database())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while store.file_watch(job_id).await.unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the job never started watching");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    store.close().await;
+    let dropped = inbox.join("data.csv");
+    std::fs::write(&dropped, "id,amount\n1,10\n").unwrap();
+    {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&dropped)
+            .unwrap();
+        file.write_all(b"2,20\n").unwrap();
+    }
+
+    // One run, for that file, in history with its path; its log has the path and the rows.
+    session.click_css("[data-testid=nav-history]").await;
+    let statuses = session
+        .wait_texts("[data-testid=history-status]", "the run to succeed", |t| {
+            t.len() == 1 && t[0].contains("Succeeded")
+        })
+        .await;
+    assert_eq!(statuses.len(), 1, "one run, none for old.csv");
+    session
+        .wait_content(
+            "[data-testid=history-trigger-path]",
+            "the file's path in history",
+            |t| t.contains("data.csv"),
+        )
+        .await;
+    session.click_css("[data-testid=history-open-log]").await;
+    let lines = session
+        .wait_texts("[data-testid=log-line]", "the run's log", |t| {
+            t.iter().any(|l| l.contains("rows: 3"))
+        })
+        .await;
+    let path = dropped.to_str().unwrap();
+    assert!(
+        lines.iter().any(|l| l.contains(&format!("loading {path}"))),
+        "{lines:?}"
+    );
+    session.close().await;
+    drop(driver);
+
+    let engine = engine_on(&paths).await;
+    let runs = engine
+        .list_runs(&RunFilter {
+            job_id: Some(job_id),
+            limit: 10,
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].trigger_path.as_deref(), Some(path));
+    engine.shutdown(false).await;
+}

@@ -191,7 +191,7 @@ function EmptyState({ onImport }: { onImport: () => void }) {
         output, and keeps running from the tray when this window is closed.
       </p>
       <div className="mt-5 flex justify-center gap-2">
-        <Button variant="primary" onClick={() => navigate({ screen: "new-job" })}>
+        <Button variant="primary" onClick={() => navigate({ screen: "new-job" })} data-testid="empty-new-job">
           Create your first job
         </Button>
         <Button onClick={onImport} data-testid="empty-import-crontab">
