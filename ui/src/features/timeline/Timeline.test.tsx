@@ -172,6 +172,34 @@ describe("timeline", () => {
     await screen.findByTestId("log-viewer");
   }, STEPS_TIMEOUT);
 
+  it("moves what is drawn with the pointer during a drag and changes the view once, at the end", async () => {
+    const { backend, sync } = seeded();
+    // Out of the view (it starts 21 h ago), in the data fetched with it.
+    const yesterday = backend.addRun(sync.id, ago(24 * HOUR), 400);
+    renderTimeline(backend);
+    await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
+    const drawn = (id: string) => screen.getAllByTestId("timeline-bar").some((b) => b.dataset.runId === id);
+    expect(drawn(yesterday.id)).toBe(false);
+    const before = shownWindow();
+    const chart = screen.getByTestId("timeline-chart");
+    fireEvent.pointerDown(chart, { button: 0, clientX: 500, pointerId: 3 });
+    fireEvent.pointerMove(chart, { clientX: 583, pointerId: 3 });
+    fireEvent.pointerMove(chart, { clientX: 666, pointerId: 3 });
+    // The group of bars, ticks and gaps follows the pointer (a fifth of the 830-unit axis);
+    // the view is where it was, with a window's width drawn on each side (yesterday's run is
+    // there, clipped, ready to come into view).
+    const moving = () => chart.querySelector("g[transform]");
+    expect(moving()?.getAttribute("transform")).toBe("translate(166 0)");
+    expect(shownWindow()).toEqual(before);
+    expect(drawn(yesterday.id)).toBe(true);
+    fireEvent.pointerUp(chart, { clientX: 666, pointerId: 3 });
+    await waitFor(() => expect(before.from - shownWindow().from).toBeCloseTo(4.8 * HOUR, -4));
+    expect(moving()).toBeNull();
+    // Released 4.8 h earlier: yesterday's run is in the view now.
+    expect(drawn(yesterday.id)).toBe(true);
+    expect(screen.getAllByTestId("timeline-bar")).toHaveLength(3);
+  }, STEPS_TIMEOUT);
+
   it("pans with ← and → and zooms with + and -", async () => {
     const { backend } = seeded();
     renderTimeline(backend);

@@ -3,7 +3,7 @@
 // gaps when Sundial was asleep or closed shaded and labelled. Plain SVG: a week of 200 jobs
 // is a few thousand rects. Dragging the chart pans it; the bars are reachable with the
 // keyboard (Tab to the chart, arrows between bars, Enter opens the log).
-import { useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
+import { useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
 import type { RunMark } from "../../bindings/RunMark";
 import type { UpcomingFire } from "../../bindings/UpcomingFire";
 import { formatDuration, formatFull } from "../history/format";
@@ -109,14 +109,32 @@ export function TimelineChart({
   const [tabStop, setTabStop] = useState<string | null>(null);
   const barRefs = useRef(new Map<string, SVGRectElement>());
   const svgRef = useRef<SVGSVGElement>(null);
+  // While a drag is on, what is drawn reaches a window's width past each side of the view, and
+  // the pointer moves it as one group (a transform, no render); the view itself changes when
+  // the drag ends, or when it goes past what is drawn.
+  const [dragging, setDragging] = useState(false);
+  const panRef = useRef<SVGGElement>(null);
+  const clipId = `timeline-plot-${useId().replace(/[^a-zA-Z0-9_-]/g, "")}`;
+  const span = w.to - w.from;
+  const dw = dragging ? { from: w.from - span, to: w.to + span } : w;
   const names = new Map(jobs.map((j) => [j.id, j.name]));
   // The data may reach past the view (it is fetched with a margin for dragging): only what
   // overlaps the view is drawn.
   const visible = useMemo(() => runs.filter((r) => runEnd(r, now) >= w.from && runStart(r) <= w.to), [runs, now, w.from, w.to]);
+  const drawn = useMemo(
+    () => (dragging ? runs.filter((r) => runEnd(r, now) >= dw.from && runStart(r) <= dw.to) : visible),
+    [dragging, runs, now, dw.from, dw.to, visible],
+  );
   const coming = upcoming.filter((u) => {
     const t = Date.parse(u.at);
     return t >= w.from && t <= w.to;
   });
+  const comingDrawn = dragging
+    ? upcoming.filter((u) => {
+        const t = Date.parse(u.at);
+        return t >= dw.from && t <= dw.to;
+      })
+    : coming;
   // A row for every job with something in the window, by name.
   const shown = new Set([...visible.map((r) => r.job_id), ...coming.map((u) => u.job_id)]);
   const rows = jobs.filter((j) => shown.has(j.id)).sort((a, b) => a.name.localeCompare(b.name));
@@ -145,12 +163,26 @@ export function TimelineChart({
       }
     }
   };
-  // Dragging: the pointer's movement as a fraction of the time axis, one update per frame.
-  const drag = useRef<{ x: number; pointer: number; moved: boolean; frame: number; fraction: number } | null>(null);
+  // Dragging: the pointer's movement as a fraction of the time axis. `committed` is the last
+  // fraction handed to onDrag, `rendered` the one the drawn view is at.
+  const drag = useRef<{ x: number; pointer: number; moved: boolean; fraction: number; committed: number; rendered: number } | null>(null);
+  const placePan = () => {
+    const d = drag.current;
+    const g = panRef.current;
+    if (!g) return;
+    if (d?.moved) g.setAttribute("transform", `translate(${(d.fraction - d.rendered) * (WIDTH - LABEL)} 0)`);
+    else g.removeAttribute("transform");
+  };
+  // After every render the group is placed again: the view drawn may have moved under it.
+  useLayoutEffect(() => {
+    const d = drag.current;
+    if (d) d.rendered = d.committed;
+    placePan();
+  });
   const suppressClick = useRef(false);
   const onPointerDown = (e: PointerEvent<SVGSVGElement>) => {
     if (e.button !== 0 || !onDrag) return;
-    drag.current = { x: e.clientX, pointer: e.pointerId, moved: false, frame: 0, fraction: 0 };
+    drag.current = { x: e.clientX, pointer: e.pointerId, moved: false, fraction: 0, committed: 0, rendered: 0 };
     suppressClick.current = false;
   };
   const onPointerMove = (e: PointerEvent<SVGSVGElement>) => {
@@ -161,6 +193,7 @@ export function TimelineChart({
       if (Math.abs(dx) < DRAG_SLOP) return;
       d.moved = true;
       onDragStart?.();
+      setDragging(true);
       // A pointer the browser no longer knows (it left the window) cannot be captured: the drag
       // goes on without the capture.
       try {
@@ -172,12 +205,13 @@ export function TimelineChart({
     const width = svgRef.current?.getBoundingClientRect().width ?? 0;
     const axis = width > 0 ? (width * (WIDTH - LABEL)) / WIDTH : WIDTH - LABEL;
     d.fraction = dx / axis;
-    if (d.frame !== 0) return;
-    const apply = () => {
-      d.frame = 0;
+    // Near the edge of what is drawn, the view moves to the pointer (one render); else the
+    // drawn group just follows it.
+    if (Math.abs(d.fraction - d.committed) > 0.75) {
+      d.committed = d.fraction;
       onDrag(d.fraction);
-    };
-    d.frame = typeof requestAnimationFrame === "function" ? requestAnimationFrame(apply) : window.setTimeout(apply, 16);
+    }
+    placePan();
   };
   const onPointerUp = (e: PointerEvent<SVGSVGElement>) => {
     const d = drag.current;
@@ -186,14 +220,13 @@ export function TimelineChart({
     if (d.moved) {
       // The click that ends a drag opens nothing.
       suppressClick.current = true;
-      if (d.frame !== 0 && typeof cancelAnimationFrame === "function") cancelAnimationFrame(d.frame);
       onDrag?.(d.fraction);
+      setDragging(false);
       if (svgRef.current?.hasPointerCapture?.(e.pointerId)) svgRef.current.releasePointerCapture(e.pointerId);
     }
   };
   const height = AXIS + Math.max(rows.length, 1) * ROW + 4;
-  const span = w.to - w.from;
-  const x = (t: number) => LABEL + ((Math.min(Math.max(t, w.from), w.to) - w.from) / span) * (WIDTH - LABEL);
+  const x = (t: number) => LABEL + ((Math.min(Math.max(t, dw.from), dw.to) - w.from) / span) * (WIDTH - LABEL);
   const nameOf = (id: string) => names.get(id) ?? "Deleted job";
   const failures = visible.filter(isFailure).length;
   const described = hovered ?? (focused ? (visible.find((r) => r.id === focused) ?? null) : null);
@@ -243,9 +276,16 @@ export function TimelineChart({
             </text>
           </g>
         ))}
+        <defs>
+          <clipPath id={clipId}>
+            <rect x={LABEL} y={0} width={WIDTH - LABEL} height={height} />
+          </clipPath>
+        </defs>
+        <g clipPath={`url(#${clipId})`}>
+        <g ref={panRef}>
         {gaps.map((gap) => {
           const [gs, ge] = [Date.parse(gap.start), Date.parse(gap.end)];
-          if (ge < w.from || gs > w.to) return null;
+          if (ge < dw.from || gs > dw.to) return null;
           return (
             <g key={`${gap.start}-${gap.end}`} data-testid="timeline-gap">
               <rect
@@ -264,7 +304,7 @@ export function TimelineChart({
             </g>
           );
         })}
-        {ticks(zoom, w).map((t) => (
+        {ticks(zoom, dw).map((t) => (
           <g key={t}>
             <line x1={x(t)} x2={x(t)} y1={AXIS - 4} y2={height} className="stroke-slate-200 dark:stroke-slate-800" />
             {/* A label too near "now" or the right edge would be overdrawn or cut. */}
@@ -275,7 +315,7 @@ export function TimelineChart({
             )}
           </g>
         ))}
-        {visible.map((run) => {
+        {drawn.map((run) => {
           const row = rowOf.get(run.job_id);
           if (row === undefined) return null;
           const start = runStart(run);
@@ -339,7 +379,7 @@ export function TimelineChart({
               />
             );
           })()}
-        {coming.map((fire) => {
+        {comingDrawn.map((fire) => {
           const row = rowOf.get(fire.job_id);
           if (row === undefined) return null;
           const cx = x(Date.parse(fire.at));
@@ -356,7 +396,7 @@ export function TimelineChart({
             </path>
           );
         })}
-        {now >= w.from && now <= w.to && (
+        {now >= dw.from && now <= dw.to && (
           <g data-testid="timeline-now">
             <line x1={x(now)} x2={x(now)} y1={AXIS - 4} y2={height} className="stroke-sky-600 dark:stroke-sky-400" strokeWidth={1.5} />
             <text x={x(now) - 3} y={AXIS - 8} textAnchor="end" className="fill-sky-700 text-[11px] font-semibold dark:fill-sky-300">
@@ -364,6 +404,8 @@ export function TimelineChart({
             </text>
           </g>
         )}
+        </g>
+        </g>
         {rows.length === 0 && (
           <text x={LABEL} y={AXIS + 16} className="fill-slate-500 text-[12px]">
             Nothing ran or is due in this window.
