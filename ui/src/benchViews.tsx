@@ -54,6 +54,9 @@ interface Measured {
   bars_day: number;
   bars_week: number;
   pan_moved: boolean;
+  /** For context: the screens' main questions to the engine alone (IPC and SQLite), no page. */
+  query_overview: number[];
+  query_timeline_day: number[];
   error: string | null;
 }
 
@@ -74,6 +77,8 @@ async function drive(
     bars_day: 0,
     bars_week: 0,
     pan_moved: false,
+    query_overview: [],
+    query_timeline_day: [],
     error: null,
   };
   const settled = () => client.isFetching() === 0;
@@ -128,6 +133,18 @@ async function drive(
       ),
     );
     m.bars_week = count("timeline-bar");
+  }
+  // The same questions straight to the engine: the day's timeline as the screen fetches it.
+  const chartNow = one('[data-testid="timeline-chart"]') as HTMLElement | null;
+  const viewFrom = Date.parse(chartNow?.dataset.from ?? "");
+  const span = 24 * 3_600_000;
+  for (let i = 0; i < repeat; i++) {
+    let t0 = performance.now();
+    await backend.jobOverview(job.id);
+    m.query_overview.push(performance.now() - t0);
+    t0 = performance.now();
+    await backend.timeline(new Date(viewFrom - span / 4).toISOString(), new Date(viewFrom + (3 * span) / 2).toISOString());
+    m.query_timeline_day.push(performance.now() - t0);
   }
   // Panning: back at 24 h (cached), the chart dragged one step per frame.
   (one('[data-testid="zoom-day"]') as HTMLElement | null)?.click();

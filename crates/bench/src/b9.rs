@@ -59,6 +59,9 @@ struct Report {
     bars_week: u64,
     /// False when the drag did not move the view (the figures would measure nothing).
     pan_moved: bool,
+    /// For context: the engine's answers alone, over IPC.
+    query_overview: Vec<f64>,
+    query_timeline_day: Vec<f64>,
     error: Option<String>,
 }
 
@@ -192,6 +195,20 @@ pub async fn b9(quick: bool) -> Result<Vec<Row>, String> {
             "timeline 24 h with the all-jobs calendar heat map: every part answered".into(),
             &report.timeline_day,
             true,
+        ),
+        shown(
+            "for context: a job's overview asked of the engine alone (IPC, SQLite, JSON; no \
+             page)"
+                .into(),
+            &report.query_overview,
+            false,
+        ),
+        shown(
+            "for context: the 24 h timeline's data (1.75 days fetched) asked of the engine \
+             alone"
+                .into(),
+            &report.query_timeline_day,
+            false,
         ),
         shown(
             format!(
