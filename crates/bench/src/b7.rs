@@ -377,12 +377,15 @@ pub(crate) fn one_start(
     })();
     stop_tree(&mut child);
     drop(bus);
-    result.map_err(|x| {
-        let log = std::fs::read_to_string(dir.join("app.log")).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(20).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        format!("{x}; its output:\n{}", tail.join("\n"))
-    })
+    result.map_err(|x| with_app_output(dir, &x))
+}
+
+/// A failure with the last 20 lines the app wrote to `dir/app.log`.
+pub(crate) fn with_app_output(dir: &Path, failure: &str) -> String {
+    let log = std::fs::read_to_string(dir.join("app.log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(20).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    format!("{failure}; its output:\n{}", tail.join("\n"))
 }
 
 /// Every process under `root` (and `root`), from the parent ids in /proc.

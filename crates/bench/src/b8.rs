@@ -216,10 +216,5 @@ fn tray_start(
     })();
     stop_tree(&mut child);
     drop(bus);
-    result.map_err(|x| {
-        let log = std::fs::read_to_string(dir.join("app.log")).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(20).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        format!("{x}; its output:\n{}", tail.join("\n"))
-    })
+    result.map_err(|x| b7::with_app_output(dir, &x))
 }

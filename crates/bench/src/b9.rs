@@ -28,7 +28,7 @@ use sundial_engine::domain::{
 use sundial_engine::logs::{LogStore, Stream};
 use sundial_engine::store::{CursorUpdate, Store};
 
-use crate::b7::{self, DbusSession, Xvfb, app_command, stop_tree};
+use crate::b7::{self, DbusSession, Xvfb, app_command, stop_tree, with_app_output};
 use crate::report::Row;
 use crate::util::{have, median, percentile};
 
@@ -519,10 +519,5 @@ fn measure(
     })();
     stop_tree(&mut child);
     drop(bus);
-    result.map_err(|x| {
-        let log = std::fs::read_to_string(dir.join("app.log")).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(20).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        format!("{x}; its output:\n{}", tail.join("\n"))
-    })
+    result.map_err(|x| with_app_output(dir, &x))
 }
