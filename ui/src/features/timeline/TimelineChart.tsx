@@ -107,7 +107,6 @@ export function TimelineChart({
   const [hovered, setHovered] = useState<RunMark | null>(null);
   const [focused, setFocused] = useState<string | null>(null);
   const [tabStop, setTabStop] = useState<string | null>(null);
-  const barRefs = useRef(new Map<string, SVGRectElement>());
   const svgRef = useRef<SVGSVGElement>(null);
   // While a drag is on, what is drawn reaches a window's width past each side of the view, and
   // the pointer moves it as one group (a transform, no render); the view itself changes when
@@ -145,7 +144,16 @@ export function TimelineChart({
   // One bar is in the Tab order: the last one focused while it is drawn, else the newest.
   const newest = visible.reduce<RunMark | null>((best, r) => (best === null || runStart(r) > runStart(best) ? r : best), null);
   const stop = tabStop !== null && visible.some((r) => r.id === tabStop) ? tabStop : (newest?.id ?? null);
-  const onBarKey = (run: RunMark) => (e: KeyboardEvent<SVGRectElement>) => {
+  // The bars' events are handled once, on their group (thousands of bars, one handler each
+  // way): the bar is the event's target, its run found by id.
+  const drawnById = useMemo(() => new Map(drawn.map((r) => [r.id, r])), [drawn]);
+  const barRun = (e: { target: EventTarget }): RunMark | undefined => {
+    const id = e.target instanceof Element ? e.target.getAttribute("data-run-id") : null;
+    return id === null ? undefined : drawnById.get(id);
+  };
+  const barElement = (id: string) =>
+    [...(svgRef.current?.querySelectorAll<SVGRectElement>("[data-run-id]") ?? [])].find((el) => el.getAttribute("data-run-id") === id);
+  const onBarKey = (run: RunMark, e: KeyboardEvent<SVGGElement>) => {
     if (e.key === "Enter" || e.key === " ") {
       e.preventDefault();
       e.stopPropagation();
@@ -159,7 +167,7 @@ export function TimelineChart({
       e.stopPropagation();
       if (next) {
         setTabStop(next.id);
-        barRefs.current.get(next.id)?.focus();
+        barElement(next.id)?.focus();
       }
     }
   };
@@ -315,6 +323,34 @@ export function TimelineChart({
             )}
           </g>
         ))}
+        <g
+          onMouseOver={(e) => {
+            const run = barRun(e);
+            if (run) setHovered(run);
+          }}
+          onMouseOut={(e) => {
+            const run = barRun(e);
+            if (run) setHovered((h) => (h?.id === run.id ? null : h));
+          }}
+          onFocus={(e) => {
+            const run = barRun(e);
+            if (!run) return;
+            setFocused(run.id);
+            setTabStop(run.id);
+          }}
+          onBlur={(e) => {
+            const run = barRun(e);
+            if (run) setFocused((f) => (f === run.id ? null : f));
+          }}
+          onKeyDown={(e) => {
+            const run = barRun(e);
+            if (run) onBarKey(run, e);
+          }}
+          onClick={(e) => {
+            const run = barRun(e);
+            if (run) onOpen(run);
+          }}
+        >
         {drawn.map((run) => {
           const row = rowOf.get(run.job_id);
           if (row === undefined) return null;
@@ -327,10 +363,6 @@ export function TimelineChart({
           return (
             <rect
               key={run.id}
-              ref={(el) => {
-                if (el) barRefs.current.set(run.id, el);
-                else barRefs.current.delete(run.id);
-              }}
               x={left}
               y={AXIS + row * ROW + (ROW - barHeight) / 2}
               width={Math.max(failed ? 4 : 3, x(end) - left)}
@@ -344,20 +376,10 @@ export function TimelineChart({
               data-run-id={run.id}
               data-status={run.status}
               data-focused={focused === run.id || undefined}
-              onMouseEnter={() => setHovered(run)}
-              onMouseLeave={() => setHovered((h) => (h?.id === run.id ? null : h))}
-              onFocus={() => {
-                setFocused(run.id);
-                setTabStop(run.id);
-              }}
-              onBlur={() => setFocused((f) => (f === run.id ? null : f))}
-              onKeyDown={onBarKey(run)}
-              onClick={() => onOpen(run)}
-            >
-              <title>{words}</title>
-            </rect>
+            />
           );
         })}
+        </g>
         {focused !== null &&
           (() => {
             // The focus ring: drawn around the focused bar, wide enough to see on a thin one.
