@@ -23,7 +23,7 @@ pub struct Policies {
     pub notify: NotifyPolicy,
     /// When a firing may start: on AC power, with the network up, after a random delay.
     #[serde(default, skip_serializing_if = "Conditions::is_none")]
-    #[cfg_attr(feature = "ts", ts(optional))]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Conditions>", optional))]
     pub conditions: Conditions,
 }
 
