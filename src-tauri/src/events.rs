@@ -166,6 +166,7 @@ mod tests {
             peak_memory_bytes: None,
             overrides: None,
             trigger_path: None,
+            wait: Default::default(),
         };
         let (title, body) = notification_text(&job, &run);
         assert_eq!(title, "“deploy” failed");

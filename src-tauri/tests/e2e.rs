@@ -505,6 +505,7 @@ async fn seed_history(paths: &AppPaths) -> std::collections::HashMap<String, Job
             peak_memory_bytes: Some(18 << 20),
             overrides: None,
             trigger_path: None,
+            wait: Default::default(),
         });
     };
     // Hourly for 40 days; a failure now and then, a bad spell (a quarter of a day's runs) the
@@ -586,6 +587,7 @@ async fn seed_history(paths: &AppPaths) -> std::collections::HashMap<String, Job
             peak_memory_bytes: None,
             overrides: None,
             trigger_path: None,
+            wait: Default::default(),
         });
         gaps.push(gap);
     }

@@ -82,6 +82,7 @@ pub async fn b11(s: &Sizes) -> Result<Vec<Row>, String> {
             peak_memory_bytes: None,
             overrides: None,
             trigger_path: None,
+            wait: Default::default(),
         });
     }
     store

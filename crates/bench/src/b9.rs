@@ -381,6 +381,7 @@ async fn seed(data: &Path, s: &B9Sizes, now: DateTime<Utc>) -> Result<Seeded, St
                 peak_memory_bytes: Some(20_000_000 + rng.next() % 80_000_000),
                 overrides: None,
                 trigger_path: None,
+                wait: Default::default(),
             });
             total += 1;
             if batch.len() >= 10_000 {
@@ -415,6 +416,7 @@ async fn seed(data: &Path, s: &B9Sizes, now: DateTime<Utc>) -> Result<Seeded, St
                 peak_memory_bytes: None,
                 overrides: None,
                 trigger_path: None,
+                wait: Default::default(),
             });
             gaps.push(MissedGap {
                 run_id,

@@ -724,6 +724,7 @@ pub async fn b4_child(bytes: u64, dir: &Path) -> String {
         peak_memory_bytes: None,
         overrides: None,
         trigger_path: None,
+        wait: Default::default(),
     };
     let start = Instant::now();
     let outcome = runner
@@ -944,6 +945,7 @@ pub async fn b6(s: &Sizes) -> Result<Vec<Row>, String> {
                 peak_memory_bytes: None,
                 overrides: None,
                 trigger_path: None,
+                wait: Default::default(),
             });
             if batch.len() == 10_000 {
                 store.record_firings(&batch, &[], &[]).await.map_err(e)?;

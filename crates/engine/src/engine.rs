@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::conditions::ConditionSource;
 use crate::domain::validate::validate_spec;
 use crate::domain::{
     Job, JobId, JobSpec, MissedGap, Run, RunId, RunOverrides, RunValueKind, RunValues, Trigger,
@@ -74,6 +75,9 @@ pub struct EngineConfig {
     pub secrets: SecretStorage,
     /// Every secret value seen, for the application log's writer ([`crate::secrets::RedactingWriter`]).
     pub known_secrets: KnownSecrets,
+    /// The machine's power and network state, for jobs with conditions (decisions/0019):
+    /// the system's by default, a [`crate::FakeConditions`] in tests.
+    pub conditions: Arc<dyn ConditionSource>,
 }
 
 /// One job of a batch written by [`Engine::write_jobs`].
@@ -103,6 +107,7 @@ impl EngineConfig {
             catch_up_stagger: DEFAULT_CATCH_UP_STAGGER,
             secrets: SecretStorage::Database,
             known_secrets: KnownSecrets::default(),
+            conditions: crate::conditions::system(),
         }
     }
 
@@ -308,6 +313,7 @@ impl Engine {
                 },
                 catch_up_stagger: config.catch_up_stagger,
                 rearm: prepared.rearm,
+                conditions: config.conditions.clone(),
             },
             jobs,
         );

@@ -3,6 +3,7 @@
 //! It has no GUI dependency, so it builds and tests without a display.
 
 pub mod clock;
+pub mod conditions;
 pub mod domain;
 pub mod engine;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod sleep_signal;
 pub mod store;
 
 pub use clock::{Clock, FakeClock, SystemClock};
+pub use conditions::{ConditionSource, FakeConditions, NetworkState, PowerState};
 pub use engine::{DEFAULT_CATCH_UP_STAGGER, Engine, EngineConfig, JobWrite, Scheduling};
 pub use error::EngineError;
 pub use events::EngineEvent;

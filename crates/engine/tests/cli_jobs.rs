@@ -737,3 +737,94 @@ fn jobs_run_with_env_and_args_runs_once_with_them_and_records_them() {
         before
     );
 }
+
+#[test]
+fn jobs_add_and_edit_set_and_remove_conditions_with_field_errors_for_bad_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let added = json(
+        data,
+        &[
+            "jobs",
+            "add",
+            "--name",
+            "laptop backup",
+            "--command",
+            "true",
+            "--cron",
+            "0 2 * * *",
+            "--only-on-ac",
+            "--max-wait",
+            "1800",
+            "--random-delay",
+            "600",
+        ],
+    );
+    let c = &added["policies"]["conditions"];
+    assert_eq!(c["ac_power"], true);
+    assert_eq!(c["network"], false);
+    assert_eq!(c["max_wait_secs"], 1800);
+    assert_eq!(c["on_timeout"], "skip");
+    assert_eq!(c["random_delay_secs"], 600);
+    let shown = ok(data, &["jobs", "show", "laptop backup"]);
+    assert!(
+        shown.contains(
+            "conditions: only on AC power (waits up to 30 min, then skips); random delay up to 10 min"
+        ),
+        "{shown}"
+    );
+    // Each flag changes only what it names.
+    let edited = json(
+        data,
+        &[
+            "jobs",
+            "edit",
+            "laptop backup",
+            "--only-online",
+            "--only-on-ac=false",
+            "--on-timeout",
+            "run",
+        ],
+    );
+    let c = &edited["policies"]["conditions"];
+    assert_eq!(
+        (c["ac_power"].clone(), c["network"].clone()),
+        (Value::Bool(false), Value::Bool(true))
+    );
+    assert_eq!(c["on_timeout"], "run");
+    assert_eq!(c["max_wait_secs"], 1800, "kept");
+    // A value out of bounds names its field and changes nothing.
+    let out = ctl(data, &["jobs", "edit", "laptop backup", "--max-wait", "30"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .starts_with("policies.conditions.max_wait_secs: must be from 60 seconds"),
+        "{}",
+        out.stdout
+    );
+    let out = ctl(
+        data,
+        &["jobs", "edit", "laptop backup", "--random-delay", "86401"],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stdout
+            .starts_with("policies.conditions.random_delay_secs: "),
+        "{}",
+        out.stdout
+    );
+    // --no-conditions removes them all: the job's file has none.
+    let cleared = json(data, &["jobs", "edit", "laptop backup", "--no-conditions"]);
+    assert!(cleared["policies"].get("conditions").is_none(), "{cleared}");
+    let out = ctl(
+        data,
+        &[
+            "jobs",
+            "edit",
+            "laptop backup",
+            "--no-conditions",
+            "--only-on-ac",
+        ],
+    );
+    assert_eq!(out.code, 2, "--no-conditions with a condition is refused");
+}

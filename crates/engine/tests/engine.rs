@@ -146,6 +146,7 @@ async fn a_crash_leaves_runs_interrupted_and_missed_firings_follow_the_policy() 
         peak_memory_bytes: None,
         overrides: None,
         trigger_path: None,
+        wait: Default::default(),
     };
     store.insert_run(&left_running).await.unwrap();
     store.close().await;

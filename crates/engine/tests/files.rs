@@ -1028,6 +1028,22 @@ fn systemd_export_writes_units_and_lists_what_it_cannot_express() {
             .any(|(j, r)| *j == "weird" && r.contains("#")),
         "{refused:?}"
     );
+    // Conditions: AC power as systemd's condition (with a note on the wait it cannot do), the
+    // random delay as written.
+    assert!(
+        content_of(&t, "sundial-python-script.service").contains("ConditionACPower=true\n"),
+        "{}",
+        content_of(&t, "sundial-python-script.service")
+    );
+    assert!(content_of(&t, "sundial-python-script.timer").contains("RandomizedDelaySec=120\n"));
+    assert!(
+        t.notes.iter().any(
+            |n| n.starts_with("python script: ConditionACPower=true skips") && n.contains("1800 s")
+        ),
+        "{:?}",
+        t.notes
+    );
+    assert!(!content_of(&t, "sundial-exec-with-env.service").contains("ConditionACPower"));
     let with_secrets = to_systemd(&jobs, true);
     assert!(
         with_secrets
@@ -1200,6 +1216,32 @@ async fn pause_event(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
             return;
         }
     }
+}
+
+#[test]
+fn conditions_are_left_out_of_a_job_file_unless_set_and_need_only_what_differs() {
+    let plain = job_with(spec("plain", command("true"), Trigger::Manual));
+    let text = export_jobs(&[plain], FileFormat::Toml, ExportOptions::default());
+    assert!(!text.contains("conditions"), "{text}");
+    let text = r#"version = 1
+[[jobs]]
+name = "laptop"
+kind = { type = "command", program = { mode = "exec", program = "/bin/true" } }
+trigger = { type = "cron", expr = "0 2 * * *" }
+policies = { conditions = { ac_power = true, random_delay_secs = 600 } }
+"#;
+    let parsed = parse_job_file(text, FileFormat::Toml).unwrap_or_else(|p| panic!("{p:?}"));
+    let c = &parsed.file.jobs[0].policies.conditions;
+    assert!(c.ac_power && !c.network);
+    assert_eq!(c.random_delay_secs, 600);
+    assert_eq!(c.max_wait_secs, 3600, "the default wait");
+    assert_eq!(c.on_timeout, sundial_engine::domain::ConditionTimeout::Skip);
+    let typo = text.replace("ac_power", "on_ac");
+    let problems = parse_job_file(&typo, FileFormat::Toml).unwrap_err();
+    assert!(
+        problems.iter().any(|p| p.to_string().contains("on_ac")),
+        "{problems:?}"
+    );
 }
 
 #[test]

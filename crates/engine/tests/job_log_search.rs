@@ -66,6 +66,7 @@ fn run(job: &Job, t: DateTime<Utc>, status: RunStatus) -> Run {
         peak_memory_bytes: None,
         overrides: None,
         trigger_path: None,
+        wait: Default::default(),
     }
 }
 

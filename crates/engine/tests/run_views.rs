@@ -67,6 +67,7 @@ fn run(job: &Job, t: DateTime<Utc>, secs: i64, status: RunStatus) -> Run {
         peak_memory_bytes: None,
         overrides: None,
         trigger_path: None,
+        wait: Default::default(),
     }
 }
 

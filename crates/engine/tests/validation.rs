@@ -138,6 +138,27 @@ fn values_just_inside_the_limits_pass() {
         ("command", "/policies/retry/max_delay_secs", json!(10)), // equal to the first delay
         ("command", "/policies/missed/max_catch_up", json!(1000)),
         ("command", "/policies/missed/grace_secs", json!(604_800)),
+        ("command", "/policies/conditions/max_wait_secs", json!(60)),
+        (
+            "command",
+            "/policies/conditions/max_wait_secs",
+            json!(604_800),
+        ),
+        (
+            "command",
+            "/policies/conditions/random_delay_secs",
+            json!(0),
+        ),
+        (
+            "command",
+            "/policies/conditions/random_delay_secs",
+            json!(86_400),
+        ),
+        (
+            "http",
+            "/policies/conditions",
+            json!({"ac_power": true, "network": true, "on_timeout": "run"}),
+        ),
         ("command", "/kind/env/0/name", json!("sundial")), // only the SUNDIAL_ prefix is reserved
         (
             "http",
@@ -675,6 +696,30 @@ fn cases() -> Vec<Case> {
             vec![("/policies/missed/grace_secs", json!(604_801))],
             "policies.missed.grace_secs",
             "must be at most 7 days",
+        ),
+        case(
+            "condition wait under a minute",
+            cmd,
+            vec![
+                ("/policies/conditions/ac_power", json!(true)),
+                ("/policies/conditions/max_wait_secs", json!(59)),
+            ],
+            "policies.conditions.max_wait_secs",
+            "must be from 60 seconds to 604800 (7 days); 59 is outside",
+        ),
+        case(
+            "condition wait over 7 days",
+            cmd,
+            vec![("/policies/conditions/max_wait_secs", json!(604_801))],
+            "policies.conditions.max_wait_secs",
+            "must be from 60 seconds to 604800 (7 days)",
+        ),
+        case(
+            "random delay over a day",
+            cmd,
+            vec![("/policies/conditions/random_delay_secs", json!(86_401))],
+            "policies.conditions.random_delay_secs",
+            "must be from 0 (none) to 86400 seconds (a day); 86401 is longer",
         ),
     ]
 }

@@ -3,4 +3,4 @@
 /**
  * Why firings were missed.
  */
-export type MissedCause = "asleep" | "not_running" | "clock_changed" | "paused" | "stalled";
+export type MissedCause = "asleep" | "not_running" | "clock_changed" | "paused" | "stalled" | "on_battery" | "offline";

@@ -34,10 +34,12 @@ missed: number,
  */
 counted_all: boolean, cause: MissedCause, 
 /**
- * The job's missed-run policy when the gap was noticed.
+ * The job's missed-run policy when the gap was noticed. For an unmet condition, what
+ * the job's `on_timeout` did: `skip`, or `run_once` for "ran anyway".
  */
 policy: MissedRunMode, 
 /**
- * How many catch-up runs the policy started for the gap.
+ * How many catch-up runs the policy started for the gap (1 for a firing whose condition
+ * was not met that ran anyway: then `run_id` is that run itself, not a skipped row).
  */
 ran: number, };

@@ -4,6 +4,7 @@ import type { RunId } from "./RunId";
 import type { RunOverrides } from "./RunOverrides";
 import type { RunReason } from "./RunReason";
 import type { RunStatus } from "./RunStatus";
+import type { RunWait } from "./RunWait";
 
 export type Run = { id: RunId, job_id: JobId, 
 /**
@@ -44,4 +45,9 @@ overrides: RunOverrides | null,
  * The file a file-arrives trigger fired for (also given to the run as
  * `SUNDIAL_TRIGGER_PATH`).
  */
-trigger_path: string | null, };
+trigger_path: string | null, 
+/**
+ * What the run waits (or waited) for before it starts: its random delay and its job's
+ * conditions (decisions/0019). Empty for most runs.
+ */
+wait: RunWait, };

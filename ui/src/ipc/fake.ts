@@ -362,6 +362,7 @@ export class FakeBackend implements Backend {
       peak_memory_bytes: null,
       overrides,
       trigger_path: null,
+      wait: { start_after: null, waiting_for: null, wait_until: null },
     };
     this.runs.push(run);
     this.emit({ type: "run_changed", run_id: run.id, job_id: job.id, status: "running" });
@@ -391,6 +392,7 @@ export class FakeBackend implements Backend {
       peak_memory_bytes: null,
       overrides: null,
       trigger_path: null,
+      wait: { start_after: null, waiting_for: null, wait_until: null },
       ...extra,
     };
     this.runs.push(run);

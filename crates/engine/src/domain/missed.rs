@@ -28,6 +28,11 @@ pub enum MissedCause {
     /// Sundial was running but could not fire: frozen (a stopped process), stalled, or unable
     /// to record runs.
     Stalled,
+    /// The job may run only on AC power, and the computer stayed on battery for the job's
+    /// whole maximum wait (decisions/0019).
+    OnBattery,
+    /// The job may run only with the network up, and it stayed down for the maximum wait.
+    Offline,
 }
 
 text_enum!(MissedCause {
@@ -36,6 +41,8 @@ text_enum!(MissedCause {
     ClockChanged => "clock_changed",
     Paused => "paused",
     Stalled => "stalled",
+    OnBattery => "on_battery",
+    Offline => "offline",
 });
 
 impl MissedCause {
@@ -47,7 +54,14 @@ impl MissedCause {
             MissedCause::ClockChanged => "because the clock was set forward",
             MissedCause::Paused => "while Sundial was paused",
             MissedCause::Stalled => "while Sundial was stopped or could not record runs",
+            MissedCause::OnBattery => "while on battery",
+            MissedCause::Offline => "while offline",
         }
+    }
+
+    /// A cause that is a job's unmet condition rather than Sundial not firing.
+    pub fn is_condition(self) -> bool {
+        matches!(self, MissedCause::OnBattery | MissedCause::Offline)
     }
 }
 
@@ -72,9 +86,11 @@ pub struct MissedGap {
     /// False when `missed` is a lower bound (a per-second job closed for months).
     pub counted_all: bool,
     pub cause: MissedCause,
-    /// The job's missed-run policy when the gap was noticed.
+    /// The job's missed-run policy when the gap was noticed. For an unmet condition, what
+    /// the job's `on_timeout` did: `skip`, or `run_once` for "ran anyway".
     pub policy: MissedRunMode,
-    /// How many catch-up runs the policy started for the gap.
+    /// How many catch-up runs the policy started for the gap (1 for a firing whose condition
+    /// was not met that ran anyway: then `run_id` is that run itself, not a skipped row).
     pub ran: u32,
 }
 
@@ -82,6 +98,9 @@ impl MissedGap {
     /// The entry in words, as history shows it: "Missed 480 firings (00:01 to 08:00 UTC) while
     /// the computer was asleep; ran the latest once".
     pub fn describe(&self, covered_by: Option<DateTime<Utc>>) -> String {
+        if self.cause.is_condition() {
+            return self.describe_condition();
+        }
         let count = if self.counted_all {
             self.missed.to_string()
         } else {
@@ -119,6 +138,42 @@ impl MissedGap {
             "Missed {count} {plural} ({span}) {}; {done}",
             self.cause.words()
         )
+    }
+}
+
+impl MissedGap {
+    /// A firing that waited for its condition as long as the job allows: "Waited 1 h for AC
+    /// power (due 2024-03-01 08:00:00 UTC) while on battery; skipped, as the job's conditions
+    /// say".
+    fn describe_condition(&self) -> String {
+        let what = match self.cause {
+            MissedCause::Offline => "the network",
+            _ => "AC power",
+        };
+        let done = if self.ran > 0 {
+            "ran anyway, as the job's conditions say"
+        } else {
+            "skipped, as the job's conditions say"
+        };
+        format!(
+            "Waited {} for {what} (due {}) {}; {done}",
+            span_words(self.noticed_at - self.gap_start),
+            stamp(self.first_slot),
+            self.cause.words()
+        )
+    }
+}
+
+/// "1 h 30 min", "45 min", "30 s".
+pub fn span_words(span: chrono::Duration) -> String {
+    let secs = span.num_seconds().max(0);
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m, s) {
+        (0, 0, s) => format!("{s} s"),
+        (0, m, 0) => format!("{m} min"),
+        (0, m, s) => format!("{m} min {s} s"),
+        (h, 0, _) => format!("{h} h"),
+        (h, m, _) => format!("{h} h {m} min"),
     }
 }
 
@@ -193,6 +248,29 @@ mod tests {
         assert!(
             text.ends_with("skipped, as the job's missed-run policy says"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn an_unmet_condition_says_how_long_it_waited_for_what() {
+        let mut entry = gap(1, 0, MissedRunMode::Skip);
+        entry.cause = MissedCause::OnBattery;
+        entry.gap_start = "2024-03-01T08:00:00Z".parse().unwrap();
+        entry.noticed_at = "2024-03-01T09:30:00Z".parse().unwrap();
+        entry.first_slot = entry.gap_start;
+        assert_eq!(
+            entry.describe(None),
+            "Waited 1 h 30 min for AC power (due 2024-03-01 08:00:00 UTC) while on battery; \
+             skipped, as the job's conditions say"
+        );
+        entry.cause = MissedCause::Offline;
+        entry.ran = 1;
+        assert!(
+            entry
+                .describe(None)
+                .ends_with("for the network (due 2024-03-01 08:00:00 UTC) while offline; ran anyway, as the job's conditions say"),
+            "{}",
+            entry.describe(None)
         );
     }
 }

@@ -20,8 +20,9 @@ pub use missed::{MissedCause, MissedGap};
 pub use overrides::{EnvOverride, RunOverrides};
 pub use passing::{RunValue, RunValueKind, RunValues};
 pub use policy::{
-    MissedRunMode, MissedRunPolicy, NotifyPolicy, OverlapPolicy, Policies, RetryPolicy,
+    ConditionTimeout, Conditions, MissedRunMode, MissedRunPolicy, NotifyPolicy, OverlapPolicy,
+    Policies, RetryPolicy, WaitingFor,
 };
-pub use run::{Run, RunReason, RunStatus};
+pub use run::{Run, RunReason, RunStatus, RunWait};
 pub use trigger::{ChainOn, IntervalUnit, Trigger, compile_glob};
 pub use validate::{FieldError, ValidationErrors};

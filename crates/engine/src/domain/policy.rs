@@ -1,5 +1,8 @@
 //! How a job behaves when things go wrong or overlap.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -18,6 +21,10 @@ pub struct Policies {
     pub missed: MissedRunPolicy,
     #[serde(default)]
     pub notify: NotifyPolicy,
+    /// When a firing may start: on AC power, with the network up, after a random delay.
+    #[serde(default, skip_serializing_if = "Conditions::is_none")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Conditions>", optional))]
+    pub conditions: Conditions,
 }
 
 /// `max_attempts` counts the first attempt: 1 means no retry. The n-th retry waits
@@ -118,4 +125,138 @@ pub enum NotifyPolicy {
     OnFailure,
     Always,
     Never,
+}
+
+/// What must hold before a firing starts (Task Scheduler's "Conditions"). A firing whose
+/// conditions are not met waits, its row `queued` and saying what it waits for, rechecked
+/// every few seconds, for at most `max_wait_secs`; then it runs or is skipped as `on_timeout`
+/// says, and the missed-run ledger records it. A state the system cannot tell (no battery
+/// information, no network manager and no link state) counts as met: a job is never held
+/// back on a machine that cannot say. Runs asked for by hand ignore conditions; retries wait
+/// for AC power and the network too, but draw no random delay. See decisions/0019.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Conditions {
+    /// Start only while the computer runs on AC power (not on battery).
+    pub ac_power: bool,
+    /// Start only while the network is up (NetworkManager's view where it runs, else a
+    /// network interface other than loopback with its link up).
+    pub network: bool,
+    /// How long a firing waits for its conditions before `on_timeout` applies.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub max_wait_secs: u64,
+    pub on_timeout: ConditionTimeout,
+    /// Each firing starts after a random delay from 0 to this many seconds (drawn once per
+    /// firing and kept with its run, so a restart does not draw again); 0 = none.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub random_delay_secs: u64,
+}
+
+/// The default of [`Conditions::max_wait_secs`]: an hour.
+pub const DEFAULT_CONDITION_WAIT_SECS: u64 = 3600;
+
+impl Default for Conditions {
+    fn default() -> Self {
+        Self {
+            ac_power: false,
+            network: false,
+            max_wait_secs: DEFAULT_CONDITION_WAIT_SECS,
+            on_timeout: ConditionTimeout::Skip,
+            random_delay_secs: 0,
+        }
+    }
+}
+
+impl Conditions {
+    /// No condition and no delay (left out of job files).
+    pub fn is_none(&self) -> bool {
+        *self == Conditions::default()
+    }
+    /// Whether a firing must wait for a state of the machine.
+    pub fn waits_for_state(&self) -> bool {
+        self.ac_power || self.network
+    }
+
+    /// In words: "only on AC power and with the network up (waits up to 1 h, then skips);
+    /// random delay up to 5 min". "none" when there are none.
+    pub fn describe(&self) -> String {
+        let span = |secs: u64| {
+            super::missed::span_words(chrono::Duration::seconds(
+                i64::try_from(secs).unwrap_or(i64::MAX),
+            ))
+        };
+        let mut parts = Vec::new();
+        let needs: Vec<&str> = [
+            (self.ac_power, "on AC power"),
+            (self.network, "with the network up"),
+        ]
+        .into_iter()
+        .filter_map(|(on, words)| on.then_some(words))
+        .collect();
+        if !needs.is_empty() {
+            parts.push(format!(
+                "only {} (waits up to {}, then {})",
+                needs.join(" and "),
+                span(self.max_wait_secs),
+                match self.on_timeout {
+                    ConditionTimeout::Skip => "skips",
+                    ConditionTimeout::Run => "runs anyway",
+                }
+            ));
+        }
+        if self.random_delay_secs > 0 {
+            parts.push(format!(
+                "random delay up to {}",
+                span(self.random_delay_secs)
+            ));
+        }
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+}
+
+/// What a firing does when its conditions were not met within the maximum wait.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionTimeout {
+    /// Record the firing as skipped (what Task Scheduler does with a firing whose conditions
+    /// are not met).
+    #[default]
+    Skip,
+    /// Run it anyway.
+    Run,
+}
+
+/// What a queued run waits for.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitingFor {
+    AcPower,
+    Network,
+}
+
+super::run::text_enum!(ConditionTimeout {
+    Skip => "skip",
+    Run => "run",
+});
+
+super::run::text_enum!(WaitingFor {
+    AcPower => "ac_power",
+    Network => "network",
+});
+
+impl WaitingFor {
+    /// "Waiting for …", in words.
+    pub fn words(self) -> &'static str {
+        match self {
+            WaitingFor::AcPower => "AC power",
+            WaitingFor::Network => "network",
+        }
+    }
 }

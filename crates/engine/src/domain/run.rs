@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{JobId, RunId};
+use super::policy::WaitingFor;
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +51,26 @@ pub struct Run {
     /// `SUNDIAL_TRIGGER_PATH`).
     #[serde(default)]
     pub trigger_path: Option<String>,
+    /// What the run waits (or waited) for before it starts: its random delay and its job's
+    /// conditions (decisions/0019). Empty for most runs.
+    #[serde(default)]
+    pub wait: RunWait,
+}
+
+/// A run's random delay and the condition it waits for, kept on its row so a restart keeps
+/// both the delay drawn and the deadline of the wait.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunWait {
+    /// The run starts no earlier than this (the firing's random delay, drawn once).
+    pub start_after: Option<DateTime<Utc>>,
+    /// While `queued`: the condition it waits for. Once it started or ended: the last one it
+    /// waited for (`None`: it never waited for one).
+    pub waiting_for: Option<WaitingFor>,
+    /// When the wait for a condition ends and the job's `on_timeout` applies; set when the
+    /// wait begins and never moved, also across a restart.
+    pub wait_until: Option<DateTime<Utc>>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -70,6 +70,12 @@ pub const RETRY_MAX_ATTEMPTS: u32 = 100;
 pub const RETRY_DELAY_MAX_SECS: u64 = 7 * 24 * 3600;
 pub const CATCH_UP_MAX: u32 = 1000;
 pub const GRACE_MAX_SECS: u64 = 7 * 24 * 3600;
+/// Bounds of [`crate::domain::Conditions::max_wait_secs`]: a minute (the state is looked at
+/// every few seconds, a shorter wait is hardly one) to a week.
+pub const CONDITION_WAIT_MIN_SECS: u64 = 60;
+pub const CONDITION_WAIT_MAX_SECS: u64 = 7 * 24 * 3600;
+/// The longest random delay: a day.
+pub const RANDOM_DELAY_MAX_SECS: u64 = 24 * 3600;
 pub const HTTP_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 /// Variables the runner sets itself; a job may not override them.
 pub const RESERVED_ENV_PREFIX: &str = "SUNDIAL_";
@@ -467,5 +473,26 @@ fn validate_policies(p: &Policies, errors: &mut ValidationErrors) {
     }
     if m.grace_secs > GRACE_MAX_SECS {
         errors.push("policies.missed.grace_secs", "must be at most 7 days");
+    }
+    let c = &p.conditions;
+    // The wait matters only with a condition to wait for; an unused one is still checked so
+    // that turning a condition on later cannot reveal a bad value.
+    if !(CONDITION_WAIT_MIN_SECS..=CONDITION_WAIT_MAX_SECS).contains(&c.max_wait_secs) {
+        errors.push(
+            "policies.conditions.max_wait_secs",
+            format!(
+                "must be from {CONDITION_WAIT_MIN_SECS} seconds to {CONDITION_WAIT_MAX_SECS} (7 days); {} is outside",
+                c.max_wait_secs
+            ),
+        );
+    }
+    if c.random_delay_secs > RANDOM_DELAY_MAX_SECS {
+        errors.push(
+            "policies.conditions.random_delay_secs",
+            format!(
+                "must be from 0 (none) to {RANDOM_DELAY_MAX_SECS} seconds (a day); {} is longer",
+                c.random_delay_secs
+            ),
+        );
     }
 }

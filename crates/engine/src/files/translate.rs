@@ -10,7 +10,8 @@ use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    EnvVar, Interpreter, IntervalUnit, Job, JobKind, MissedRunMode, OverlapPolicy, Program, Trigger,
+    ConditionTimeout, EnvVar, Interpreter, IntervalUnit, Job, JobKind, MissedRunMode,
+    OverlapPolicy, Program, Trigger,
 };
 use crate::schedule::MACROS;
 use crate::schedule::{CronSchedule, system_zone};
@@ -698,6 +699,26 @@ pub fn to_systemd(jobs: &[Job], include_secrets: bool) -> Translation {
             "Description={}\n",
             description(&format!("Sundial job: {}", spec.name))
         ));
+        let conditions = &spec.policies.conditions;
+        if conditions.ac_power {
+            // systemd looks once, when the timer fires, and skips the start on battery.
+            service.push_str("ConditionACPower=true\n");
+            out.notes.push(format!(
+                "{}: ConditionACPower=true skips a firing on battery at once; Sundial waits up to {} s for AC power, then {}",
+                spec.name,
+                conditions.max_wait_secs,
+                match conditions.on_timeout {
+                    ConditionTimeout::Skip => "skips it",
+                    ConditionTimeout::Run => "runs it anyway",
+                }
+            ));
+        }
+        if conditions.network {
+            out.notes.push(format!(
+                "{}: \"only when the network is up\" is not exported: systemd has no condition on the network's state when a timer fires (network-online.target is about boot)",
+                spec.name
+            ));
+        }
         service.push_str("\n[Service]\nType=oneshot\n");
         service.push_str(&format!(
             "ExecStart={}\n",
@@ -754,6 +775,13 @@ pub fn to_systemd(jobs: &[Job], include_secrets: bool) -> Translation {
             }
         }
         timer.push_str("AccuracySec=1s\n");
+        if conditions.random_delay_secs > 0 {
+            // The same thing: a random delay from 0 to the value, drawn for each firing.
+            timer.push_str(&format!(
+                "RandomizedDelaySec={}\n",
+                conditions.random_delay_secs
+            ));
+        }
         if spec.trigger.is_timed() {
             let persistent = spec.policies.missed.mode != MissedRunMode::Skip;
             timer.push_str(&format!("Persistent={persistent}\n"));
@@ -959,6 +987,13 @@ pub fn to_kubernetes(jobs: &[Job], options: &KubernetesOptions) -> Translation {
             out.notes.push(format!(
                 "{}: grace window raised to 10 s (Kubernetes may miss a CronJob with a shorter deadline)",
                 spec.name
+            ));
+        }
+        if !spec.policies.conditions.is_none() {
+            out.notes.push(format!(
+                "{}: its conditions ({}) are not exported: a CronJob has no power or network conditions and no random delay",
+                spec.name,
+                spec.policies.conditions.describe()
             ));
         }
         y.push_str(&format!("  suspend: {}\n", !spec.enabled));

@@ -9,6 +9,7 @@
 
 mod arrivals;
 pub mod catchup;
+mod gate;
 pub mod overlap;
 
 use std::cmp::Reverse;
@@ -22,10 +23,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::{Clock, SleepSignal};
+use crate::conditions::ConditionSource;
 use crate::domain::passing;
 use crate::domain::{
-    ChainOn, Job, JobId, MissedCause, MissedGap, Run, RunId, RunOverrides, RunReason, RunStatus,
-    RunValue, Trigger,
+    ChainOn, Conditions, Job, JobId, MissedCause, MissedGap, Run, RunId, RunOverrides, RunReason,
+    RunStatus, RunValue, Trigger,
 };
 use crate::error::EngineError;
 use crate::events::{EngineEvent, PAUSED_SETTING};
@@ -198,6 +200,10 @@ pub(crate) struct Scheduler {
     stopping: CancellationToken,
     /// File-arrives jobs' folders, files settling and files handled.
     arrivals: arrivals::Arrivals,
+    /// The power and network state jobs' conditions ask about.
+    conditions: Arc<dyn ConditionSource>,
+    /// Each job's conditions, as its run tasks see them (an edit reaches a waiting run).
+    live_conditions: HashMap<JobId, tokio::sync::watch::Sender<Conditions>>,
 }
 
 /// The first wait after a write failed; it doubles on each failure up to [`WRITE_BACKOFF_MAX`].
@@ -258,6 +264,7 @@ pub(crate) struct SchedulerParts {
     pub catch_up_stagger: std::time::Duration,
     /// Runs left waiting by the scheduler before this one (when this one schedules).
     pub rearm: Vec<Run>,
+    pub conditions: Arc<dyn ConditionSource>,
 }
 
 /// The events a trigger can fire on besides the clock and other jobs.
@@ -361,6 +368,8 @@ impl Scheduler {
             write_backoff: HashMap::new(),
             stopping: CancellationToken::new(),
             arrivals: arrivals::Arrivals::new(now),
+            conditions: parts.conditions,
+            live_conditions: HashMap::new(),
         };
         let mut computed = Vec::new();
         for loaded in jobs {
@@ -1111,13 +1120,27 @@ impl Scheduler {
         let permits = self.permits.clone();
         let events = self.events.clone();
         let finished = self.finished_tx.clone();
+        let conditions = job.spec.policies.conditions.clone();
+        let live = match self.live_conditions.get(&job.id) {
+            Some(sender) => {
+                sender.send_replace(conditions);
+                sender.subscribe()
+            }
+            None => {
+                let (sender, live) = tokio::sync::watch::channel(conditions);
+                self.live_conditions.insert(job.id, sender);
+                live
+            }
+        };
         let ending = RunEnding {
             health: self.health.clone(),
             stopping: self.stopping.clone(),
+            conditions: self.conditions.clone(),
+            live,
         };
         self.tracker.spawn(async move {
             let outcome = execute_run(
-                &store, &*clock, &*executor, &permits, &events, &ending, &run, &job, cancel,
+                &store, &*clock, &*executor, &permits, &events, ending, &run, &job, cancel,
             )
             .await;
             let _ = finished.send(Finished { run, job, outcome });
@@ -1192,7 +1215,8 @@ impl Scheduler {
         {
             self.dispatch(waiting.run, waiting.job);
         }
-        if !will_retry {
+        // A run skipped because its conditions were not met did not run: it starts nothing.
+        if !will_retry && outcome.status != RunStatus::Skipped {
             self.start_chains(&run, &outcome, now).await;
         }
         // Pruning this job's history is not the loop's business: a task of its own.
@@ -1558,12 +1582,16 @@ impl Scheduler {
                 // Runs waiting for the job run it as it is now, or end when it forbids them.
                 self.follow_edit(&job).await;
                 self.watch_files(&job).await;
+                if let Some(live) = self.live_conditions.get(&job.id) {
+                    live.send_replace(job.spec.policies.conditions.clone());
+                }
                 let computed = self.upsert(*job, cursor);
                 self.store_next_dues(computed.into_iter().collect());
                 let _ = ack.send(());
             }
             Command::Remove { job_id, ack } => {
                 self.jobs.remove(&job_id);
+                self.live_conditions.remove(&job_id);
                 self.arrivals.remove(job_id);
                 self.drop_catch_ups(
                     job_id,
@@ -2083,33 +2111,66 @@ async fn execute_run(
     executor: &dyn Executor,
     permits: &Semaphore,
     events: &broadcast::Sender<EngineEvent>,
-    ending: &RunEnding,
+    mut ending: RunEnding,
     run: &Run,
     job: &Job,
     cancel: CancellationToken,
 ) -> Option<RunOutcome> {
-    let permit = tokio::select! {
-        biased;
-        _ = cancel.cancelled() => Err(false),
-        // "Quit, waiting for runs" waits for the runs going, and starts none still waiting
-        // for a free slot: the scheduler's own stay queued for the next start; one asked for
-        // by hand is recorded as not started.
-        _ = ending.stopping.cancelled() => Err(true),
-        permit = permits.acquire() => permit.map_err(|_| false),
+    // The random delay and the job's conditions first: a run waiting for them holds no slot.
+    let mut run = run.clone();
+    let gated = gate::wait_to_start(
+        &gate::GateParts {
+            store,
+            clock,
+            source: &*ending.conditions,
+            events,
+            stopping: &ending.stopping,
+            cancel: &cancel,
+        },
+        &mut ending.live,
+        &mut run,
+    )
+    .await;
+    let ending = &ending;
+    let run = &run;
+    let slot = match gated {
+        gate::Gate::Stopping => return None,
+        gate::Gate::Ended {
+            outcome,
+            recorded: true,
+        } => {
+            let _ = events.send(EngineEvent::RunChanged {
+                run_id: run.id,
+                job_id: run.job_id,
+                status: outcome.status,
+            });
+            return Some(outcome);
+        }
+        gate::Gate::Ended { outcome, .. } => Slot::Ended(outcome),
+        gate::Gate::Start => tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Slot::Cancelled,
+            // "Quit, waiting for runs" waits for the runs going, and starts none still waiting
+            // for a free slot: the scheduler's own stay queued for the next start; one asked
+            // for by hand is recorded as not started.
+            _ = ending.stopping.cancelled() => Slot::Quitting,
+            permit = permits.acquire() => permit.map_or(Slot::Cancelled, Slot::Taken),
+        },
     };
-    let outcome = match permit {
-        Err(true) if run.reason != RunReason::Manual => return None,
-        Err(true) => RunOutcome::with_status(
+    let outcome = match slot {
+        Slot::Ended(outcome) => outcome,
+        Slot::Quitting if run.reason != RunReason::Manual => return None,
+        Slot::Quitting => RunOutcome::with_status(
             RunStatus::Cancelled,
             Some("not started: Sundial quit while this run waited for a free slot".into()),
         ),
-        Err(false) => RunOutcome::with_status(
+        Slot::Cancelled => RunOutcome::with_status(
             RunStatus::Cancelled,
             Some("cancelled while waiting for a free slot".into()),
         ),
         // A chained run (or its retry) gets what its upstream passed, kept with its row; one
         // that cannot be read is not run without it.
-        Ok(_permit) => match store.values_to_pass(run).await {
+        Slot::Taken(_permit) => match store.values_to_pass(run).await {
             Err(e) => RunOutcome::failed(format!(
                 "not started: what the upstream run passed could not be read: {e}"
             )),
@@ -2172,11 +2233,23 @@ async fn execute_run(
     Some(outcome)
 }
 
-/// What a run task needs to record how its run ended besides the store.
+/// Where a run task stands after its wait for a slot under the global cap.
+enum Slot<'a> {
+    Taken(tokio::sync::SemaphorePermit<'a>),
+    Cancelled,
+    Quitting,
+    /// It never asked for one: its conditions ended it (not recorded yet).
+    Ended(RunOutcome),
+}
+
+/// What a run task needs besides the store: to wait for its conditions, and to record how
+/// its run ended.
 struct RunEnding {
     health: Health,
     /// Cancelled when the engine shuts down.
     stopping: CancellationToken,
+    conditions: Arc<dyn ConditionSource>,
+    live: gate::LiveConditions,
 }
 
 /// Records how a run ended. A failed write is tried again with a backoff (1 s doubling to
@@ -2280,6 +2353,11 @@ fn queued_run(
         peak_memory_bytes: None,
         overrides: None,
         trigger_path: None,
+        // A firing's random delay is drawn here, once, and kept with its row.
+        wait: crate::domain::RunWait {
+            start_after: gate::draw_start_after(&job.spec.policies.conditions, reason, now),
+            ..Default::default()
+        },
     }
 }
 
@@ -2294,6 +2372,7 @@ fn skipped_run(
         status: RunStatus::Skipped,
         finished_at: Some(now),
         error: Some(why),
+        wait: Default::default(),
         ..queued_run(job, reason, 1, None, scheduled_for, now)
     }
 }

@@ -6,8 +6,10 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{Store, StoreError, StoreResult, UnfinishedRun, from_ms, ms, parse_id};
-use crate::domain::{JobId, MissedCause, MissedGap, MissedRunMode, Run, RunId};
+use super::{Store, StoreError, StoreResult, UnfinishedRun, from_ms, ms, note_run, parse_id};
+use crate::domain::{
+    JobId, MissedCause, MissedGap, MissedRunMode, Run, RunId, RunStatus, WaitingFor,
+};
 use crate::host::ProcessIdentity;
 
 /// Which ledger entries to list: of one job or all, noticed in `[from, to)`, newest first.
@@ -186,6 +188,83 @@ impl Store {
                 }
             }
             Ok(runs)
+        })
+        .await
+    }
+
+    /// A queued run waits for a condition (decisions/0019): what, and until when. Written
+    /// when the wait begins or what it waits for changes; the change feed carries it to the
+    /// other processes' windows. False when the run was no longer queued.
+    pub async fn set_run_waiting(
+        &self,
+        id: RunId,
+        job_id: JobId,
+        waiting_for: WaitingFor,
+        wait_until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.held(async {
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
+            let done = sqlx::query(
+                "UPDATE runs SET waiting_for = ?, wait_until = ? WHERE id = ? AND status = 'queued'",
+            )
+            .bind(waiting_for.as_str())
+            .bind(ms(wait_until))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 1 {
+                note_run(&mut tx, self.origin, id, job_id, RunStatus::Queued).await?;
+            }
+            tx.commit().await?;
+            Ok(done == 1)
+        })
+        .await
+    }
+
+    /// A queued run whose condition was not met within the job's maximum wait: with
+    /// `skipped`, the run becomes `skipped` (its error `gap.describe`) and the ledger entry
+    /// points at it; else the entry records that it ran anyway. One transaction. False when
+    /// the run was no longer queued (cancelled meanwhile): nothing is written.
+    pub async fn record_condition_timeout(
+        &self,
+        gap: &MissedGap,
+        skipped: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.held(async {
+            let mut conn = self.writer().await;
+            let mut tx = Self::write(&mut conn).await?;
+            let still_queued: Option<String> =
+                sqlx::query_scalar("SELECT id FROM runs WHERE id = ? AND status = 'queued'")
+                    .bind(gap.run_id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if still_queued.is_none() {
+                return Ok(false);
+            }
+            if skipped {
+                sqlx::query(
+                    "UPDATE runs SET status = 'skipped', finished_at = ?, error = ? WHERE id = ?",
+                )
+                .bind(ms(at))
+                .bind(gap.describe(None))
+                .bind(gap.run_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+                note_run(
+                    &mut tx,
+                    self.origin,
+                    gap.run_id,
+                    gap.job_id,
+                    RunStatus::Skipped,
+                )
+                .await?;
+            }
+            insert_gap(&mut tx, gap).await?;
+            tx.commit().await?;
+            Ok(true)
         })
         .await
     }

@@ -22,7 +22,8 @@ use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::domain::{
-    Job, JobId, JobSpec, MissedGap, Run, RunId, RunReason, RunStatus, RunValueKind,
+    Job, JobId, JobSpec, MissedGap, Run, RunId, RunReason, RunStatus, RunValueKind, RunWait,
+    WaitingFor,
 };
 use crate::executor::RunOutcome;
 use crate::host::ProcessIdentity;
@@ -244,7 +245,8 @@ fn opt_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
 
 const RUN_COLUMNS: &str = "id, job_id, job_revision, reason, attempt, parent_run_id, \
     scheduled_for, created_at, started_at, finished_at, status, exit_code, http_status, error, \
-    log_bytes, log_lines, cpu_ms, peak_memory_bytes, overrides, trigger_path";
+    log_bytes, log_lines, cpu_ms, peak_memory_bytes, overrides, trigger_path, start_after, \
+    waiting_for, wait_until";
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -1344,7 +1346,7 @@ async fn insert_run(
 ) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO runs ({RUN_COLUMNS}, owner_pid, owner_host, owner_start) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(run.id.to_string())
     .bind(run.job_id.to_string())
@@ -1371,6 +1373,9 @@ async fn insert_run(
             .map(|o| serde_json::to_string(o).expect("overrides serialize")),
     )
     .bind(&run.trigger_path)
+    .bind(run.wait.start_after.map(ms))
+    .bind(run.wait.waiting_for.map(WaitingFor::as_str))
+    .bind(run.wait.wait_until.map(ms))
     .bind(i64::from(owner.pid))
     .bind(&owner.host)
     .bind(owner.start)
@@ -1550,6 +1555,14 @@ fn decode_run(row: &SqliteRow) -> StoreResult<Run> {
             })
             .transpose()?,
         trigger_path: row.try_get("trigger_path")?,
+        wait: RunWait {
+            start_after: opt_ms(row.try_get("start_after")?),
+            waiting_for: row
+                .try_get::<Option<String>, _>("waiting_for")?
+                .map(|w| WaitingFor::from_str(&w).map_err(StoreError::Corrupt))
+                .transpose()?,
+            wait_until: opt_ms(row.try_get("wait_until")?),
+        },
     })
 }
 

@@ -12,7 +12,9 @@ use serde_json::json;
 use sundial_engine::domain::{JobSpec, Run, RunStatus};
 use sundial_engine::executor::BoxFuture;
 use sundial_engine::store::RunFilter;
-use sundial_engine::{Engine, EngineConfig, Executor, FakeClock, RunOutcome, RunRequest};
+use sundial_engine::{
+    Engine, EngineConfig, Executor, FakeClock, FakeConditions, RunOutcome, RunRequest,
+};
 use tokio_util::sync::CancellationToken;
 
 /// How a scripted run behaves, by job name.
@@ -111,6 +113,9 @@ pub struct Harness {
     pub max_parallel: usize,
     /// Applied to the engine's configuration at each start.
     pub configure: fn(&mut EngineConfig),
+    /// The power and network state every start of this harness sees (on AC, network up,
+    /// until a test says otherwise).
+    pub conditions: Arc<FakeConditions>,
 }
 
 impl Harness {
@@ -135,12 +140,14 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let clock = FakeClock::new(at(start));
         let executor = ScriptedExecutor::new(clock.clone());
-        let engine = start_engine_configured(
+        let conditions = FakeConditions::new();
+        let engine = start_engine_with(
             dir.path().join("sundial.db"),
             &clock,
             &executor,
             max_parallel,
             configure,
+            &conditions,
         )
         .await;
         Harness {
@@ -150,6 +157,7 @@ impl Harness {
             engine,
             max_parallel,
             configure,
+            conditions,
         }
     }
 
@@ -166,14 +174,21 @@ impl Harness {
     /// A new engine on the same database and clock (after a shutdown, or a crash simulated
     /// by leaving the old engine be).
     pub async fn start_again(&mut self) {
-        self.engine = start_engine_configured(
+        self.engine = start_engine_with(
             self.db_path(),
             &self.clock,
             &self.executor,
             self.max_parallel,
             self.configure,
+            &self.conditions,
         )
         .await;
+    }
+
+    /// The fake wall clock's time now.
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use sundial_engine::Clock;
+        self.clock.now()
     }
 
     /// Lets `d` of tokio time (and so wall time) pass, with the scheduler waking as it needs.
@@ -248,7 +263,27 @@ pub async fn start_engine_configured(
     max_parallel: usize,
     configure: fn(&mut EngineConfig),
 ) -> Engine {
+    start_engine_with(
+        db,
+        clock,
+        executor,
+        max_parallel,
+        configure,
+        &FakeConditions::new(),
+    )
+    .await
+}
+
+pub async fn start_engine_with(
+    db: PathBuf,
+    clock: &FakeClock,
+    executor: &ScriptedExecutor,
+    max_parallel: usize,
+    configure: fn(&mut EngineConfig),
+    conditions: &Arc<FakeConditions>,
+) -> Engine {
     let mut config = EngineConfig::new(db);
+    config.conditions = conditions.clone();
     config.max_parallel = max_parallel;
     config.hold_paused_clock = true;
     configure(&mut config);

@@ -92,7 +92,7 @@ pub fn every_kind() -> Vec<JobSpec> {
     exec.policies.missed.grace_secs = 300;
     exec.policies.notify = sundial_engine::domain::NotifyPolicy::Always;
 
-    let python = spec(
+    let mut python = spec(
         "python script",
         JobKind::Command(CommandSpec {
             program: Program::Script {
@@ -104,6 +104,10 @@ pub fn every_kind() -> Vec<JobSpec> {
         }),
         cron("*/30 * * * * *", None),
     );
+    // Conditions: only on AC power, a random delay (exported to systemd as written).
+    python.policies.conditions.ac_power = true;
+    python.policies.conditions.max_wait_secs = 1800;
+    python.policies.conditions.random_delay_secs = 120;
     let custom = spec(
         "custom interpreter",
         JobKind::Command(CommandSpec {
@@ -140,6 +144,8 @@ pub fn every_kind() -> Vec<JobSpec> {
         },
     );
     http.enabled = false;
+    http.policies.conditions.network = true;
+    http.policies.conditions.on_timeout = sundial_engine::domain::ConditionTimeout::Run;
     let manual = spec("manual only", command("echo manual"), Trigger::Manual);
     vec![exec, python, custom, http, manual]
 }

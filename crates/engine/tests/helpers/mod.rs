@@ -132,6 +132,7 @@ pub fn request(job: Job) -> RunRequest {
             peak_memory_bytes: None,
             overrides: None,
             trigger_path: None,
+            wait: Default::default(),
         },
         job,
         passed: Vec::new(),

@@ -12,6 +12,7 @@ import { FieldsContext, hintClass, TextField } from "./fields";
 import { formToSpec, formTrigger, sameSpec } from "./form";
 import { useSchedulePreview } from "./preview";
 import { AboutSection } from "./sections/AboutSection";
+import { ConditionsSection } from "./sections/ConditionsSection";
 import { EditorHeader } from "./sections/EditorHeader";
 import { EnvironmentSection } from "./sections/EnvironmentSection";
 import { ErrorSummary } from "./sections/ErrorSummary";
@@ -137,6 +138,7 @@ function EditorForm({
           <AboutSection form={form} patch={patch} />
           {form.kindType === "command" ? <EnvironmentSection form={form} patch={patch} /> : <RequestSection form={form} patch={patch} />}
           <RunsSection form={form} patch={patch} />
+          <ConditionsSection form={form} patch={patch} />
         </MoreOptions>
         <p className={hintClass}>Ctrl+S (⌘S on a Mac) saves.</p>
       </form>

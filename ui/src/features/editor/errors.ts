@@ -27,6 +27,9 @@ function inputPaths(f: FormState): Set<string> {
     "policies.missed.max_catch_up",
     "policies.missed.grace_secs",
     "policies.notify",
+    "policies.conditions.max_wait_secs",
+    "policies.conditions.on_timeout",
+    "policies.conditions.random_delay_secs",
   ];
   if (f.kindType === "command") {
     paths.push("kind.working_dir");

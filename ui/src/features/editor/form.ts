@@ -5,6 +5,8 @@
 // typed until saving. `formToSpec(specToForm(spec))` equals `spec` for every spec the engine
 // accepts: that is what makes "change one field, save, and nothing else moves" hold.
 import type { ChainOn } from "../../bindings/ChainOn";
+import type { Conditions } from "../../bindings/Conditions";
+import type { ConditionTimeout } from "../../bindings/ConditionTimeout";
 import type { EnvVar } from "../../bindings/EnvVar";
 import type { FieldError } from "../../bindings/FieldError";
 import type { Interpreter } from "../../bindings/Interpreter";
@@ -93,7 +95,17 @@ export interface FormState {
   maxCatchUp: string;
   grace: string;
   notify: NotifyPolicy;
+  /** Conditions (decisions/0019): start only on AC power / with the network up, waiting up to
+   * `maxWait` seconds, then `onTimeout`; a random delay of up to `randomDelay` seconds. */
+  acPower: boolean;
+  network: boolean;
+  maxWait: string;
+  onTimeout: ConditionTimeout;
+  randomDelay: string;
 }
+
+/** The engine's default conditions: none (left out of the spec, as the engine leaves them out). */
+export const DEFAULT_CONDITIONS: Conditions = { ac_power: false, network: false, max_wait_secs: 3600, on_timeout: "skip", random_delay_secs: 0 };
 
 let rowCounter = 0;
 export function nextRowKey(): number {
@@ -156,6 +168,11 @@ export function newJobForm(): FormState {
     maxCatchUp: "10",
     grace: "60",
     notify: "on_failure",
+    acPower: false,
+    network: false,
+    maxWait: String(DEFAULT_CONDITIONS.max_wait_secs),
+    onTimeout: DEFAULT_CONDITIONS.on_timeout,
+    randomDelay: "0",
   };
 }
 
@@ -236,7 +253,19 @@ export function specToForm(spec: JobSpec): FormState {
   f.maxCatchUp = String(p.missed.max_catch_up);
   f.grace = String(p.missed.grace_secs);
   f.notify = p.notify;
+  const c = { ...DEFAULT_CONDITIONS, ...p.conditions };
+  f.acPower = c.ac_power;
+  f.network = c.network;
+  f.maxWait = String(c.max_wait_secs);
+  f.onTimeout = c.on_timeout;
+  f.randomDelay = String(c.random_delay_secs);
   return f;
+}
+
+/** The form's conditions; `undefined` when they are the defaults (the spec then has none). */
+export function formConditions(f: FormState): Conditions | undefined {
+  const c: Conditions = { ac_power: f.acPower, network: f.network, max_wait_secs: num(f.maxWait), on_timeout: f.onTimeout, random_delay_secs: num(f.randomDelay) };
+  return sameSpecValue(c, DEFAULT_CONDITIONS) ? undefined : c;
 }
 
 /** A number field's value; NaN when it is not a number (reported by `localErrors`). */
@@ -309,9 +338,12 @@ export function formToSpec(f: FormState): JobSpec {
       overlap: f.overlap,
       missed: { mode: f.missedMode, max_catch_up: num(f.maxCatchUp), grace_secs: num(f.grace) },
       notify: f.notify,
+      ...withConditions(formConditions(f)),
     },
   };
 }
+
+const withConditions = (conditions: Conditions | undefined) => (conditions === undefined ? {} : { conditions });
 
 /** Problems the engine could not even be asked about: numbers that are not numbers, a missing
  * date. Everything else is the engine's to judge. */
@@ -338,11 +370,17 @@ export function localErrors(f: FormState): FieldError[] {
   number("policies.retry.max_delay_secs", f.maxDelay);
   number("policies.missed.max_catch_up", f.maxCatchUp);
   number("policies.missed.grace_secs", f.grace);
+  number("policies.conditions.max_wait_secs", f.maxWait);
+  number("policies.conditions.random_delay_secs", f.randomDelay);
   return errors;
 }
 
 /** Same spec, compared by value: what decides whether the form has unsaved changes. */
 export function sameSpec(a: JobSpec, b: JobSpec): boolean {
+  return sameSpecValue(a, b);
+}
+
+function sameSpecValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
 

@@ -53,6 +53,7 @@ function makeRun(n: number, jobId: string, overrides: Partial<Run> = {}): Run {
     peak_memory_bytes: 213 * 2 ** 20,
     overrides: null,
     trigger_path: null,
+    wait: { start_after: null, waiting_for: null, wait_until: null },
     ...overrides,
   };
 }

@@ -6,9 +6,9 @@ import type { Run } from "../../bindings/Run";
 import type { RunStatus } from "../../bindings/RunStatus";
 import { Button, fieldClass } from "../../components/Button";
 import { BackendError } from "../../ipc";
-import { formatWhen, statusLabel, statusStyle } from "../jobs/format";
+import { formatWhen, runStatusLabel, statusLabel, statusStyle } from "../jobs/format";
 import { useJobs } from "../jobs/queries";
-import { ALL_STATUSES, formatDuration, formatFull, formatResources, formatResult, isActive, overridesNote, reasonLabel, runDuration } from "./format";
+import { ALL_STATUSES, formatDuration, formatFull, formatResources, formatResult, isActive, overridesNote, reasonLabel, runDuration, waitNote } from "./format";
 import { useRunNow } from "../jobs/queries";
 import { RunWithDialog } from "../runwith/RunWithDialog";
 import { type RunFilter, useCancelRun, useRunPages } from "./queries";
@@ -159,9 +159,9 @@ function HistoryRow({
       className="absolute top-0 left-0 grid w-full items-center border-b border-slate-200 text-sm hover:bg-slate-50 focus-visible:bg-sky-50 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-600 dark:border-slate-800 dark:hover:bg-slate-900 dark:focus-visible:bg-sky-950"
       style={{ height: ROW_HEIGHT, transform: `translateY(${start}px)`, gridTemplateColumns: columns }}
     >
-      <div role="cell" className={`${cellClass} font-medium ${style.className}`} title={statusLabel[run.status]}>
+      <div role="cell" className={`${cellClass} font-medium ${style.className}`} title={waitNote(run) ?? runStatusLabel(run)}>
         <span aria-hidden="true" className="mr-1.5">{style.icon}</span>
-        <span data-testid="history-status">{statusLabel[run.status]}</span>
+        <span data-testid="history-status">{runStatusLabel(run)}</span>
       </div>
       {showJob && (
         <div role="cell" className={`${cellClass} ${job ? "" : "text-slate-500 italic dark:text-slate-400"}`} title={jobName} data-testid="history-job">

@@ -59,6 +59,18 @@ export function formatFull(iso: string): string {
   return dateFormat({ dateStyle: "medium", timeStyle: "medium" }).format(new Date(iso));
 }
 
+/** What a run waits (or waited) for before it started, for tooltips: "Waiting for AC power
+ * until …", "Started after waiting for network", "Random delay: starts …"; null when it never
+ * waited. */
+export function waitNote(run: Run): string | null {
+  const what = run.wait.waiting_for === "ac_power" ? "AC power" : run.wait.waiting_for === "network" ? "network" : null;
+  if (what === null) {
+    return run.status === "queued" && run.wait.start_after !== null ? `Random delay: starts ${formatFull(run.wait.start_after)}` : null;
+  }
+  if (run.status === "queued") return run.wait.wait_until === null ? `Waiting for ${what}` : `Waiting for ${what} until ${formatFull(run.wait.wait_until)}`;
+  return run.started_at === null ? `Waited for ${what}` : `Started after waiting for ${what}`;
+}
+
 /** Whether a run can still be cancelled. */
 export function isActive(status: RunStatus): boolean {
   return status === "running" || status === "queued";

@@ -11,7 +11,7 @@ import { RunWithDialog } from "../runwith/RunWithDialog";
 import { ExportDialog } from "../transfer/ExportDialog";
 import { ImportDialog } from "../transfer/ImportDialog";
 import { durationOf } from "../overview/stats";
-import { formatWhen, statusLabel, statusStyle } from "./format";
+import { formatWhen, runStatusLabel, statusStyle } from "./format";
 import { useJobs, useRunNow, useRunStrips, useSetEnabled, useStatus } from "./queries";
 import { defaultSort, type JobSort, type SortKey, sortJobs } from "./sort";
 
@@ -20,9 +20,9 @@ function LastStatus({ summary }: { summary: JobSummary }) {
   if (!run) return <span className="text-slate-500 dark:text-slate-400">Never run</span>;
   const style = statusStyle[run.status];
   return (
-    <span className={`inline-flex items-center gap-1.5 font-medium ${style.className}`} title={run.error ?? statusLabel[run.status]}>
+    <span className={`inline-flex items-center gap-1.5 font-medium ${style.className}`} title={run.error ?? runStatusLabel(run)}>
       <span aria-hidden="true">{style.icon}</span>
-      <span data-testid="last-status">{statusLabel[run.status]}</span>
+      <span data-testid="last-status">{runStatusLabel(run)}</span>
     </span>
   );
 }

@@ -1,3 +1,4 @@
+import type { Run } from "../../bindings/Run";
 import type { RunStatus } from "../../bindings/RunStatus";
 import { dateFormat } from "../../app/intl";
 
@@ -28,6 +29,17 @@ export const statusLabel: Record<RunStatus, string> = {
   skipped: "Skipped",
   interrupted: "Interrupted",
 };
+
+/** A run's status in words; a queued run says what it waits for: its job's conditions
+ * ("Waiting for AC power", "Waiting for network") or its random delay. */
+export function runStatusLabel(run: Pick<Run, "status" | "wait">, now: number = Date.now()): string {
+  if (run.status === "queued") {
+    if (run.wait.waiting_for === "ac_power") return "Waiting for AC power";
+    if (run.wait.waiting_for === "network") return "Waiting for network";
+    if (run.wait.start_after !== null && Date.parse(run.wait.start_after) > now) return "Random delay";
+  }
+  return statusLabel[run.status];
+}
 
 /** Colour and icon per status, so a failure stands out without reading. */
 export const statusStyle: Record<RunStatus, { icon: string; className: string }> = {

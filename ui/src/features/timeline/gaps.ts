@@ -11,6 +11,8 @@ const CAUSE_WORDS: Record<MissedCause, string> = {
   clock_changed: "Clock set forward",
   paused: "Paused",
   stalled: "Sundial stalled",
+  on_battery: "On battery",
+  offline: "Offline",
 };
 
 /** Ledger entries (one per job) grouped into the stretches the timeline draws. A group starts
@@ -47,6 +49,8 @@ export function gapsOfLedger(entries: MissedGap[]): Gap[] {
  * what they say, and as bars they would cover it. */
 export function withoutLedgerRows(runs: RunMark[], entries: MissedGap[]): RunMark[] {
   if (entries.length === 0) return runs;
-  const ledger = new Set(entries.map((e) => e.run_id));
+  // A firing whose condition was not met in time but that ran anyway has its own run as the
+  // entry's row: that bar stays.
+  const ledger = new Set(entries.filter((e) => e.ran === 0 || !(e.cause === "on_battery" || e.cause === "offline")).map((e) => e.run_id));
   return runs.filter((r) => !ledger.has(r.id));
 }

@@ -4,8 +4,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use sundial_engine::domain::{
-    CommandSpec, EnvOverride, FieldError, Interpreter, Job, JobKind, JobSpec, Program, Run,
-    RunOverrides, Trigger,
+    CommandSpec, Conditions, EnvOverride, FieldError, Interpreter, Job, JobKind, JobSpec, Program,
+    Run, RunOverrides, Trigger,
 };
 use sundial_engine::files::jobfile::{self, FileFormat, ImportError, ImportOptions};
 use sundial_engine::schedule::{Schedule, describe_trigger};
@@ -108,6 +108,66 @@ pub struct JobFlags {
     /// system's trust store; "" removes it.
     #[arg(long, value_name = "PATH", conflicts_with = "command")]
     ca_bundle: Option<String>,
+    #[command(flatten)]
+    conditions: ConditionFlags,
+}
+
+/// A job's conditions (decisions/0019): each flag changes only what it names.
+#[derive(Debug, Args)]
+pub struct ConditionFlags {
+    /// Start only on AC power: a firing on battery waits (see --max-wait). --only-on-ac=false
+    /// turns it off.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    only_on_ac: Option<bool>,
+    /// Start only while the network is up (NetworkManager's view, else a link up).
+    /// --only-online=false turns it off.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    only_online: Option<bool>,
+    /// Seconds a firing waits for its conditions (default 3600; 60 to 604800).
+    #[arg(long, value_name = "SECS")]
+    max_wait: Option<u64>,
+    /// What a firing does when its conditions were not met within --max-wait (default skip).
+    #[arg(long, value_name = "run|skip", value_parser = ["run", "skip"])]
+    on_timeout: Option<String>,
+    /// Start each firing after a random delay of up to this many seconds (0 to 86400).
+    #[arg(long, value_name = "SECS")]
+    random_delay: Option<u64>,
+    /// Remove every condition and the random delay.
+    #[arg(long, conflicts_with_all = ["only_on_ac", "only_online", "max_wait", "on_timeout", "random_delay"])]
+    no_conditions: bool,
+}
+
+impl ConditionFlags {
+    fn given(&self) -> bool {
+        self.only_on_ac.is_some()
+            || self.only_online.is_some()
+            || self.max_wait.is_some()
+            || self.on_timeout.is_some()
+            || self.random_delay.is_some()
+            || self.no_conditions
+    }
+
+    /// Applies the flags given to `conditions` (validation tells a bad value by its field).
+    fn apply(&self, conditions: &mut Conditions) {
+        if self.no_conditions {
+            *conditions = Conditions::default();
+        }
+        if let Some(on) = self.only_on_ac {
+            conditions.ac_power = on;
+        }
+        if let Some(on) = self.only_online {
+            conditions.network = on;
+        }
+        if let Some(secs) = self.max_wait {
+            conditions.max_wait_secs = secs;
+        }
+        if let Some(what) = &self.on_timeout {
+            conditions.on_timeout = what.parse().unwrap_or_default();
+        }
+        if let Some(secs) = self.random_delay {
+            conditions.random_delay_secs = secs;
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -185,12 +245,13 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                     Default::default(),
                 );
                 format!(
-                    "id:        {}\nname:      {}\nrevision:  {}\nenabled:   {}\ntrigger:   {}\nnext fire: {}\ncreated:   {}\nupdated:   {}\n\n{}",
+                    "id:        {}\nname:      {}\nrevision:  {}\nenabled:   {}\ntrigger:   {}\nconditions: {}\nnext fire: {}\ncreated:   {}\nupdated:   {}\n\n{}",
                     job.id,
                     job.spec.name,
                     job.revision,
                     job.spec.enabled,
                     describe_trigger(&job.spec.trigger, None),
+                    job.spec.policies.conditions.describe(),
                     fmt_time(v.next_fire),
                     fmt_time(Some(job.created_at)),
                     fmt_time(Some(job.updated_at)),
@@ -218,7 +279,7 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                     "jobs add needs --file PATH, or --name and --command (and --cron for a schedule)".into(),
                 ));
             };
-            let spec = JobSpec {
+            let mut spec = JobSpec {
                 name,
                 description: f.description.unwrap_or_default(),
                 tags: Vec::new(),
@@ -234,6 +295,7 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                 .unwrap_or(Trigger::Manual),
                 policies: Default::default(),
             };
+            f.conditions.apply(&mut spec.policies.conditions);
             let job = engine.create_job(spec).await.map_err(engine_failure)?;
             Ok(ctx.output(&view(&job, now), || {
                 format!("added {} “{}”\n", job.id, job.spec.name)
@@ -269,11 +331,13 @@ async fn dispatch(ctx: &Context, engine: &Engine, cmd: JobsCommand) -> Result<St
                         && f.file_arrives.is_none()
                         && f.description.is_none()
                         && f.ca_bundle.is_none()
+                        && !f.conditions.given()
                     {
                         return Err(Failure::BadInput(
-                            "jobs edit needs --file PATH or at least one of --name, --command, --cron, --at-start, --on-wake, --file-arrives, --description, --ca-bundle".into(),
+                            "jobs edit needs --file PATH or at least one of --name, --command, --cron, --at-start, --on-wake, --file-arrives, --description, --ca-bundle, or a condition (--only-on-ac, --only-online, --max-wait, --on-timeout, --random-delay, --no-conditions)".into(),
                         ));
                     }
+                    f.conditions.apply(&mut spec.policies.conditions);
                     if let Some(path) = f.ca_bundle {
                         let JobKind::Http(http) = &mut spec.kind else {
                             return Err(Failure::BadInput(format!(

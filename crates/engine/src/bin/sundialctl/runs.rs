@@ -120,7 +120,7 @@ pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
                     .find(|(id, _)| *id == r.job_id)
                     .map_or_else(|| r.job_id.to_string(), |(_, n)| n.clone());
                 out.push_str(&format!(
-                    "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {:<19}  {}{}\n",
+                    "{:<26}  {:<24}  {:<11}  {:<9}  {:<20}  {:<20}  {:<19}  {}{}{}\n",
                     r.id,
                     name,
                     r.status.as_str(),
@@ -135,7 +135,15 @@ pub async fn run(ctx: &Context, cmd: RunsCommand) -> Result<String, Failure> {
                     r.overrides
                         .as_ref()
                         .map(|o| format!("  {}", o.summary()))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    match (r.status, r.wait.waiting_for) {
+                        (RunStatus::Queued, Some(w)) => format!(
+                            "  waiting for {} until {}",
+                            w.words(),
+                            fmt_time(r.wait.wait_until)
+                        ),
+                        _ => String::new(),
+                    }
                 ));
             }
             out

@@ -21,7 +21,7 @@ export function MoreOptions({ kindType, hasError, children }: { kindType: KindTy
         <span aria-hidden="true">{shown ? "▾" : "▸"}</span>
         More options
         <span className="font-normal text-slate-500 dark:text-slate-400">
-          {kindType === "command" ? "— description, tags, environment, timeout, retries, overlap, missed runs, notifications" : "— description, tags, headers, body, expected status, timeout, retries, overlap, missed runs, notifications"}
+          {kindType === "command" ? "— description, tags, environment, timeout, retries, overlap, missed runs, notifications, conditions" : "— description, tags, headers, body, expected status, timeout, retries, overlap, missed runs, notifications, conditions"}
         </span>
       </button>
       {shown && (
