@@ -315,8 +315,8 @@ export function TimelineChart({
         {ticks(zoom, dw).map((t) => (
           <g key={t}>
             <line x1={x(t)} x2={x(t)} y1={AXIS - 4} y2={height} className="stroke-slate-200 dark:stroke-slate-800" />
-            {/* A label too near "now" or the right edge would be overdrawn or cut. */}
-            {Math.abs(x(t) - x(now)) > 40 && WIDTH - x(t) > 50 && (
+            {/* A label running into "now" (drawn left of its line) or cut by the right edge is left out. */}
+            {(t <= now ? x(now) - x(t) > 90 : x(t) - x(now) > 8) && WIDTH - x(t) > 50 && (
               <text x={x(t) + 3} y={AXIS - 8} className="fill-slate-500 text-[11px] dark:fill-slate-400" data-testid="timeline-tick">
                 {tickLabel(zoom, t)}
               </text>
