@@ -1251,6 +1251,15 @@ async fn prepare_to_schedule(
     logs: Option<&LogStore>,
     now: DateTime<Utc>,
 ) -> Result<Prepared, EngineError> {
+    // Firings written ahead by a scheduler that is gone: planned again from just before
+    // their slots (decisions/0020), before its queued runs are taken in.
+    let withdrawn = store.withdraw_orphaned_ahead().await?;
+    if !withdrawn.is_empty() {
+        tracing::info!(
+            count = withdrawn.len(),
+            "firings a stopped scheduler wrote ahead are planned again"
+        );
+    }
     let rearm = store.adopt_queued_runs().await?;
     let interrupted = store.interrupt_unfinished_runs(now).await?;
     crate::runner::end_left_processes(&interrupted, logs, now).await;

@@ -7,6 +7,7 @@
 //! a run row (queued or skipped) before anything is dispatched. Edits, pauses and deletes
 //! arrive as commands and apply at once; runs already going are never touched by them.
 
+mod ahead;
 mod arrivals;
 pub mod catchup;
 mod gate;
@@ -146,6 +147,11 @@ pub(crate) struct Scheduler {
     finished_rx: mpsc::UnboundedReceiver<Finished>,
     jobs: HashMap<JobId, JobState>,
     heap: BinaryHeap<Reverse<(DateTime<Utc>, JobId, u64)>>,
+    /// Firings taken off `heap` to be written ahead that could not be: recorded when due.
+    unwritten: BinaryHeap<Reverse<(DateTime<Utc>, JobId, u64)>>,
+    /// Firings written ahead of their time, by job, and when each is due.
+    ahead: HashMap<JobId, ahead::Ahead>,
+    ahead_heap: BinaryHeap<Reverse<(DateTime<Utc>, JobId)>>,
     next_generation: u64,
     paused: bool,
     /// Another process schedules (or none may): nothing fires, no cursor is written; the loop
@@ -335,6 +341,9 @@ impl Scheduler {
             finished_rx,
             jobs: HashMap::new(),
             heap: BinaryHeap::new(),
+            unwritten: BinaryHeap::new(),
+            ahead: HashMap::new(),
+            ahead_heap: BinaryHeap::new(),
             next_generation: 0,
             paused: parts.paused,
             held: parts.held,
@@ -414,9 +423,12 @@ impl Scheduler {
         loop {
             let now = self.observe_clock();
             self.observe_zone();
+            self.withdraw_stale_ahead(false).await;
+            self.fire_ahead(now).await;
             if let Err(e) = self.fire_due(now).await {
                 tracing::error!(error = %e, "could not record due firings; retrying shortly");
             }
+            self.write_ahead(now).await;
             self.start_due_retries(now).await;
             self.start_staggered_catch_ups(now);
             self.fire_due_events(now).await;
@@ -654,15 +666,18 @@ impl Scheduler {
 
     /// The earliest firing or retry still to come (none while paused).
     fn next_deadline(&self) -> Option<DateTime<Utc>> {
-        if self.paused || self.held {
+        if self.paused {
             return None;
+        }
+        if self.held {
+            return self.ahead_deadline();
         }
         let next = self.heap.peek().map(|Reverse((t, _, _))| *t);
         let retry = self.retries.peek().map(|Reverse((t, _))| *t);
         let staggered = self.staggered.peek().map(|Reverse((t, _))| *t);
         let event = self.events_due.peek().map(|Reverse((t, ..))| *t);
         let files = self.arrivals.deadline();
-        [next, retry, staggered, event, files]
+        [next, retry, staggered, event, files, self.ahead_deadline()]
             .into_iter()
             .flatten()
             .min()
@@ -775,17 +790,19 @@ impl Scheduler {
             return Ok(());
         }
         let mut due_jobs = Vec::new();
-        while let Some(Reverse((due, id, generation))) = self.heap.peek().copied() {
-            if due > now {
-                break;
-            }
-            self.heap.pop();
-            if self
-                .jobs
-                .get(&id)
-                .is_some_and(|s| s.generation == generation)
-            {
-                due_jobs.push(id);
+        for heap in [&mut self.heap, &mut self.unwritten] {
+            while let Some(Reverse((due, id, generation))) = heap.peek().copied() {
+                if due > now {
+                    break;
+                }
+                heap.pop();
+                if self
+                    .jobs
+                    .get(&id)
+                    .is_some_and(|s| s.generation == generation)
+                {
+                    due_jobs.push(id);
+                }
             }
         }
         if due_jobs.is_empty() {
@@ -1889,6 +1906,8 @@ impl Scheduler {
     /// handed to the next scheduler, which re-arms them; quitting with `cancel_running`
     /// records them as cancelled.
     async fn shutdown(&mut self, cancel_running: bool) {
+        // The next scheduler plans these again (on time, or under the missed-run policy).
+        self.withdraw_stale_ahead(true).await;
         let mut left: Vec<Run> = Vec::new();
         for (_, queue) in self.catch_ups.drain() {
             left.extend(queue.into_iter().map(|w| w.run));

@@ -116,8 +116,8 @@ impl Store {
             let mut n = 0;
             for id in ids {
                 n += sqlx::query(
-                    "UPDATE runs SET owner_pid = NULL, owner_host = NULL, owner_start = NULL \
-                     WHERE id = ? AND status = 'queued'",
+                    "UPDATE runs SET owner_pid = NULL, owner_host = NULL, owner_start = NULL, \
+                     written_ahead = 0 WHERE id = ? AND status = 'queued'",
                 )
                 .bind(id.to_string())
                 .execute(&mut *tx)
@@ -206,7 +206,8 @@ impl Store {
             let mut conn = self.writer().await;
             let mut tx = Self::write(&mut conn).await?;
             let done = sqlx::query(
-                "UPDATE runs SET waiting_for = ?, wait_until = ? WHERE id = ? AND status = 'queued'",
+                "UPDATE runs SET waiting_for = ?, wait_until = ?, written_ahead = 0 \
+                 WHERE id = ? AND status = 'queued'",
             )
             .bind(waiting_for.as_str())
             .bind(ms(wait_until))

@@ -29,10 +29,12 @@ use crate::executor::RunOutcome;
 use crate::host::ProcessIdentity;
 use crate::secrets::{KnownSecrets, Moved, Vault};
 
+mod ahead;
 mod arrivals;
 mod changes;
 mod missed;
 mod values;
+pub use ahead::WrittenAhead;
 pub use arrivals::{FileStamp, FileWatchRecord, HandledFile};
 mod views;
 use changes::note;
@@ -772,6 +774,26 @@ impl Store {
         gaps: &[MissedGap],
         cursors: &[CursorUpdate],
     ) -> StoreResult<()> {
+        self.record_firings_as(runs, gaps, cursors, false).await
+    }
+
+    /// As [`Store::record_firings`], for firings written ahead of their time (decisions/0020):
+    /// each run row is marked as such, in the same transaction.
+    pub async fn record_firings_ahead(
+        &self,
+        runs: &[Run],
+        cursors: &[CursorUpdate],
+    ) -> StoreResult<()> {
+        self.record_firings_as(runs, &[], cursors, true).await
+    }
+
+    async fn record_firings_as(
+        &self,
+        runs: &[Run],
+        gaps: &[MissedGap],
+        cursors: &[CursorUpdate],
+        ahead: bool,
+    ) -> StoreResult<()> {
         self.held(async {
             let fence = self.fence.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let mut conn = self.writer().await;
@@ -787,6 +809,12 @@ impl Store {
             }
             for run in runs {
                 insert_run(&mut tx, run, &self.owner).await?;
+                if ahead {
+                    sqlx::query("UPDATE runs SET written_ahead = 1 WHERE id = ?")
+                        .bind(run.id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 note_run(&mut tx, self.origin, run.id, run.job_id, run.status).await?;
             }
             for gap in gaps {
