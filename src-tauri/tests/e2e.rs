@@ -1548,3 +1548,337 @@ async fn a_file_arrives_job_made_in_the_editor_runs_for_a_dropped_file_with_its_
     assert_eq!(runs[0].trigger_path.as_deref(), Some(path));
     engine.shutdown(false).await;
 }
+
+// ----- the window closed to the tray and opened again (issue 18) --------------------------
+
+/// The app started by the test itself (not by tauri-driver), with WebKit's automation and
+/// inspector server on, so that a WebDriver session can attach to whichever window it has.
+struct App {
+    child: Child,
+    inspector: u16,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &group])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl App {
+    fn start(data_dir: &Path) -> App {
+        let inspector = free_port();
+        let child = Command::new(app_binary())
+            .env("SUNDIAL_DATA_DIR", data_dir)
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("WEBKIT_INSPECTOR_SERVER", format!("127.0.0.1:{inspector}"))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the app starts");
+        App { child, inspector }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// WebKit's processes working for the app's web view (its children, read from /proc).
+    fn webkit_processes(&self) -> Vec<(u32, String)> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid …"; comm is cut to 15 bytes ("WebKitWebProces").
+            let Some((comm, rest)) = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(") "))
+            else {
+                continue;
+            };
+            let ppid = rest.split(' ').nth(1).and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(self.pid()) && comm.starts_with("WebKit") {
+                found.push((pid, comm.to_string()));
+            }
+        }
+        found
+    }
+
+    async fn wait_webkit(&self, what: &str, check: impl Fn(&[(u32, String)]) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let now = self.webkit_processes();
+            if check(&now) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {now:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Driver {
+    /// WebKitWebDriver attached to the running app's inspector server.
+    async fn attach(app: &App) -> Driver {
+        let port = free_port();
+        let child = Command::new("WebKitWebDriver")
+            .arg(format!("--port={port}"))
+            .arg(format!("--target=127.0.0.1:{}", app.inspector))
+            // The session of a closed window may not be known to be gone yet.
+            .arg("--replace-on-new-session")
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("WebKitWebDriver must be installed (webkit2gtk-driver)");
+        let driver = Driver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        };
+        let deadline = Instant::now() + WAIT;
+        while driver
+            .http
+            .get(format!("{}/status", driver.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "WebKitWebDriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        driver
+    }
+}
+
+impl Session<'_> {
+    /// A session on the app's window, as it is now (a new one after the window was closed
+    /// and opened again: WebKitWebDriver ends a session whose page goes).
+    async fn attach<'a>(driver: &'a Driver) -> Session<'a> {
+        let deadline = Instant::now() + WAIT;
+        let session = loop {
+            let created = driver
+                .try_send(
+                    reqwest::Method::POST,
+                    "/session",
+                    Some(json!({"capabilities": {"alwaysMatch": {}}})),
+                )
+                .await;
+            match created {
+                Ok(value) => {
+                    break Session {
+                        driver,
+                        id: value["sessionId"].as_str().unwrap().to_string(),
+                    };
+                }
+                Err(e) => assert!(Instant::now() < deadline, "no session on the app: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        loop {
+            let handles = session.get("/window/handles").await;
+            if let Some(handle) = handles.as_array().and_then(|h| h.first()) {
+                session.post("/window", json!({"handle": handle})).await;
+                return session;
+            }
+            assert!(Instant::now() < deadline, "the session has no window");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// Closes the app's window the way its close button does: the X server delivers
+/// WM_DELETE_WINDOW to each of the process's mapped top-level windows (there is no window
+/// manager under Xvfb to do it). Returns how many were asked. Xlib through x11-dl (already in
+/// the tree for tao) is the only unsafe code in the workspace, and only in this test.
+#[allow(unsafe_code)]
+fn close_windows_of(pid: u32) -> usize {
+    use std::os::raw::{c_int, c_long, c_uchar, c_uint, c_ulong};
+    use x11_dl::xlib;
+    let x = xlib::Xlib::open().expect("libX11");
+    let mut asked = 0;
+    // SAFETY: plain Xlib calls on a display this function opens and closes; every pointer
+    // handed back by Xlib is freed with XFree.
+    unsafe {
+        let display = (x.XOpenDisplay)(std::ptr::null());
+        assert!(!display.is_null(), "no X display");
+        let atom = |name: &str| {
+            let name = std::ffi::CString::new(name).unwrap();
+            (x.XInternAtom)(display, name.as_ptr(), xlib::False)
+        };
+        let (pid_atom, protocols, delete) = (
+            atom("_NET_WM_PID"),
+            atom("WM_PROTOCOLS"),
+            atom("WM_DELETE_WINDOW"),
+        );
+        let root = (x.XDefaultRootWindow)(display);
+        let (mut root_back, mut parent) = (0, 0);
+        let mut children: *mut c_ulong = std::ptr::null_mut();
+        let mut count: c_uint = 0;
+        (x.XQueryTree)(
+            display,
+            root,
+            &mut root_back,
+            &mut parent,
+            &mut children,
+            &mut count,
+        );
+        for i in 0..count as usize {
+            let window = *children.add(i);
+            let (mut kind, mut format, mut items, mut after) = (0, 0 as c_int, 0, 0);
+            let mut data: *mut c_uchar = std::ptr::null_mut();
+            let read = (x.XGetWindowProperty)(
+                display,
+                window,
+                pid_atom,
+                0,
+                1,
+                xlib::False,
+                xlib::XA_CARDINAL,
+                &mut kind,
+                &mut format,
+                &mut items,
+                &mut after,
+                &mut data,
+            );
+            let owner = (read == 0 && items == 1).then(|| *(data as *const c_ulong));
+            if !data.is_null() {
+                (x.XFree)(data.cast());
+            }
+            let mut attributes: xlib::XWindowAttributes = std::mem::zeroed();
+            (x.XGetWindowAttributes)(display, window, &mut attributes);
+            if owner != Some(c_ulong::from(pid)) || attributes.map_state != xlib::IsViewable {
+                continue;
+            }
+            let mut event: xlib::XEvent = std::mem::zeroed();
+            event.client_message.type_ = xlib::ClientMessage;
+            event.client_message.send_event = xlib::True;
+            event.client_message.display = display;
+            event.client_message.window = window;
+            event.client_message.message_type = protocols;
+            event.client_message.format = 32;
+            event.client_message.data.set_long(0, delete as c_long);
+            event
+                .client_message
+                .data
+                .set_long(1, xlib::CurrentTime as c_long);
+            (x.XSendEvent)(display, window, xlib::False, xlib::NoEventMask, &mut event);
+            asked += 1;
+        }
+        if !children.is_null() {
+            (x.XFree)(children.cast());
+        }
+        (x.XFlush)(display);
+        (x.XCloseDisplay)(display);
+    }
+    asked
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
+async fn closing_the_window_ends_the_web_view_and_the_tray_command_brings_its_screen_back() {
+    let data = tempfile::tempdir().unwrap();
+    let paths = AppPaths::new(data.path());
+    // A job every second: the engine must go on while the window is closed.
+    seed(
+        &paths,
+        &[json!({
+            "name": "Heartbeat",
+            "kind": {"type": "command", "program": {"mode": "exec", "program": "true"}},
+            "trigger": {"type": "cron", "expr": "* * * * * *", "timezone": "UTC"},
+        })],
+    )
+    .await;
+    let mut app = App::start(data.path());
+    app.wait_webkit("the web view's processes", |p| {
+        p.iter().any(|(_, c)| c.starts_with("WebKitWebProces"))
+    })
+    .await;
+    let driver = Driver::attach(&app).await;
+    let session = Session::attach(&driver).await;
+    session
+        .wait_content("[data-testid=job-row]", "the job listed", |t| {
+            t.contains("Heartbeat")
+        })
+        .await;
+    session.click_css("[data-testid=nav-timeline]").await;
+    session.wait_for("[data-testid=timeline-row]").await;
+
+    assert_eq!(close_windows_of(app.pid()), 1, "one window to close");
+    app.wait_webkit("WebKit's processes to exit", |p| p.is_empty())
+        .await;
+    assert!(app.alive(), "closing the window does not quit Sundial");
+    let closed_at = chrono::Utc::now();
+    let store = sundial_engine::store::Store::open(&paths.database())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let runs = store
+            .list_runs(&RunFilter {
+                limit: 5,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if runs
+            .iter()
+            .any(|r| r.status == RunStatus::Succeeded && r.scheduled_for > closed_at)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing ran while closed: {runs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    store.close().await;
+    assert!(
+        app.webkit_processes().is_empty(),
+        "no web view came back by itself: {:?}",
+        app.webkit_processes()
+    );
+
+    // What a click on the tray icon or a second launch runs.
+    let shown = Command::new(app_binary())
+        .arg("--show")
+        .env("SUNDIAL_DATA_DIR", data.path())
+        .status()
+        .unwrap();
+    assert!(shown.success(), "sundial --show: {shown}");
+    app.wait_webkit("a new web view", |p| {
+        p.iter().any(|(_, c)| c.starts_with("WebKitWebProces"))
+    })
+    .await;
+    let session = Session::attach(&driver).await;
+    // The same screen as when it was closed, working: the timeline with the job's runs.
+    session
+        .wait_content("[data-testid=timeline-row]", "the timeline again", |t| {
+            t.contains("Heartbeat")
+        })
+        .await;
+    session.wait_for("[data-testid=timeline-bar]").await;
+    session.screenshot("reopened-timeline").await;
+    session.click_css("[data-testid=nav-jobs]").await;
+    session
+        .wait_content("[data-testid=job-row]", "the jobs list", |t| {
+            t.contains("Heartbeat")
+        })
+        .await;
+    assert!(app.alive());
+}
