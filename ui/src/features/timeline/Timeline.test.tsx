@@ -124,6 +124,8 @@ describe("timeline", () => {
     const timeline = vi.spyOn(backend, "timeline");
     renderTimeline(backend);
     await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
+    // Asked once (the fetch begun before the first paint is the one the screen's query uses).
+    expect(timeline).toHaveBeenCalledTimes(1);
     const call = timeline.mock.calls.at(-1);
     if (!call) throw new Error("no timeline query");
     // The view is the last day (and a little after now); the data fetched covers it with a
