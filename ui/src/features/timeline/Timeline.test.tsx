@@ -1,5 +1,5 @@
 import { QueryClient } from "@tanstack/react-query";
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { App } from "../../App";
 import type { RunMark } from "../../bindings/RunMark";
@@ -7,16 +7,57 @@ import { FakeBackend, fakeLog } from "../../ipc/fake";
 import { gapsOfLedger } from "./gaps";
 import { TimelineChart } from "./TimelineChart";
 import { ticks, windowAt } from "./scale";
+import { type ChartViewport, ChartViewportContext } from "./viewport";
 
 const HOUR = 3_600_000;
 /** Tests that click through many states of the whole app: room for a loaded machine. */
 const STEPS_TIMEOUT = 20_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
-function renderTimeline(backend: FakeBackend) {
+function renderTimeline(backend: FakeBackend, viewport?: ChartViewport) {
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(<App backend={backend} queryClient={queryClient} initialRoute={{ screen: "timeline" }} />);
+  const app = <App backend={backend} queryClient={queryClient} initialRoute={{ screen: "timeline" }} />;
+  return render(viewport ? <ChartViewportContext.Provider value={viewport}>{app}</ChartViewportContext.Provider> : app);
 }
+
+/** A scroll view `height` px tall over a chart drawn 1000 px wide (viewBox units are px), its
+ * top `top` px below the chart's (jsdom has no layout of its own). */
+function scrollView(height: number) {
+  const watchers = new Set<() => void>();
+  const view = {
+    top: 0,
+    measure: () => ({ top: view.top, height, width: 1000 }),
+    scrollBy: (_chart: Element, dy: number) => {
+      view.top += dy;
+    },
+    watch: (_chart: Element, onChange: () => void) => {
+      watchers.add(onChange);
+      return () => {
+        watchers.delete(onChange);
+      };
+    },
+    /** Scrolled by the user: the chart hears of it. */
+    scrollTo: (top: number) => {
+      view.top = top;
+      act(() => watchers.forEach((w) => w()));
+    },
+  };
+  return view;
+}
+
+/** Which of `rows` rows (22 units of axis, then 28 per row) a view shows, whole or in part. */
+function rowsShown(view: { top: number }, height: number, rows: number): number[] {
+  const first = Math.max(0, Math.floor((view.top - 22) / 28));
+  const last = Math.min(rows - 1, Math.floor((view.top + height - 22) / 28));
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
+/** `n` jobs named "Job 00" onwards (rows in that order). */
+function manyJobs(backend: FakeBackend, n: number) {
+  return Array.from({ length: n }, (_, i) => backend.addJob({ name: `Job ${String(i).padStart(2, "0")}` }));
+}
+
+const rowNames = () => screen.queryAllByTestId("timeline-row").map((r) => r.querySelector("title")?.textContent ?? "");
 
 /** The window the chart shows. */
 function shownWindow() {
@@ -83,6 +124,8 @@ describe("timeline", () => {
     const timeline = vi.spyOn(backend, "timeline");
     renderTimeline(backend);
     await waitFor(() => expect(screen.getAllByTestId("timeline-bar")).toHaveLength(2));
+    // Asked once (the fetch begun before the first paint is the one the screen's query uses).
+    expect(timeline).toHaveBeenCalledTimes(1);
     const call = timeline.mock.calls.at(-1);
     if (!call) throw new Error("no timeline query");
     // The view is the last day (and a little after now); the data fetched covers it with a
@@ -261,6 +304,75 @@ describe("timeline", () => {
     expect(bar(zebra.id).getAttribute("aria-label")).toMatch(/^Zebra report · Timed out · .* · 2\.0s$/);
     fireEvent.keyDown(bar(zebra.id), { key: "Enter" });
     expect(await screen.findByText("took too long")).toBeTruthy();
+  }, STEPS_TIMEOUT);
+
+  it("draws only the rows its scroll view shows (and a few past each edge), the others as it scrolls", async () => {
+    const backend = new FakeBackend();
+    const jobs = manyJobs(backend, 60);
+    // The newest run (the Tab stop) is Job 00's; every job has one run in the day.
+    const runs = jobs.map((job, i) => backend.addRun(job.id, ago(2 * HOUR + i * 60_000), 400));
+    const view = scrollView(300);
+    renderTimeline(backend, view);
+    await waitFor(() => expect(rowNames()).toContain("Job 00"));
+    const drawnBars = () => screen.getAllByTestId("timeline-bar").map((b) => b.dataset.runId);
+    const check = () => {
+      const shown = rowsShown(view, 300, 60);
+      const names = rowNames();
+      for (const row of shown) expect(names).toContain(jobs[row]?.name);
+      // The view's ~11 rows, 6 past each edge, and the Tab stop's row wherever it is.
+      expect(names.length).toBeLessThanOrEqual(shown.length + 12 + 1);
+      const expected = names.map((name) => runs[jobs.findIndex((j) => j.name === name)]?.id);
+      expect(drawnBars().sort()).toEqual(expected.sort());
+    };
+    check();
+    expect(rowNames()).not.toContain("Job 30");
+    expect(rowNames()).not.toContain("Job 59");
+    // The chart is as tall as every row: the scroll view can reach them.
+    expect(screen.getByTestId("timeline-chart").getAttribute("viewBox")).toBe(`0 0 1000 ${22 + 60 * 28 + 4}`);
+    view.scrollTo(1_000);
+    await waitFor(() => expect(rowNames()).toContain("Job 40"));
+    check();
+    expect(rowNames()).not.toContain("Job 10");
+    expect(rowNames()).not.toContain("Job 59");
+    // The Tab stop's row is drawn wherever the view is, so that Tab reaches the chart.
+    expect(rowNames()).toContain("Job 00");
+    view.scrollTo(22 + 60 * 28 + 4 - 300);
+    await waitFor(() => expect(rowNames()).toContain("Job 59"));
+    check();
+    // The count says every run in the window, drawn or not.
+    expect(screen.getByTestId("timeline-hover").textContent).toMatch(/^60 runs /);
+  }, STEPS_TIMEOUT);
+
+  it("moves the focus with the arrows to a bar in a row not drawn, scrolling it into view", async () => {
+    const backend = new FakeBackend();
+    const jobs = manyJobs(backend, 60);
+    const top = backend.addRun((jobs[0] as { id: string }).id, ago(HOUR), 400);
+    const far = backend.addRun((jobs[40] as { id: string }).id, ago(HOUR + 60_000), 400, "failed");
+    // Jobs 01–39 have only a firing to come: rows without bars between the two.
+    backend.upcoming = jobs.slice(1, 40).map((job) => ({ job_id: job.id, at: new Date(Date.now() + HOUR).toISOString() }));
+    const view = scrollView(300);
+    renderTimeline(backend, view);
+    const bar = (id: string) => screen.getAllByTestId("timeline-bar").find((b) => b.dataset.runId === id);
+    await waitFor(() => expect(bar(top.id)).toBeTruthy());
+    expect(bar(far.id)).toBeUndefined();
+    expect(rowNames()).not.toContain("Job 40");
+    bar(top.id)?.focus();
+    await waitFor(() => expect(screen.getByTestId("timeline-focus-ring")).toBeTruthy());
+    fireEvent.keyDown(bar(top.id) as Element, { key: "ArrowDown" });
+    // Row 40 (units 1142–1170) is scrolled into the 300 px view, drawn, and its bar focused.
+    await waitFor(() => expect(document.activeElement).toBe(bar(far.id)));
+    expect(view.top).toBeLessThanOrEqual(22 + 40 * 28);
+    expect(view.top + 300).toBeGreaterThanOrEqual(22 + 41 * 28);
+    expect(rowsShown(view, 300, 60)).toContain(40);
+    expect(rowNames()).toContain("Job 40");
+    expect(bar(far.id)?.getAttribute("tabindex")).toBe("0");
+    expect(screen.getByTestId("timeline-hover").textContent).toMatch(/^Job 40 · Failed/);
+    // And back up: the first row comes into view again, its bar focused.
+    fireEvent.keyDown(bar(far.id) as Element, { key: "ArrowUp" });
+    await waitFor(() => expect(document.activeElement).toBe(bar(top.id)));
+    expect(view.top).toBeLessThanOrEqual(22);
+    // The one Tab stop moved with the focus.
+    expect(screen.getAllByTestId("timeline-bar").filter((b) => b.getAttribute("tabindex") === "0").map((b) => b.dataset.runId)).toEqual([top.id]);
   }, STEPS_TIMEOUT);
 
   it("shades and labels the gaps it is given (when Sundial was asleep or closed)", () => {

@@ -1,15 +1,17 @@
 // Runs across jobs on one time axis: a row per job, a bar per run coloured by status (a
 // failure is a full-height red bar), the firings to come after "now" as hollow marks, and the
-// gaps when Sundial was asleep or closed shaded and labelled. Plain SVG: a week of 200 jobs
-// is a few thousand rects. Dragging the chart pans it; the bars are reachable with the
-// keyboard (Tab to the chart, arrows between bars, Enter opens the log).
-import { useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
+// gaps when Sundial was asleep or closed shaded and labelled. Plain SVG, drawing only the rows
+// its scroll view shows (a day of 200 jobs is ~2,800 bars on ~5,600 px of rows, about 20 rows
+// on screen). Dragging the chart pans it; the bars are reachable with the keyboard (Tab to
+// the chart, arrows between bars, also to rows not drawn yet, Enter opens the log).
+import { useCallback, useContext, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
 import type { RunMark } from "../../bindings/RunMark";
 import type { UpcomingFire } from "../../bindings/UpcomingFire";
 import { formatDuration, formatFull } from "../history/format";
 import { statusFill, statusLabel } from "../jobs/format";
 import { durationOf } from "../overview/stats";
 import { type TimeWindow, type Zoom, tickLabel, ticks } from "./scale";
+import { ChartViewportContext } from "./viewport";
 
 /** A stretch when Sundial did not run jobs (asleep, closed), from the missed-run ledger. */
 export interface Gap {
@@ -30,6 +32,12 @@ const WIDTH = 1000;
 const LABEL = 170;
 const AXIS = 22;
 const ROW = 28;
+/** Rows drawn past each edge of the view, so that a short scroll draws nothing new. */
+const OVERSCAN = 6;
+
+/** The rows drawn: an index range (`last` < `first`: none), or every row when the page has no
+ * layout to read; none before the first measure (it comes before the first paint). */
+type RowRange = { first: number; last: number } | "all" | "unmeasured";
 
 function isFailure(run: RunMark): boolean {
   return run.status === "failed" || run.status === "timed_out" || run.status === "interrupted";
@@ -56,7 +64,13 @@ function runEnd(run: RunMark, now: number): number {
 
 /** The bar keyboard focus goes to from `from` on `key`: along its row in time order, or to the
  * nearest bar in time in the row above or below. */
-function nextBar(byRow: RunMark[][], rowOf: Map<string, number>, from: RunMark, key: string): RunMark | undefined {
+function nextBar(
+  byRow: RunMark[][],
+  rowOf: Map<string, number>,
+  startOf: (run: RunMark) => number,
+  from: RunMark,
+  key: string,
+): RunMark | undefined {
   const row = rowOf.get(from.job_id) ?? 0;
   const own = byRow[row] ?? [];
   const i = own.findIndex((r) => r.id === from.id);
@@ -66,11 +80,11 @@ function nextBar(byRow: RunMark[][], rowOf: Map<string, number>, from: RunMark, 
   if (key === "End") return own[own.length - 1];
   const step = key === "ArrowUp" ? -1 : key === "ArrowDown" ? 1 : 0;
   if (step === 0) return undefined;
-  const t = runStart(from);
+  const t = startOf(from);
   for (let r = row + step; r >= 0 && r < byRow.length; r += step) {
     const candidates = byRow[r] ?? [];
     if (candidates.length === 0) continue;
-    return candidates.reduce((best, c) => (Math.abs(runStart(c) - t) < Math.abs(runStart(best) - t) ? c : best));
+    return candidates.reduce((best, c) => (Math.abs(startOf(c) - t) < Math.abs(startOf(best) - t) ? c : best));
   }
   return undefined;
 }
@@ -117,12 +131,17 @@ export function TimelineChart({
   const span = w.to - w.from;
   const dw = dragging ? { from: w.from - span, to: w.to + span } : w;
   const names = new Map(jobs.map((j) => [j.id, j.name]));
+  // Each run's start and end, parsed once: filtering, sorting and finding the nearest bar ask
+  // for them thousands of times.
+  const spans = useMemo(() => new Map(runs.map((r) => [r, [runStart(r), runEnd(r, now)] as const])), [runs, now]);
+  const startOf = useCallback((r: RunMark) => spans.get(r)?.[0] ?? runStart(r), [spans]);
+  const endOf = useCallback((r: RunMark) => spans.get(r)?.[1] ?? runEnd(r, now), [spans, now]);
   // The data may reach past the view (it is fetched with a margin for dragging): only what
   // overlaps the view is drawn.
-  const visible = useMemo(() => runs.filter((r) => runEnd(r, now) >= w.from && runStart(r) <= w.to), [runs, now, w.from, w.to]);
+  const visible = useMemo(() => runs.filter((r) => endOf(r) >= w.from && startOf(r) <= w.to), [runs, startOf, endOf, w.from, w.to]);
   const drawn = useMemo(
-    () => (dragging ? runs.filter((r) => runEnd(r, now) >= dw.from && runStart(r) <= dw.to) : visible),
-    [dragging, runs, now, dw.from, dw.to, visible],
+    () => (dragging ? runs.filter((r) => endOf(r) >= dw.from && startOf(r) <= dw.to) : visible),
+    [dragging, runs, startOf, endOf, dw.from, dw.to, visible],
   );
   const coming = upcoming.filter((u) => {
     const t = Date.parse(u.at);
@@ -140,19 +159,82 @@ export function TimelineChart({
   const rowOf = new Map(rows.map((j, i) => [j.id, i]));
   const byRow: RunMark[][] = rows.map(() => []);
   for (const r of visible) byRow[rowOf.get(r.job_id) ?? 0]?.push(r);
-  for (const list of byRow) list.sort((a, b) => runStart(a) - runStart(b));
+  for (const list of byRow) list.sort((a, b) => startOf(a) - startOf(b));
   // One bar is in the Tab order: the last one focused while it is drawn, else the newest.
-  const newest = visible.reduce<RunMark | null>((best, r) => (best === null || runStart(r) > runStart(best) ? r : best), null);
-  const stop = tabStop !== null && visible.some((r) => r.id === tabStop) ? tabStop : (newest?.id ?? null);
-  // The bars' events are handled once, on their group (thousands of bars, one handler each
+  const newest = visible.reduce<RunMark | null>((best, r) => (best === null || startOf(r) > startOf(best) ? r : best), null);
+  const stopRun = (tabStop === null ? undefined : visible.find((r) => r.id === tabStop)) ?? newest;
+  const stop = stopRun?.id ?? null;
+  const focusedRun = focused === null ? undefined : visible.find((r) => r.id === focused);
+  // Only the rows in the scroll view are drawn (and a few past each edge), measured before the
+  // first paint and again as the view scrolls or changes size. The Tab stop's row and the
+  // focused bar's row are drawn wherever they are, so that Tab reaches the chart and a focused
+  // bar scrolled away keeps its focus.
+  const viewport = useContext(ChartViewportContext);
+  const [range, setRange] = useState<RowRange>("unmeasured");
+  const measureRows = useCallback(() => {
+    const svg = svgRef.current;
+    if (!svg) return;
+    const view = viewport.measure(svg);
+    if (!view) {
+      setRange("all");
+      return;
+    }
+    const scale = view.width / WIDTH;
+    const first = Math.floor((view.top / scale - AXIS) / ROW);
+    const last = Math.floor(((view.top + view.height) / scale - AXIS) / ROW);
+    // The range drawn changes only when the view leaves it (or it is much larger than needed).
+    setRange((r) =>
+      typeof r === "object" && r.first <= first && r.last >= last && r.last - r.first <= last - first + 4 * OVERSCAN
+        ? r
+        : { first: first - OVERSCAN, last: last + OVERSCAN },
+    );
+  }, [viewport]);
+  useLayoutEffect(() => {
+    const svg = svgRef.current;
+    if (!svg) return;
+    return viewport.watch(svg, measureRows);
+  }, [viewport, measureRows]);
+  // The chart's height follows its number of rows: measured again when it changes.
+  useLayoutEffect(() => measureRows(), [rows.length, measureRows]);
+  const stopRow = stopRun ? rowOf.get(stopRun.job_id) : undefined;
+  const focusedRow = focusedRun ? rowOf.get(focusedRun.job_id) : undefined;
+  const rowDrawn = (i: number | undefined): i is number =>
+    i !== undefined &&
+    (range === "all" || (typeof range === "object" && i >= range.first && i <= range.last) || i === stopRow || i === focusedRow);
+  const bars = drawn.filter((r) => rowDrawn(rowOf.get(r.job_id)));
+  // The bars' events are handled once, on their group (hundreds of bars, one handler each
   // way): the bar is the event's target, its run found by id.
-  const drawnById = useMemo(() => new Map(drawn.map((r) => [r.id, r])), [drawn]);
+  const drawnById = new Map(bars.map((r) => [r.id, r]));
   const barRun = (e: { target: EventTarget }): RunMark | undefined => {
     const id = e.target instanceof Element ? e.target.getAttribute("data-run-id") : null;
     return id === null ? undefined : drawnById.get(id);
   };
   const barElement = (id: string) =>
     [...(svgRef.current?.querySelectorAll<SVGRectElement>("[data-run-id]") ?? [])].find((el) => el.getAttribute("data-run-id") === id);
+  /** Scrolls the view so that row `row` shows whole (its rows are then measured and drawn). */
+  const showRow = (row: number) => {
+    const svg = svgRef.current;
+    const view = svg ? viewport.measure(svg) : null;
+    if (!svg || !view) return;
+    const scale = view.width / WIDTH;
+    const top = (AXIS + row * ROW) * scale;
+    const bottom = top + ROW * scale;
+    const dy = top < view.top ? top - view.top : bottom > view.top + view.height ? bottom - view.top - view.height : 0;
+    if (dy === 0) return;
+    viewport.scrollBy(svg, dy);
+    measureRows();
+  };
+  // A bar reached with the keyboard in a row not drawn yet is focused once it is drawn.
+  const pendingFocus = useRef<string | null>(null);
+  useLayoutEffect(() => {
+    const id = pendingFocus.current;
+    if (id === null) return;
+    const el = barElement(id);
+    if (el) {
+      pendingFocus.current = null;
+      el.focus();
+    }
+  });
   const onBarKey = (run: RunMark, e: KeyboardEvent<SVGGElement>) => {
     if (e.key === "Enter" || e.key === " ") {
       e.preventDefault();
@@ -160,14 +242,20 @@ export function TimelineChart({
       onOpen(run);
       return;
     }
-    const next = nextBar(byRow, rowOf, run, e.key);
+    const next = nextBar(byRow, rowOf, startOf, run, e.key);
     if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"].includes(e.key)) {
       // Arrows move between bars here; the screen's ← and → pan only when no bar has focus.
       e.preventDefault();
       e.stopPropagation();
       if (next) {
+        // The next bar comes from the data: its row is scrolled into view, and the bar (drawn
+        // now as the Tab stop, if it was not) focused.
         setTabStop(next.id);
-        barElement(next.id)?.focus();
+        const row = rowOf.get(next.job_id);
+        if (row !== undefined) showRow(row);
+        const el = barElement(next.id);
+        pendingFocus.current = el ? null : next.id;
+        el?.focus();
       }
     }
   };
@@ -237,7 +325,7 @@ export function TimelineChart({
   const x = (t: number) => LABEL + ((Math.min(Math.max(t, dw.from), dw.to) - w.from) / span) * (WIDTH - LABEL);
   const nameOf = (id: string) => names.get(id) ?? "Deleted job";
   const failures = visible.filter(isFailure).length;
-  const described = hovered ?? (focused ? (visible.find((r) => r.id === focused) ?? null) : null);
+  const described = hovered ?? focusedRun ?? null;
   return (
     <div>
       <p className="mb-2 min-h-5 text-sm text-slate-700 dark:text-slate-300" data-testid="timeline-hover" aria-live="polite">
@@ -275,15 +363,17 @@ export function TimelineChart({
           }
         }}
       >
-        {rows.map((job, i) => (
-          <g key={job.id}>
-            {i % 2 === 1 && <rect x={0} y={AXIS + i * ROW} width={WIDTH} height={ROW} className="fill-slate-50 dark:fill-slate-900" />}
-            <text x={6} y={AXIS + i * ROW + ROW / 2 + 4} className="fill-slate-700 text-[12px] dark:fill-slate-300" data-testid="timeline-row">
-              <title>{job.name}</title>
-              {shortName(job.name)}
-            </text>
-          </g>
-        ))}
+        {rows.map((job, i) =>
+          rowDrawn(i) ? (
+            <g key={job.id}>
+              {i % 2 === 1 && <rect x={0} y={AXIS + i * ROW} width={WIDTH} height={ROW} className="fill-slate-50 dark:fill-slate-900" />}
+              <text x={6} y={AXIS + i * ROW + ROW / 2 + 4} className="fill-slate-700 text-[12px] dark:fill-slate-300" data-testid="timeline-row">
+                <title>{job.name}</title>
+                {shortName(job.name)}
+              </text>
+            </g>
+          ) : null,
+        )}
         <defs>
           <clipPath id={clipId}>
             <rect x={LABEL} y={0} width={WIDTH - LABEL} height={height} />
@@ -351,11 +441,11 @@ export function TimelineChart({
             if (run) onOpen(run);
           }}
         >
-        {drawn.map((run) => {
+        {bars.map((run) => {
           const row = rowOf.get(run.job_id);
           if (row === undefined) return null;
-          const start = runStart(run);
-          const end = runEnd(run, now);
+          const start = startOf(run);
+          const end = endOf(run);
           const failed = isFailure(run);
           const barHeight = failed ? ROW - 4 : ROW - 10;
           const left = x(start);
@@ -383,11 +473,11 @@ export function TimelineChart({
         {focused !== null &&
           (() => {
             // The focus ring: drawn around the focused bar, wide enough to see on a thin one.
-            const run = visible.find((r) => r.id === focused);
-            const row = run ? rowOf.get(run.job_id) : undefined;
+            const run = focusedRun;
+            const row = focusedRow;
             if (!run || row === undefined) return null;
-            const left = x(runStart(run));
-            const width = Math.max(4, x(runEnd(run, now)) - left);
+            const left = x(startOf(run));
+            const width = Math.max(4, x(endOf(run)) - left);
             return (
               <rect
                 x={left - 3}
@@ -403,7 +493,7 @@ export function TimelineChart({
           })()}
         {comingDrawn.map((fire) => {
           const row = rowOf.get(fire.job_id);
-          if (row === undefined) return null;
+          if (!rowDrawn(row)) return null;
           const cx = x(Date.parse(fire.at));
           const cy = AXIS + row * ROW + ROW / 2;
           return (
