@@ -28,6 +28,12 @@ use crate::store::{CursorUpdate, StoreError, WrittenAhead};
 /// on a slow disk), and short enough that an edit or a pause rarely meets a firing written.
 pub const WRITE_AHEAD: Duration = Duration::milliseconds(500);
 
+/// A batch of firings written ahead, and how the write went.
+pub(super) struct AheadWritten {
+    firings: Vec<(Ahead, CursorUpdate, bool)>,
+    result: Result<(), StoreError>,
+}
+
 /// A firing recorded ahead of its time, waiting for it.
 pub(super) struct Ahead {
     pub run: Run,
@@ -125,14 +131,32 @@ impl Scheduler {
         if ready.is_empty() {
             return;
         }
-        let rows: Vec<Run> = ready.iter().map(|(a, ..)| a.run.clone()).collect();
-        let cursors: Vec<CursorUpdate> = ready.iter().map(|(_, c, _)| c.clone()).collect();
-        match self.store.record_firings_ahead(&rows, &cursors).await {
+        // The commit runs on a task of its own: a slow disk must not hold the loop past the
+        // instant of a firing already written. A firing whose commit is still going at its
+        // time fires as soon as the commit returns.
+        let store = self.store.clone();
+        let done = self.ahead_tx.clone();
+        self.ahead_writing += 1;
+        self.tracker.spawn(async move {
+            let rows: Vec<Run> = ready.iter().map(|(a, ..)| a.run.clone()).collect();
+            let cursors: Vec<CursorUpdate> = ready.iter().map(|(_, c, _)| c.clone()).collect();
+            let result = store.record_firings_ahead(&rows, &cursors).await;
+            let _ = done.send(AheadWritten {
+                firings: ready,
+                result,
+            });
+        });
+    }
+
+    /// A batch of firings written ahead is committed (or could not be).
+    pub(super) async fn ahead_written(&mut self, written: AheadWritten) {
+        self.ahead_writing = self.ahead_writing.saturating_sub(1);
+        match written.result {
             Ok(()) => {
-                for (ahead, cursor, fixed_time) in ready {
+                for (ahead, cursor, fixed_time) in written.firings {
                     let id = ahead.job.id;
                     if let Some(state) = self.jobs.get_mut(&id) {
-                        state.cursor = cursor.cursor;
+                        state.cursor = state.cursor.max(cursor.cursor);
                         state.fixed_time = Some(fixed_time);
                     }
                     self.emit_run(&ahead.run);
@@ -146,7 +170,7 @@ impl Scheduler {
                 if !lost {
                     tracing::debug!(error = %e, "could not write firings ahead; they are recorded when due");
                 }
-                for (ahead, ..) in ready {
+                for (ahead, ..) in written.firings {
                     self.unwritten.push(Reverse((
                         ahead.run.scheduled_for,
                         ahead.job.id,
@@ -159,6 +183,16 @@ impl Scheduler {
                     );
                     self.hold().await;
                 }
+            }
+        }
+    }
+
+    /// At a quit: waits for the writes ahead still going, so that what they wrote is withdrawn.
+    pub(super) async fn settle_ahead_writes(&mut self) {
+        while self.ahead_writing > 0 {
+            match self.ahead_rx.recv().await {
+                Some(written) => self.ahead_written(written).await,
+                None => break,
             }
         }
     }

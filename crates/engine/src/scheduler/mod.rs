@@ -152,6 +152,10 @@ pub(crate) struct Scheduler {
     /// Firings written ahead of their time, by job, and when each is due.
     ahead: HashMap<JobId, ahead::Ahead>,
     ahead_heap: BinaryHeap<Reverse<(DateTime<Utc>, JobId)>>,
+    /// Writes ahead committing on their tasks, and where they report.
+    ahead_writing: usize,
+    ahead_tx: mpsc::UnboundedSender<ahead::AheadWritten>,
+    ahead_rx: mpsc::UnboundedReceiver<ahead::AheadWritten>,
     next_generation: u64,
     paused: bool,
     /// Another process schedules (or none may): nothing fires, no cursor is written; the loop
@@ -327,6 +331,7 @@ impl Scheduler {
     /// next firings that had to be computed are stored back on a task of their own.
     pub(crate) fn new(parts: SchedulerParts, jobs: Vec<LoadedJob>) -> Self {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
+        let (ahead_tx, ahead_rx) = mpsc::unbounded_channel();
         let now = parts.clock.now();
         let (last_asleep, zone) = (parts.clock.time_asleep(), parts.clock.zone());
         let sleep_signals = parts.clock.sleep_signals();
@@ -344,6 +349,9 @@ impl Scheduler {
             unwritten: BinaryHeap::new(),
             ahead: HashMap::new(),
             ahead_heap: BinaryHeap::new(),
+            ahead_writing: 0,
+            ahead_tx,
+            ahead_rx,
             next_generation: 0,
             paused: parts.paused,
             held: parts.held,
@@ -452,6 +460,7 @@ impl Scheduler {
                         return;
                     }
                 },
+                Some(written) = self.ahead_rx.recv() => self.ahead_written(written).await,
                 Some(finished) = self.finished_rx.recv() => self.on_finished(finished).await,
                 Some(event) = self.arrivals.events.recv() => self.on_file_event(event).await,
                 Some(signal) = next_sleep_signal(&mut self.sleep_signals) => self.on_sleep_signal(signal),
@@ -1907,6 +1916,7 @@ impl Scheduler {
     /// records them as cancelled.
     async fn shutdown(&mut self, cancel_running: bool) {
         // The next scheduler plans these again (on time, or under the missed-run policy).
+        self.settle_ahead_writes().await;
         self.withdraw_stale_ahead(true).await;
         let mut left: Vec<Run> = Vec::new();
         for (_, queue) in self.catch_ups.drain() {
