@@ -25,6 +25,9 @@ pub struct Sizes {
     pub quick: bool,
     b1_jobs: usize,
     b1_secs: u64,
+    /// B1 light: a few jobs every second (the resident case), and for how long.
+    b1_light_jobs: usize,
+    b1_light_secs: u64,
     b2_jobs: usize,
     b3_jobs: Vec<usize>,
     b3_idle_secs: u64,
@@ -49,6 +52,8 @@ impl Sizes {
                 quick,
                 b1_jobs: 5,
                 b1_secs: 3,
+                b1_light_jobs: 3,
+                b1_light_secs: 3,
                 b2_jobs: 20,
                 b3_jobs: vec![200],
                 b3_idle_secs: 2,
@@ -67,6 +72,8 @@ impl Sizes {
                 quick,
                 b1_jobs: 200,
                 b1_secs: 60,
+                b1_light_jobs: 3,
+                b1_light_secs: 60,
                 b2_jobs: 1000,
                 b3_jobs: vec![10_000, 100_000],
                 b3_idle_secs: 60,
@@ -112,8 +119,16 @@ pub(crate) fn e(x: impl std::fmt::Display) -> String {
 }
 
 async fn start_sundial(dir: &Path, max_parallel: usize) -> Result<(Engine, LogStore), String> {
+    start_sundial_with(dir, max_parallel, RunnerConfig::default()).await
+}
+
+async fn start_sundial_with(
+    dir: &Path,
+    max_parallel: usize,
+    runner: RunnerConfig,
+) -> Result<(Engine, LogStore), String> {
     let logs = LogStore::new(dir.join("runs"));
-    let runner = Runner::new(RunnerConfig::default(), logs.clone()).map_err(e)?;
+    let runner = Runner::new(runner, logs.clone()).map_err(e)?;
     let mut config = EngineConfig::new(dir.join("sundial.db"));
     config.max_parallel = max_parallel;
     config.logs = Some(logs.clone());
@@ -156,6 +171,116 @@ pub(crate) fn row(
 // ----- B1: punctuality -------------------------------------------------------------------
 
 pub async fn b1(s: &Sizes) -> Result<Vec<Row>, String> {
+    // The light case first, on a machine not yet warmed by 12,000 spawns.
+    let mut rows = b1_light(s).await?;
+    rows.extend(b1_heavy(s).await?);
+    Ok(rows)
+}
+
+/// B1 light: a few jobs every second, as a desktop has them, each child stamping its own
+/// start; against a bare loop that sleeps to each second on its own thread and spawns the
+/// same children (the floor for any scheduler that starts processes), in the same run.
+async fn b1_light(s: &Sizes) -> Result<Vec<Row>, String> {
+    let stamp = sibling_binary("stamp");
+    let dir = tempfile::tempdir().map_err(e)?;
+    let (jobs, secs) = (s.b1_light_jobs, s.b1_light_secs);
+
+    // As installed (a cgroup per run where one can be made), then, for context, with the
+    // runner told not to make one: the part of the figure that is the cgroup.
+    let mut ours = Vec::new();
+    for (i, cgroups) in [true, false].into_iter().enumerate() {
+        let out = dir.path().join(format!("sundial-{i}.stamps"));
+        let runner = RunnerConfig {
+            use_cgroups: cgroups,
+            ..RunnerConfig::default()
+        };
+        let (engine, _) =
+            start_sundial_with(&dir.path().join(format!("sundial-{i}")), jobs * 2, runner).await?;
+        for j in 0..jobs {
+            engine
+                .create_job(stamp_job(
+                    &format!("light-{j}"),
+                    &stamp,
+                    &out,
+                    "* * * * * *",
+                ))
+                .await
+                .map_err(e)?;
+        }
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        engine.shutdown(false).await;
+        ours.push(lateness_ms(&read_stamps(&out)));
+    }
+
+    let bare_out = dir.path().join("bare.stamps");
+    let (stamp2, out2) = (stamp.clone(), bare_out.clone());
+    tokio::task::spawn_blocking(move || bare_spawn_loop(&stamp2, &out2, jobs, secs))
+        .await
+        .map_err(e)??;
+    let bare = lateness_ms(&read_stamps(&bare_out));
+    if ours.iter().any(Vec::is_empty) || bare.is_empty() {
+        return Err("B1 light: no stamps were written".into());
+    }
+    let mut rows = Vec::new();
+    for (which, late) in ours.iter().enumerate() {
+        for (p, label) in [(50.0, "p50"), (99.0, "p99"), (100.0, "max")] {
+            let mine = percentile(late, p);
+            let how = if which == 0 {
+                ""
+            } else {
+                " (for context: the runner making no cgroup per run)"
+            };
+            let mut r = row(
+                "B1",
+                format!(
+                    "light: lateness {label}, {jobs} jobs every second for {secs} s ({} spawns), \
+                     stamped by the child{how}",
+                    late.len()
+                ),
+                "ms",
+                mine,
+            );
+            r.peer =
+                "a bare loop: sleep to the second on its own thread, spawn the children".into();
+            r.peer_value = Some(percentile(&bare, p));
+            if label == "p99" && which == 0 {
+                r.target = "≤ 5 ms and ≤ 1.5× the bare loop's".into();
+                r.met = Some(mine <= 5.0 && mine <= 1.5 * percentile(&bare, p));
+            }
+            rows.push(r);
+        }
+    }
+    Ok(rows)
+}
+
+/// The floor B1 light is held to: at each whole second, spawn `jobs` stamp children, no
+/// bookkeeping at all; children are reaped on the next turn.
+fn bare_spawn_loop(stamp: &Path, out: &Path, jobs: usize, secs: u64) -> Result<(), String> {
+    let mut children = Vec::new();
+    let first = now_ns() / 1_000_000_000 + 1;
+    for second in first..first + u128::from(secs) {
+        let target = second * 1_000_000_000;
+        let now = now_ns();
+        if target > now {
+            std::thread::sleep(Duration::from_nanos((target - now) as u64));
+        }
+        for _ in 0..jobs {
+            children.push(
+                std::process::Command::new(stamp)
+                    .arg(out)
+                    .spawn()
+                    .map_err(e)?,
+            );
+        }
+        children.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
+    }
+    for mut c in children {
+        let _ = c.wait();
+    }
+    Ok(())
+}
+
+async fn b1_heavy(s: &Sizes) -> Result<Vec<Row>, String> {
     let stamp = sibling_binary("stamp");
     let dir = tempfile::tempdir().map_err(e)?;
     let secs = Duration::from_secs(s.b1_secs);
