@@ -35,15 +35,20 @@ impl Drop for Driver {
         // tauri-driver, WebKitWebDriver and the app share a process group: a test that fails
         // midway must not leave its app running, or the next launch would only focus it (the
         // app is single-instance).
-        // `--` first: without it, kill(1) can read "-<pgid>" as an option and signal every
-        // process of the user (kill -1).
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &group])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
+}
+
+/// Ends `child` and every process of its group (it was started as a group's leader).
+fn kill_group(child: &mut Child) {
+    // `--` first: without it, kill(1) can read "-<pgid>" as an option and signal every
+    // process of the user (kill -1).
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill")
+        .args(["-s", "KILL", "--", &group])
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn free_port() -> u16 {
@@ -72,6 +77,11 @@ impl Driver {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("tauri-driver must be installed (cargo install tauri-driver --locked)");
+        Driver::ready(child, port, "tauri-driver").await
+    }
+
+    /// The WebDriver server `child` started on `port`, once it answers.
+    async fn ready(child: Child, port: u16, what: &str) -> Driver {
         let driver = Driver {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -85,7 +95,7 @@ impl Driver {
             .await
             .is_err()
         {
-            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            assert!(Instant::now() < deadline, "{what} did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         driver
@@ -1560,12 +1570,7 @@ struct App {
 
 impl Drop for App {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &group])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
 }
 
@@ -1645,23 +1650,7 @@ impl Driver {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("WebKitWebDriver must be installed (webkit2gtk-driver)");
-        let driver = Driver {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
-        };
-        let deadline = Instant::now() + WAIT;
-        while driver
-            .http
-            .get(format!("{}/status", driver.base))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "WebKitWebDriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        driver
+        Driver::ready(child, port, "WebKitWebDriver").await
     }
 }
 

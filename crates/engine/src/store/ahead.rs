@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Store, StoreError, StoreResult, from_ms, ms, note_run, parse_id};
+use super::{Store, StoreResult, check_fence, from_ms, ms, note_run, parse_id};
 use crate::domain::{JobId, RunId, RunStatus};
 use crate::host::ProcessIdentity;
 
@@ -31,18 +31,10 @@ impl Store {
             return Ok(());
         }
         self.held(async {
-            let fence = self.fence.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let fence = self.fence_token();
             let mut conn = self.writer().await;
             let mut tx = Self::write(&mut conn).await?;
-            if let Some(token) = fence {
-                let holder: Option<String> =
-                    sqlx::query_scalar("SELECT token FROM scheduler_lease WHERE slot = 1")
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if holder.as_deref() != Some(token.as_str()) {
-                    return Err(StoreError::LeaseLost);
-                }
-            }
+            check_fence(&mut tx, fence.as_deref()).await?;
             for f in firings {
                 let gone = sqlx::query(&format!("DELETE FROM runs WHERE id = ? AND {AHEAD}"))
                     .bind(f.run_id.to_string())

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::changes::ChangeKind;
-use super::{Store, StoreError, StoreResult, from_ms, insert_run, ms, note, note_run, parse_id};
+use super::{Store, StoreResult, check_fence, from_ms, insert_run, ms, note, note_run, parse_id};
 use crate::domain::{JobId, Run};
 
 /// A file as a file-arrives job last saw it: a change of either is a new arrival.
@@ -145,18 +145,10 @@ impl Store {
     /// one transaction fenced by the lease: a file is handled exactly once, across crashes.
     pub async fn record_arrivals(&self, runs: &[Run], files: &[HandledFile]) -> StoreResult<()> {
         self.held(async {
-            let fence = self.fence.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let fence = self.fence_token();
             let mut conn = self.writer().await;
             let mut tx = Self::write(&mut conn).await?;
-            if let Some(token) = fence {
-                let holder: Option<String> =
-                    sqlx::query_scalar("SELECT token FROM scheduler_lease WHERE slot = 1")
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if holder.as_deref() != Some(token.as_str()) {
-                    return Err(StoreError::LeaseLost);
-                }
-            }
+            check_fence(&mut tx, fence.as_deref()).await?;
             for run in runs {
                 insert_run(&mut tx, run, &self.owner).await?;
                 note_run(&mut tx, self.origin, run.id, run.job_id, run.status).await?;

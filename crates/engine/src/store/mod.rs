@@ -795,18 +795,10 @@ impl Store {
         ahead: bool,
     ) -> StoreResult<()> {
         self.held(async {
-            let fence = self.fence.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let fence = self.fence_token();
             let mut conn = self.writer().await;
             let mut tx = Self::write(&mut conn).await?;
-            if let Some(token) = fence {
-                let holder: Option<String> =
-                    sqlx::query_scalar("SELECT token FROM scheduler_lease WHERE slot = 1")
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if holder.as_deref() != Some(token.as_str()) {
-                    return Err(StoreError::LeaseLost);
-                }
-            }
+            check_fence(&mut tx, fence.as_deref()).await?;
             for run in runs {
                 insert_run(&mut tx, run, &self.owner).await?;
                 if ahead {
@@ -846,6 +838,11 @@ impl Store {
     /// Fences [`Store::record_firings`] with this lease token (None: no fence).
     pub fn set_fence(&self, token: Option<String>) {
         *self.fence.lock().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    /// The lease token the scheduler's writes are fenced with, if any.
+    fn fence_token(&self) -> Option<String> {
+        self.fence.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// How many runs are going now, in any process.
@@ -1362,6 +1359,23 @@ async fn refuse_newer_schema(conn: &mut SqliteConnection) -> StoreResult<()> {
     match found {
         Some(found) if found > supported => Err(StoreError::DatabaseTooNew { found, supported }),
         _ => Ok(()),
+    }
+}
+
+/// Inside a write: refuses it ([`StoreError::LeaseLost`]) when the lease is no longer held
+/// with `fence` (no fence: any process may write).
+async fn check_fence(tx: &mut Transaction<'_, Sqlite>, fence: Option<&str>) -> StoreResult<()> {
+    let Some(token) = fence else {
+        return Ok(());
+    };
+    let holder: Option<String> =
+        sqlx::query_scalar("SELECT token FROM scheduler_lease WHERE slot = 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    if holder.as_deref() == Some(token) {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost)
     }
 }
 
