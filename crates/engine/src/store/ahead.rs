@@ -9,7 +9,6 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Store, StoreResult, check_fence, from_ms, ms, note_run, parse_id};
 use crate::domain::{JobId, RunId, RunStatus};
-use crate::host::ProcessIdentity;
 
 /// A firing written ahead: its run row, its job and its slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,18 +96,7 @@ impl Store {
             .await?;
         let mut orphaned = Vec::new();
         for (id, pid, host, start, job, slot) in rows {
-            let live = match (pid, host) {
-                (Some(pid), Some(host)) => {
-                    let owner = ProcessIdentity {
-                        pid: u32::try_from(pid).unwrap_or(0),
-                        host,
-                        start,
-                    };
-                    owner == *self.owner || (owner.is_local() && owner.is_alive())
-                }
-                _ => false,
-            };
-            if !live {
+            if self.left_by_a_gone_process(pid, host, start) {
                 orphaned.push(WrittenAhead {
                     run_id: parse_id(&id)?,
                     job_id: parse_id(&job)?,

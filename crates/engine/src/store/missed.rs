@@ -10,7 +10,6 @@ use super::{Store, StoreError, StoreResult, UnfinishedRun, from_ms, ms, note_run
 use crate::domain::{
     JobId, MissedCause, MissedGap, MissedRunMode, Run, RunId, RunStatus, WaitingFor,
 };
-use crate::host::ProcessIdentity;
 
 /// Which ledger entries to list: of one job or all, noticed in `[from, to)`, newest first.
 #[derive(Debug, Clone, Default)]
@@ -144,16 +143,8 @@ impl Store {
             .await?;
             let ids: Vec<String> = queued
                 .into_iter()
-                .filter(|(_, pid, host, start)| match (pid, host) {
-                    (Some(pid), Some(host)) => {
-                        let owner = ProcessIdentity {
-                            pid: u32::try_from(*pid).unwrap_or(0),
-                            host: host.clone(),
-                            start: *start,
-                        };
-                        owner != *self.owner && (!owner.is_local() || !owner.is_alive())
-                    }
-                    _ => true,
+                .filter(|(_, pid, host, start)| {
+                    self.left_by_a_gone_process(*pid, host.clone(), *start)
                 })
                 .map(|(id, ..)| id)
                 .collect();

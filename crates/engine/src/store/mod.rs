@@ -800,13 +800,7 @@ impl Store {
             let mut tx = Self::write(&mut conn).await?;
             check_fence(&mut tx, fence.as_deref()).await?;
             for run in runs {
-                insert_run(&mut tx, run, &self.owner).await?;
-                if ahead {
-                    sqlx::query("UPDATE runs SET written_ahead = 1 WHERE id = ?")
-                        .bind(run.id.to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                insert_run_as(&mut tx, run, &self.owner, ahead).await?;
                 note_run(&mut tx, self.origin, run.id, run.job_id, run.status).await?;
             }
             for gap in gaps {
@@ -838,6 +832,28 @@ impl Store {
     /// Fences [`Store::record_firings`] with this lease token (None: no fence).
     pub fn set_fence(&self, token: Option<String>) {
         *self.fence.lock().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    /// Whether a queued row with this owner (pid, host, start, as stored) was left by a
+    /// process that is gone: not this one, and not one alive on this host. A row without an
+    /// owner was handed on at a clean quit.
+    fn left_by_a_gone_process(
+        &self,
+        pid: Option<i64>,
+        host: Option<String>,
+        start: Option<i64>,
+    ) -> bool {
+        match (pid, host) {
+            (Some(pid), Some(host)) => {
+                let owner = ProcessIdentity {
+                    pid: u32::try_from(pid).unwrap_or(0),
+                    host,
+                    start,
+                };
+                owner != *self.owner && (!owner.is_local() || !owner.is_alive())
+            }
+            _ => true,
+        }
     }
 
     /// The lease token the scheduler's writes are fenced with, if any.
@@ -1394,9 +1410,20 @@ async fn insert_run(
     run: &Run,
     owner: &ProcessIdentity,
 ) -> StoreResult<()> {
+    insert_run_as(tx, run, owner, false).await
+}
+
+/// Inserts a run row owned by `owner`; `written_ahead` marks a firing recorded before its time
+/// (decisions/0020).
+async fn insert_run_as(
+    tx: &mut Transaction<'_, Sqlite>,
+    run: &Run,
+    owner: &ProcessIdentity,
+    written_ahead: bool,
+) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO runs ({RUN_COLUMNS}, owner_pid, owner_host, owner_start) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO runs ({RUN_COLUMNS}, owner_pid, owner_host, owner_start, written_ahead) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(run.id.to_string())
     .bind(run.job_id.to_string())
@@ -1429,6 +1456,7 @@ async fn insert_run(
     .bind(i64::from(owner.pid))
     .bind(&owner.host)
     .bind(owner.start)
+    .bind(i64::from(written_ahead))
     .execute(&mut **tx)
     .await?;
     Ok(())
