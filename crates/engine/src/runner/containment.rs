@@ -141,6 +141,11 @@ impl RunCgroup {
         })
     }
 
+    /// The cgroup's directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The `cgroup.procs` path as a C string, for the child to write "0" (itself) into
     /// between fork and exec.
     pub(crate) fn procs_path(&self) -> Option<CString> {

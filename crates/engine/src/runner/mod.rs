@@ -7,6 +7,8 @@ mod containment;
 mod group;
 mod http;
 mod process;
+#[cfg(target_os = "linux")]
+mod spawn;
 mod trust;
 
 pub use trust::ProxyEnv;

@@ -1,5 +1,6 @@
 //! Command runs: a program or a script in its own process group, output captured to the log.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -14,6 +15,8 @@ use super::containment;
 use super::group::describe_exit;
 #[cfg(not(target_os = "linux"))]
 use super::group::{Stopped, stop_group};
+#[cfg(target_os = "linux")]
+use super::spawn;
 use super::{Inner, seconds};
 use crate::domain::passing;
 use crate::domain::{CommandSpec, Interpreter, Program, RunStatus, RunValue};
@@ -36,7 +39,7 @@ pub(super) async fn run_command(
         Err(message) => return failed_before_start(inner, log, message),
     };
     let Prepared {
-        mut command,
+        launch,
         program,
         shown,
         working_dir,
@@ -49,21 +52,21 @@ pub(super) async fn run_command(
     } else {
         None
     };
-    #[cfg(target_os = "linux")]
-    if let Some(path) = cgroup.as_ref().and_then(containment::RunCgroup::procs_path) {
-        join_cgroup_at_start(&mut command, path);
-    }
     // The kernel counts the memory a forked child shares with its parent before exec in the
     // child's peak: a peak below this one is Sundial's own, not the job's.
     let spawned_from_rss = own_resident_bytes();
-    let mut child = match command.spawn() {
+    #[cfg(target_os = "linux")]
+    let started = start(&launch, cgroup.as_ref());
+    #[cfg(not(target_os = "linux"))]
+    let started = command(&launch).spawn().map(Started::Spawned);
+    let mut child = match started {
         Ok(child) => child,
         Err(e) => {
             let message = spawn_error(&program, &e);
             return failed_before_start(inner, log, message);
         }
     };
-    let pgid = child.id().unwrap_or(0);
+    let pgid = child.id();
     #[cfg(target_os = "linux")]
     let cgroup = cgroup.filter(|c| c.holds_child(pgid));
     #[cfg(target_os = "linux")]
@@ -93,7 +96,8 @@ pub(super) async fn run_command(
         );
     }
     log.flush();
-    let capture = Capture::start(log, clock.clone(), child.stdout.take(), child.stderr.take());
+    let (stdout, stderr) = child.take_pipes();
+    let capture = Capture::start(log, clock.clone(), stdout, stderr);
 
     let timeout = request
         .job
@@ -305,6 +309,92 @@ fn inherited_bound(spawned_from: u64) -> u64 {
     spawned_from + spawned_from / 8 + 4 * 1024 * 1024
 }
 
+/// The run's first process, started by tokio's `Command` or cloned into its cgroup.
+enum Started {
+    Spawned(tokio::process::Child),
+    #[cfg(target_os = "linux")]
+    Cloned(spawn::Cloned),
+}
+
+/// One of the process's output pipes.
+type Pipe = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+
+impl Started {
+    fn id(&self) -> u32 {
+        match self {
+            Self::Spawned(child) => child.id().unwrap_or(0),
+            #[cfg(target_os = "linux")]
+            Self::Cloned(child) => child.id(),
+        }
+    }
+
+    fn take_pipes(&mut self) -> (Option<Pipe>, Option<Pipe>) {
+        fn boxed(pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Pipe {
+            Box::new(pipe)
+        }
+        match self {
+            Self::Spawned(child) => (
+                child.stdout.take().map(boxed),
+                child.stderr.take().map(boxed),
+            ),
+            #[cfg(target_os = "linux")]
+            Self::Cloned(child) => (
+                child.stdout.take().map(boxed),
+                child.stderr.take().map(boxed),
+            ),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        match self {
+            Self::Spawned(child) => child.wait().await,
+            Self::Cloned(child) => child.wait().await,
+        }
+    }
+}
+
+/// Starts the run's process: in its cgroup from the first instruction where there is one
+/// (clone3 into it, or where the kernel refuses that, a write into its `cgroup.procs` between
+/// fork and exec), otherwise by `Command` alone.
+#[cfg(target_os = "linux")]
+fn start(launch: &Launch, cgroup: Option<&containment::RunCgroup>) -> std::io::Result<Started> {
+    let mut command = command(launch);
+    if let Some(cgroup) = cgroup {
+        if spawn::available() {
+            match spawn::clone_into(launch, cgroup.dir()) {
+                Ok(child) => return Ok(Started::Cloned(child)),
+                Err(spawn::CloneError::Spawn(e)) => return Err(e),
+                Err(spawn::CloneError::Unsupported(e)) => {
+                    tracing::warn!(error = %e, "clone3 into a cgroup is refused here; runs join their cgroup between fork and exec");
+                }
+            }
+        }
+        if let Some(path) = cgroup.procs_path() {
+            join_cgroup_at_start(&mut command, path);
+        }
+    }
+    command.spawn().map(Started::Spawned)
+}
+
+/// The `Command` that starts `launch`, in its own process group.
+fn command(launch: &Launch) -> Command {
+    let mut command = Command::new(&launch.program);
+    command
+        .args(&launch.args)
+        .current_dir(&launch.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (name, value) in &launch.env {
+        command.env(name, value);
+    }
+    #[cfg(unix)]
+    command.process_group(0);
+    command
+}
+
 /// Writes "0" (itself) into the run's `cgroup.procs` between fork and exec, so that the run's
 /// first instruction already runs in its cgroup. A failed write is found after the spawn.
 #[cfg(target_os = "linux")]
@@ -328,14 +418,14 @@ fn join_cgroup_at_start(command: &mut Command, path: std::ffi::CString) {
 #[cfg(target_os = "linux")]
 async fn supervise(
     inner: &Inner,
-    mut child: tokio::process::Child,
+    mut child: Started,
     mut tree: containment::RunTree,
     mut capture: Capture,
     timeout: Option<Duration>,
     cancel: CancellationToken,
 ) -> Supervised {
     let grace = inner.config.kill_grace;
-    let pid = child.id().unwrap_or(0);
+    let pid = child.id();
     // Waits for the exit without reaping, so the exit's rusage can be read; tokio reaps after.
     let mut exited = tokio::task::spawn_blocking(move || containment::wait_exit_usage(pid));
     let mut leader_usage = None;
@@ -426,12 +516,13 @@ const AFTER_END: Duration = Duration::from_secs(2);
 #[cfg(not(target_os = "linux"))]
 async fn supervise_group(
     inner: &Inner,
-    mut child: tokio::process::Child,
+    child: Started,
     pgid: u32,
     mut capture: Capture,
     timeout: Option<Duration>,
     cancel: CancellationToken,
 ) -> Supervised {
+    let Started::Spawned(mut child) = child;
     let grace = inner.config.kill_grace;
     let ending = tokio::select! {
         biased;
@@ -529,8 +620,18 @@ async fn sleep_for(limit: Option<Duration>) {
     }
 }
 
+/// What to start: the program, its arguments, the variables set over Sundial's own
+/// environment (later ones win) and the directory it starts in.
+#[derive(Debug, Clone)]
+pub(super) struct Launch {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(OsString, OsString)>,
+    pub dir: PathBuf,
+}
+
 struct Prepared {
-    command: Command,
+    launch: Launch,
     program: String,
     /// The command line as shown in the log.
     shown: String,
@@ -585,46 +686,43 @@ fn prepare(inner: &Inner, request: &RunRequest, spec: &CommandSpec) -> Result<Pr
         .collect::<Vec<_>>()
         .join(" ");
 
-    let mut command = Command::new(&program);
-    command
-        .args(&args)
-        .current_dir(&working_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    let mut env: Vec<(OsString, OsString)> = Vec::new();
+    let mut set = |name: &str, value: &str| env.push((name.into(), value.into()));
     for var in &spec.env {
-        command.env(&var.name, &var.value);
+        set(&var.name, &var.value);
     }
     for var in &request.passed {
-        command.env(&var.key, &var.value);
+        set(&var.key, &var.value);
     }
     for var in overrides.map(|o| o.env.as_slice()).unwrap_or_default() {
         // Validated when asked for; a secret is never replaced even by a row written elsewhere.
         if !spec.env.iter().any(|v| v.secret && v.name == var.name) {
-            command.env(&var.name, &var.value);
+            set(&var.name, &var.value);
         }
     }
     let output = write_run_file(inner, "sundial-output-", ".env", "")?;
     let run = &request.run;
-    command
-        .env(passing::OUTPUT_ENV, &*output)
-        .env("SUNDIAL_JOB_ID", request.job.id.to_string())
-        .env("SUNDIAL_JOB_NAME", &request.job.spec.name)
-        .env("SUNDIAL_RUN_ID", run.id.to_string())
-        .env(
-            "SUNDIAL_SCHEDULED_AT",
-            run.scheduled_for
-                .to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        )
-        .env("SUNDIAL_ATTEMPT", run.attempt.to_string());
+    set("SUNDIAL_JOB_ID", &request.job.id.to_string());
+    set("SUNDIAL_JOB_NAME", &request.job.spec.name);
+    set("SUNDIAL_RUN_ID", &run.id.to_string());
+    set(
+        "SUNDIAL_SCHEDULED_AT",
+        &run.scheduled_for
+            .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+    );
+    set("SUNDIAL_ATTEMPT", &run.attempt.to_string());
     if let Some(path) = &run.trigger_path {
-        command.env("SUNDIAL_TRIGGER_PATH", path);
+        set("SUNDIAL_TRIGGER_PATH", path);
     }
-    #[cfg(unix)]
-    command.process_group(0);
+    env.push((passing::OUTPUT_ENV.into(), output.as_os_str().to_owned()));
+    let launch = Launch {
+        program: program.clone(),
+        args,
+        env,
+        dir: working_dir.clone(),
+    };
     Ok(Prepared {
-        command,
+        launch,
         program,
         shown,
         working_dir,
@@ -694,6 +792,10 @@ fn spawn_error(program: &str, e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => {
             format!("cannot start {program}: permission denied (is it an executable file?)")
         }
+        #[cfg(target_os = "linux")]
+        _ if e.raw_os_error() == Some(libc::ENOEXEC) => format!(
+            "cannot start {program}: not a program this system can run (a script needs a #! line naming its interpreter)"
+        ),
         _ => format!("cannot start {program}: {}", io_reason(e)),
     }
 }
@@ -707,5 +809,54 @@ fn shell_quote(arg: &str) -> String {
         arg.to_string()
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    /// Starts `cat /proc/self/cgroup` in a cgroup of its own; returns how it was started and
+    /// the cgroup it printed, or `None` where this process may not create cgroups.
+    async fn cgroup_of_a_started_process(name: &str) -> Option<(bool, String)> {
+        let cgroup = containment::RunCgroup::create(&format!("{name}-{}", std::process::id()))?;
+        let launch = Launch {
+            program: "cat".into(),
+            args: vec!["/proc/self/cgroup".into()],
+            env: vec![],
+            dir: std::env::temp_dir(),
+        };
+        let mut child = start(&launch, Some(&cgroup)).expect("cat starts");
+        let cloned = matches!(child, Started::Cloned(_));
+        let (stdout, _) = child.take_pipes();
+        let mut printed = String::new();
+        stdout.unwrap().read_to_string(&mut printed).await.unwrap();
+        assert!(child.wait().await.unwrap().success());
+        let name = cgroup.dir().file_name()?.to_string_lossy().into_owned();
+        let line = printed.lines().find(|l| l.starts_with("0::")).unwrap_or("");
+        assert!(
+            line.ends_with(&format!("/{name}")),
+            "in its own cgroup: {printed}"
+        );
+        Some((cloned, line.to_string()))
+    }
+
+    #[tokio::test]
+    async fn a_run_is_cloned_into_its_cgroup() {
+        match cgroup_of_a_started_process("clone-test").await {
+            Some((cloned, _)) => assert!(cloned, "clone3 is available on this kernel"),
+            None => eprintln!("no writable cgroup v2 hierarchy here: skipped"),
+        }
+    }
+
+    #[tokio::test]
+    async fn where_clone3_is_refused_a_run_joins_its_cgroup_between_fork_and_exec() {
+        spawn::refuse();
+        match cgroup_of_a_started_process("fallback-test").await {
+            Some((cloned, _)) => assert!(!cloned, "started by Command"),
+            None => eprintln!("no writable cgroup v2 hierarchy here: skipped"),
+        }
     }
 }

@@ -323,3 +323,25 @@ pub fn tagged_processes(run: &str) -> Vec<i32> {
         })
         .collect()
 }
+
+/// True when this process may create a cgroup v2 child of its own cgroup (root in a container
+/// with a writable hierarchy, or a user slice delegated by systemd).
+pub fn cgroup_v2_writable() -> bool {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let Some(mount) = mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(2) == Some(&"cgroup2")).then(|| f[1].to_string())
+    }) else {
+        return false;
+    };
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return false;
+    };
+    let probe = std::path::Path::new(&mount)
+        .join(path.trim_start_matches('/'))
+        .join(format!("sundial-test-probe-{}", std::process::id()));
+    let ok = std::fs::create_dir(&probe).is_ok();
+    let _ = std::fs::remove_dir(&probe);
+    ok
+}
