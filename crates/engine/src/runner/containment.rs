@@ -432,8 +432,12 @@ pub(crate) struct RunTree {
     /// `SUNDIAL_RUN_ID=<id>`, as it appears in an environment.
     tag: Vec<u8>,
     /// The direct child (the leader of the run's process group); 0 when there is none (a run
-    /// found interrupted after a crash). Tokio reaps it, never us.
+    /// found interrupted after a crash). Whoever started it reaps it, never the sweep.
     leader: i32,
+    /// The leader's start time (clock ticks after boot; 0 without a leader): every process of
+    /// the run started after it, so the environment of one that started before is never read
+    /// (reading every process's environment at each look was most of a short run's cost).
+    born: u64,
     cgroup: Option<RunCgroup>,
     /// Every process seen as a member: pid → start time (a reused pid is not a member).
     known: HashMap<i32, u64>,
@@ -448,6 +452,11 @@ impl RunTree {
         Self {
             tag: format!("SUNDIAL_RUN_ID={run_id}").into_bytes(),
             leader: i32::try_from(leader).unwrap_or(0),
+            born: i32::try_from(leader)
+                .ok()
+                .filter(|&pid| pid > 0)
+                .and_then(ProcInfo::read)
+                .map_or(0, |p| p.start),
             cgroup,
             known: HashMap::new(),
             untagged: HashSet::new(),
@@ -474,7 +483,7 @@ impl RunTree {
             let is = known
                 || in_cgroup.contains(&p.pid)
                 || (self.leader > 0 && (p.pid == self.leader || p.pgrp == self.leader))
-                || (p.live() && self.tagged(p));
+                || (p.live() && p.start >= self.born && self.tagged(p));
             if is {
                 member.insert(p.pid);
             }

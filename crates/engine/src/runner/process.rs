@@ -429,7 +429,8 @@ async fn supervise(
     // Waits for the exit without reaping, so the exit's rusage can be read; tokio reaps after.
     let mut exited = tokio::task::spawn_blocking(move || containment::wait_exit_usage(pid));
     let mut leader_usage = None;
-    let mut looks = tokio::time::interval(LOOK_EVERY);
+    // The first look a second in: a run that is over by then is looked at once, at its end.
+    let mut looks = tokio::time::interval_at(tokio::time::Instant::now() + LOOK_EVERY, LOOK_EVERY);
     let timer = sleep_for(timeout);
     tokio::pin!(timer);
     let ending = loop {

@@ -134,7 +134,11 @@ struct CloneArgs {
     cgroup: u64,
 }
 
+const CLONE_VM: u64 = 0x100;
+const CLONE_VFORK: u64 = 0x4000;
 const CLONE_PIDFD: u64 = 0x1000;
+/// The child's stack until exec (it calls a few functions with small frames).
+const CHILD_STACK: usize = 64 * 1024;
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 /// Starts `launch` as a process that is in the cgroup `cgroup` (a directory) from its first
@@ -163,42 +167,60 @@ pub(crate) fn clone_into(launch: &Launch, cgroup: &Path) -> Result<Cloned, Clone
     // SAFETY: a zeroed sigset_t is valid storage for sigemptyset(3).
     let mut no_signals: libc::sigset_t = unsafe { std::mem::zeroed() };
     unsafe { libc::sigemptyset(&mut no_signals) };
+    let side = ChildSide {
+        null: null.as_raw_fd(),
+        out: out_w.as_raw_fd(),
+        err: err_w.as_raw_fd(),
+        report: report_w.as_raw_fd(),
+        dir: &dir,
+        path: &path,
+        argv: &argv_ptrs,
+        env: &env_ptrs,
+        signals: &no_signals,
+    };
+    // The child's own stack (16-byte aligned), used only until it execs.
+    let mut stack = vec![0u128; CHILD_STACK / 16];
     let mut pidfd: libc::c_int = -1;
     let mut args = CloneArgs {
-        flags: CLONE_PIDFD | CLONE_INTO_CGROUP,
+        flags: CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP,
         pidfd: &mut pidfd as *mut libc::c_int as u64,
         exit_signal: libc::SIGCHLD as u64,
+        stack: stack.as_mut_ptr() as u64,
+        stack_size: CHILD_STACK as u64,
         cgroup: group.as_raw_fd() as u64,
         ..CloneArgs::default()
     };
-    // SAFETY: clone3(2) without CLONE_VM is a fork: the child gets a copy of this address
-    // space and runs only `exec_child`, which makes async-signal-safe calls on memory
-    // allocated above, then execs or exits.
-    let pid = unsafe {
+    // Every signal blocked while the child shares this memory: a handler of Sundial's must
+    // not run in it (the child sets every action to its default, then unblocks).
+    let all: u64 = !0;
+    let mut before: u64 = 0;
+    // SAFETY: rt_sigprocmask(2) on this thread with valid 8-byte masks (the kernel's size).
+    unsafe {
         libc::syscall(
-            libc::SYS_clone3,
-            &mut args as *mut CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &all as *const u64,
+            &mut before as *mut u64,
+            8usize,
         )
     };
-    if pid == 0 {
-        // SAFETY: see above; never returns.
-        unsafe {
-            exec_child(ChildSide {
-                null: null.as_raw_fd(),
-                out: out_w.as_raw_fd(),
-                err: err_w.as_raw_fd(),
-                report: report_w.as_raw_fd(),
-                dir: &dir,
-                path: &path,
-                argv: &argv_ptrs,
-                env: &env_ptrs,
-                signals: &no_signals,
-            })
-        }
-    }
+    // SAFETY: clone3(2) with CLONE_VM | CLONE_VFORK, as posix_spawn(3) clones: the child runs
+    // `child_main` on its own stack in this address space, making only async-signal-safe
+    // system calls on `side` (alive: this thread is suspended until the child execs or exits).
+    let pid = unsafe { clone3_vfork(&mut args, &side) };
+    // SAFETY: as above, restoring this thread's mask.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &before as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        )
+    };
+    drop(stack);
     if pid < 0 {
-        let e = io::Error::last_os_error();
+        let e = io::Error::from_raw_os_error((-pid) as i32);
         return Err(match e.raw_os_error() {
             Some(libc::EAGAIN | libc::ENOMEM) => CloneError::Spawn(e),
             _ => {
@@ -254,9 +276,77 @@ struct ChildSide<'a> {
     signals: &'a libc::sigset_t,
 }
 
+/// clone3 in assembly, because a child on a stack of its own cannot return through the C
+/// library's `syscall` (its frame is on the parent's stack): the child calls `child_main`
+/// with `side` straight from the system call. Returns the child's pid or `-errno`.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+unsafe fn clone3_vfork(args: &mut CloneArgs, side: &ChildSide<'_>) -> i64 {
+    let ret: i64;
+    // SAFETY: the caller's contract; rcx and r11 are clobbered by `syscall`.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "mov rdi, r12",
+            "call r13",
+            "ud2",
+            "2:",
+            inlateout("rax") libc::SYS_clone3 => ret,
+            in("rdi") args as *mut CloneArgs,
+            in("rsi") std::mem::size_of::<CloneArgs>(),
+            in("r12") side as *const ChildSide<'_>,
+            in("r13") child_main as extern "C" fn(*const ChildSide<'_>) -> !,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+#[cfg(target_arch = "aarch64")]
+#[allow(unsafe_code)]
+unsafe fn clone3_vfork(args: &mut CloneArgs, side: &ChildSide<'_>) -> i64 {
+    let ret: i64;
+    // SAFETY: the caller's contract.
+    unsafe {
+        std::arch::asm!(
+            "svc 0",
+            "cbnz x0, 2f",
+            "mov x0, x20",
+            "blr x21",
+            "brk #1",
+            "2:",
+            inlateout("x0") args as *mut CloneArgs => ret,
+            in("x1") std::mem::size_of::<CloneArgs>(),
+            in("x8") libc::SYS_clone3,
+            in("x20") side as *const ChildSide<'_>,
+            in("x21") child_main as extern "C" fn(*const ChildSide<'_>) -> !,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// Elsewhere the kernel's clone3 is not called: runs start by `Command`.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[allow(unsafe_code)]
+unsafe fn clone3_vfork(_: &mut CloneArgs, _: &ChildSide<'_>) -> i64 {
+    -(libc::ENOSYS as i64)
+}
+
+/// The child's first function, on its own stack.
+#[allow(unsafe_code)]
+extern "C" fn child_main(side: *const ChildSide<'_>) -> ! {
+    // SAFETY: `side` points into the suspended parent's frame (see clone_into).
+    unsafe { exec_child(&*side) }
+}
+
 /// In the child: stdio, group, directory, signals, exec. Only async-signal-safe calls.
 #[allow(unsafe_code)]
-unsafe fn exec_child(c: ChildSide<'_>) -> ! {
+unsafe fn exec_child(c: &ChildSide<'_>) -> ! {
     // SAFETY: raw system calls on descriptors and NUL-terminated arrays made before the clone.
     unsafe {
         let ready = libc::dup2(c.null, 0) >= 0
