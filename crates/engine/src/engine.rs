@@ -317,6 +317,7 @@ impl Engine {
             },
             jobs,
         );
+        release_freed_memory();
         let task = tokio::spawn(scheduler.run(command_rx));
         let never = matches!(role, SchedulerRole::Never);
         let engine = Engine {
@@ -1313,6 +1314,17 @@ async fn load_jobs(store: &Store, trust_next_due: bool) -> Result<Vec<LoadedJob>
             job: s.job,
         })
         .collect())
+}
+
+/// Gives the heap pages freed after loading every job (the rows as read, their decoded copies)
+/// back to the system: glibc keeps them otherwise, and a tray process would hold them all day.
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim(3) only returns unused heap memory; it is safe at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Every this many lease renewals (a minute), the holder sweeps for runs whose process is gone
