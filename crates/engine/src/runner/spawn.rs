@@ -68,8 +68,8 @@ impl Cloned {
         if self.reaped {
             return Err(io::Error::other("the process was already reaped"));
         }
-        let pid = self.pid;
-        let status = tokio::task::spawn_blocking(move || reap(pid))
+        let pidfd = self.pidfd.try_clone()?;
+        let status = tokio::task::spawn_blocking(move || reap(&pidfd))
             .await
             .map_err(io::Error::other)??;
         self.reaped = true;
@@ -94,21 +94,39 @@ impl Drop for Cloned {
                 0,
             );
         }
-        let pid = self.pid;
-        // The zombie is reaped off this thread; a wait already in flight may reap it first.
-        std::thread::spawn(move || reap(pid));
+        // The zombie is reaped off this thread (a wait already in flight may reap it first;
+        // through the pidfd neither can reap another child that got the pid since).
+        if let Ok(pidfd) = self.pidfd.try_clone() {
+            std::thread::spawn(move || reap(&pidfd));
+        }
     }
 }
 
-/// Blocks until `pid` (a child of ours) exits, and reaps it.
+/// Blocks until the process of `pidfd` (a child of ours) exits, and reaps it.
 #[allow(unsafe_code)]
-fn reap(pid: i32) -> io::Result<ExitStatus> {
+fn reap(pidfd: &OwnedFd) -> io::Result<ExitStatus> {
+    /// `P_PIDFD` of linux/wait.h (5.4+).
+    const P_PIDFD: libc::idtype_t = 3;
     loop {
-        let mut status = 0;
-        // SAFETY: waitpid(2) with a valid out-parameter.
-        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if rc == pid {
-            return Ok(ExitStatus::from_raw(status));
+        // SAFETY: waitid(2) with a zeroed siginfo as its out-parameter.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let rc = unsafe {
+            libc::waitid(
+                P_PIDFD,
+                pidfd.as_raw_fd() as libc::id_t,
+                &mut info,
+                libc::WEXITED,
+            )
+        };
+        if rc == 0 {
+            // SAFETY: waitid filled in a child's exit.
+            let status = unsafe { info.si_status() };
+            // As waitpid(2) would have encoded it.
+            return Ok(ExitStatus::from_raw(match info.si_code {
+                libc::CLD_EXITED => (status & 0xff) << 8,
+                libc::CLD_DUMPED => status | 0x80,
+                _ => status,
+            }));
         }
         let e = io::Error::last_os_error();
         if e.raw_os_error() != Some(libc::EINTR) {
@@ -252,7 +270,7 @@ pub(crate) fn clone_into(launch: &Launch, cgroup: &Path) -> Result<Cloned, Clone
         }
     }
     if got == errno.len() {
-        let _ = reap(pid);
+        let _ = reap(&cloned.pidfd);
         cloned.reaped = true;
         return Err(CloneError::Spawn(io::Error::from_raw_os_error(
             i32::from_ne_bytes(errno),
