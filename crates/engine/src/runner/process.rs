@@ -359,20 +359,21 @@ impl Started {
 /// fork and exec), otherwise by `Command` alone.
 #[cfg(target_os = "linux")]
 fn start(launch: &Launch, cgroup: Option<&containment::RunCgroup>) -> std::io::Result<Started> {
-    let mut command = command(launch);
-    if let Some(cgroup) = cgroup {
-        if spawn::available() {
-            match spawn::clone_into(launch, cgroup.dir()) {
-                Ok(child) => return Ok(Started::Cloned(child)),
-                Err(spawn::CloneError::Spawn(e)) => return Err(e),
-                Err(spawn::CloneError::Unsupported(e)) => {
-                    tracing::warn!(error = %e, "clone3 into a cgroup is refused here; runs join their cgroup between fork and exec");
-                }
+    let Some(cgroup) = cgroup else {
+        return command(launch).spawn().map(Started::Spawned);
+    };
+    if spawn::available() {
+        match spawn::clone_into(launch, cgroup.dir()) {
+            Ok(child) => return Ok(Started::Cloned(child)),
+            Err(spawn::CloneError::Spawn(e)) => return Err(e),
+            Err(spawn::CloneError::Unsupported(e)) => {
+                tracing::warn!(error = %e, "clone3 into a cgroup is refused here; runs join their cgroup between fork and exec");
             }
         }
-        if let Some(path) = cgroup.procs_path() {
-            join_cgroup_at_start(&mut command, path);
-        }
+    }
+    let mut command = command(launch);
+    if let Some(path) = cgroup.procs_path() {
+        join_cgroup_at_start(&mut command, path);
     }
     command.spawn().map(Started::Spawned)
 }

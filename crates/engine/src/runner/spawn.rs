@@ -179,7 +179,8 @@ pub(crate) fn clone_into(launch: &Launch, cgroup: &Path) -> Result<Cloned, Clone
         above_stdio(std::fs::File::open("/dev/null").map_err(spawn)?.into()).map_err(spawn)?;
     let (out_r, out_w) = pipe_pair().map_err(spawn)?;
     let (err_r, err_w) = pipe_pair().map_err(spawn)?;
-    let (mut report_r, report_w) = std::io::pipe().map_err(spawn)?;
+    let (report_r, report_w) = pipe_pair().map_err(spawn)?;
+    let mut report_r = std::fs::File::from(report_r);
     let group = std::fs::File::open(cgroup).map_err(CloneError::Unsupported)?;
 
     // SAFETY: a zeroed sigset_t is valid storage for sigemptyset(3).
@@ -501,7 +502,7 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
 }
 
 /// A close-on-exec pipe whose ends are both above 0–2 (so that the child's dup2 onto 0–2
-/// never meets its own source).
+/// never meets one of them, even where Sundial was started with 0–2 closed).
 fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     let (read, write) = std::io::pipe()?;
     Ok((above_stdio(read.into())?, above_stdio(write.into())?))
