@@ -68,7 +68,8 @@ pub(super) async fn run_command(
     };
     let pgid = child.id();
     #[cfg(target_os = "linux")]
-    let cgroup = cgroup.filter(|c| c.holds_child(pgid));
+    // A cloned child was created in it; one started by `Command` joined it, or not.
+    let cgroup = cgroup.filter(|c| matches!(child, Started::Cloned(_)) || c.holds_child(pgid));
     #[cfg(target_os = "linux")]
     let contained = if cgroup.is_some() {
         ", its own cgroup"
