@@ -203,9 +203,31 @@ impl Session<'_> {
             .await;
     }
 
-    async fn clear(&self, element: &str) {
-        self.post(&format!("/element/{element}/clear"), json!({}))
+    /// Replaces what an input holds with `text`, typed as a person would: Backspace over the
+    /// old value, then the keys. (WebDriver's Element Clear sets the value from script, which
+    /// React's controlled inputs do not see: the next render put the old value back, and
+    /// the typing was appended to it.)
+    async fn replace_text(&self, element: &str, text: &str) {
+        let old = self
+            .get(&format!("/element/{element}/property/value"))
             .await;
+        let backspaces = "\u{E003}".repeat(old.as_str().unwrap_or_default().chars().count());
+        self.type_text(element, &format!("{backspaces}{text}"))
+            .await;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let now = self
+                .get(&format!("/element/{element}/property/value"))
+                .await;
+            if now.as_str() == Some(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the input holds {now} after typing {text:?} over {old}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits for the first element matching `css`.
@@ -297,13 +319,27 @@ impl Session<'_> {
             }
             if Instant::now() >= deadline {
                 self.screenshot("failure").await;
+                let alerts = self.alerts().await;
+                panic!("timed out waiting for {what}; {css} shows {texts:?}; alerts: {alerts:?}");
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; {css} shows {texts:?}"
-            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// What the page says in its alerts and field errors: for the message of a failed wait.
+    async fn alerts(&self) -> Vec<String> {
+        let mut texts = Vec::new();
+        for element in self.find_all("[role=alert], [id$=-error]").await {
+            let path = format!("/session/{}/element/{element}/text", self.id);
+            if let Ok(text) = self
+                .driver
+                .try_send(reqwest::Method::GET, &path, None)
+                .await
+            {
+                texts.push(text.as_str().unwrap_or_default().to_string());
+            }
+        }
+        texts
     }
 
     /// Runs `script` in the page; it calls `done(value)` (its last argument) with the result.
@@ -672,8 +708,7 @@ async fn a_job_made_in_the_form_runs_and_its_log_is_searchable() {
     assert_eq!(jobs.as_array().unwrap().len(), 3, "nothing was saved");
 
     // Fixed: the preview shows the next fire times in words, and Save creates the job.
-    session.clear(&cron).await;
-    session.type_text(&cron, "0 9 * * 1-5").await;
+    session.replace_text(&cron, "0 9 * * 1-5").await;
     session
         .wait_texts("[data-testid=fire-time]", "five fire times", |t| {
             t.len() == 5
@@ -1269,8 +1304,7 @@ async fn a_job_run_with_a_parameter_shows_it_in_history_and_its_log() {
             "[data-testid=run-with-env-row][data-name=LEVEL] [data-testid=run-with-env-value]",
         )
         .await;
-    session.clear(&level).await;
-    session.type_text(&level, "debug").await;
+    session.replace_text(&level, "debug").await;
     session.click_css("[data-testid=run-with-add-env]").await;
     let name = session.wait_for("[data-testid=run-with-env-name]").await;
     session.type_text(&name, "REGION").await;
@@ -1470,11 +1504,9 @@ async fn a_file_arrives_job_made_in_the_editor_runs_for_a_dropped_file_with_its_
     let folder = session.wait_for("[data-testid=editor-watch-folder]").await;
     session.type_text(&folder, inbox.to_str().unwrap()).await;
     let glob = session.wait_for("[data-testid=editor-watch-glob]").await;
-    session.clear(&glob).await;
-    session.type_text(&glob, "*.csv").await;
+    session.replace_text(&glob, "*.csv").await;
     let settle = session.wait_for("[data-testid=editor-watch-settle]").await;
-    session.clear(&settle).await;
-    session.type_text(&settle, "1").await;
+    session.replace_text(&settle, "1").await;
     let words = session
         .wait_texts(
             "[data-testid=schedule-description]",
