@@ -6,12 +6,20 @@
 //! start, and GL buffers are held for nothing. WebKit's non-composited mode paints the same
 //! page on the CPU directly. Sundial picks it there, and only there; a user's own
 //! `WEBKIT_DISABLE_COMPOSITING_MODE` always wins. (Measured in benchmark B7; decisions/0008.)
+//!
+//! On the same machines GTK's own OpenGL is turned off (`GDK_GL=disable`): GDK opens GLX when
+//! it opens the X display, to choose its visuals, which loads Mesa's software rasterizer and
+//! LLVM (about 30 MiB resident, and their load time) into a process that, in non-composited
+//! mode, never draws with OpenGL. That matters most in the tray (B8), where no window exists.
 
 use std::ffi::OsStr;
 use std::path::Path;
 
 /// WebKitGTK's switch for its non-composited mode.
 pub const COMPOSITING_ENV: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// GDK's OpenGL flags (GTK 3); `disable` keeps GDK from opening OpenGL at all.
+pub const GDK_GL_ENV: &str = "GDK_GL";
 
 /// What this machine offers WebKit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +35,22 @@ pub struct Machine<'a> {
 /// Whether Sundial should turn WebKit's compositing off on this machine.
 pub fn disable_compositing(machine: &Machine<'_>) -> bool {
     machine.compositing_env.is_none() && (machine.software_gl_forced || !machine.has_render_node)
+}
+
+/// The variables Sundial sets for this machine: none where a GPU is used; where compositing is
+/// turned off, GDK's OpenGL too, unless the user set `GDK_GL` themselves.
+pub fn drawing_environment(
+    machine: &Machine<'_>,
+    gdk_gl_env: Option<&OsStr>,
+) -> Vec<(&'static str, &'static str)> {
+    if !disable_compositing(machine) {
+        return Vec::new();
+    }
+    let mut vars = vec![(COMPOSITING_ENV, "1")];
+    if gdk_gl_env.is_none() {
+        vars.push((GDK_GL_ENV, "disable"));
+    }
+    vars
 }
 
 /// True when `dri` holds a render node.
@@ -51,12 +75,13 @@ pub fn choose_compositing() {
             .is_some_and(|v| !v.is_empty() && v != "0"),
         has_render_node: has_render_node(Path::new("/dev/dri")),
     };
-    if disable_compositing(&machine) {
+    let gdk_gl_env = std::env::var_os(GDK_GL_ENV);
+    for (name, value) in drawing_environment(&machine, gdk_gl_env.as_deref()) {
         // SAFETY: called at the start of `main`, before any other thread exists, so nothing
         // reads the environment while it changes.
         #[allow(unsafe_code)]
         unsafe {
-            std::env::set_var(COMPOSITING_ENV, "1");
+            std::env::set_var(name, value);
         }
     }
 }
@@ -83,6 +108,32 @@ mod tests {
             "the user's own setting wins"
         );
         assert!(!machine(Some("1"), true, false), "and is left as it is");
+    }
+
+    #[test]
+    fn gdk_opengl_is_turned_off_with_compositing_unless_the_user_chose() {
+        let machine = |env: Option<&'static str>, gpu: bool| Machine {
+            compositing_env: env.map(OsStr::new),
+            software_gl_forced: false,
+            has_render_node: gpu,
+        };
+        assert_eq!(
+            drawing_environment(&machine(None, false), None),
+            [(COMPOSITING_ENV, "1"), (GDK_GL_ENV, "disable")]
+        );
+        assert_eq!(
+            drawing_environment(&machine(None, false), Some(OsStr::new("always"))),
+            [(COMPOSITING_ENV, "1")],
+            "the user's own GDK_GL is kept"
+        );
+        assert!(
+            drawing_environment(&machine(None, true), None).is_empty(),
+            "a GPU: GTK and WebKit keep OpenGL"
+        );
+        assert!(
+            drawing_environment(&machine(Some("0"), false), None).is_empty(),
+            "the user chose compositing: GDK keeps OpenGL for it"
+        );
     }
 
     #[test]

@@ -31,7 +31,13 @@ const SEEDED_JOBS: usize = 20;
 pub(crate) const APP_PROCESS: &str = "the app's own process";
 const PEER: &str = "Tauri 2 hello-world (same tauri and features, release)";
 const PEER_PLAIN: &str = "the same hello-world told to use WebKit's non-composited mode \
-    (`WEBKIT_DISABLE_COMPOSITING_MODE=1`), as Sundial chooses on a machine without a GPU";
+    (`WEBKIT_DISABLE_COMPOSITING_MODE=1`) and no GDK OpenGL (`GDK_GL=disable`), as Sundial \
+    chooses on a machine without a GPU";
+/// What Sundial sets for itself on a machine without a GPU (src-tauri/src/webkit.rs).
+const PLAIN_MODE: &[(&str, &str)] = &[
+    ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
+    ("GDK_GL", "disable"),
+];
 
 /// The three kinds of start, taken in turn.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -140,9 +146,9 @@ pub async fn b7(quick: bool) -> Result<Vec<Row>, String> {
                 seed(&data, SEEDED_JOBS).await?;
             }
             let (bin, env) = match kind {
-                Kind::Sundial => (&app, None),
-                Kind::Hello => (&hello, None),
-                Kind::HelloPlain => (&hello, Some(("WEBKIT_DISABLE_COMPOSITING_MODE", "1"))),
+                Kind::Sundial => (&app, &[][..]),
+                Kind::Hello => (&hello, &[][..]),
+                Kind::HelloPlain => (&hello, PLAIN_MODE),
             };
             let s =
                 tokio::task::block_in_place(|| one_start(bin, env, &dir, &data, &display, &sizes))
@@ -312,6 +318,7 @@ pub(crate) fn app_command(
         .env(PAINT_FILE_ENV, paint_file)
         // Sundial decides its drawing mode itself (src-tauri/src/webkit.rs): no one else's.
         .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+        .env_remove("GDK_GL")
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(e)?)
         .stderr(log);
@@ -320,7 +327,7 @@ pub(crate) fn app_command(
 
 pub(crate) fn one_start(
     bin: &Path,
-    env: Option<(&str, &str)>,
+    env: &[(&str, &str)],
     dir: &Path,
     data: &Path,
     display: &Xvfb,
@@ -333,7 +340,7 @@ pub(crate) fn one_start(
     let paint_file = dir.join("paint");
     let bus = DbusSession::start()?;
     let mut cmd = app_command(bin, dir, data, display, &bus, &paint_file, "app.log")?;
-    cmd.envs(env);
+    cmd.envs(env.iter().copied());
     let spawned_ns = epoch_ns();
     let spawned = Instant::now();
     let mut child = cmd.spawn().map_err(e)?;

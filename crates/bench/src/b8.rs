@@ -63,7 +63,7 @@ pub async fn b8(quick: bool) -> Result<Vec<Row>, String> {
         let dir = root.path().join(format!("hello-{i}"));
         let data = dir.join("data");
         let h = tokio::task::block_in_place(|| {
-            b7::one_start(&hello, None, &dir, &data, &display, &sizes)
+            b7::one_start(&hello, &[], &dir, &data, &display, &sizes)
         })
         .map_err(|x| format!("{}: {x}", hello.display()))?;
         eprintln!(
